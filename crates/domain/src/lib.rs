@@ -1,0 +1,22 @@
+//! Pure rules and types of StoreSync: identifiers, money, SKUs, roles, the
+//! unified order status machine and inventory arithmetic.
+//!
+//! This crate performs no I/O and knows nothing of databases, HTTP or async:
+//! every other crate depends on it, and it depends on none of ours.
+
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod role;
+pub mod sku;
+pub mod time;
+pub mod validation;
+
+pub use ids::Id;
+pub use money::{Currency, Money};
+pub use order::{OrderStatus, StockEffect, Transition};
+pub use role::Role;
+pub use sku::Sku;
+pub use time::{Clock, SystemClock, Timestamp};
+pub use validation::{FieldError, ValidationError};
