@@ -1,0 +1,450 @@
+//! Orders from marketplaces. Webhooks and polling both feed one idempotent
+//! upsert: the first sighting records the order and reserves its stock,
+//! later sightings move the unified status forward and apply each stock
+//! effect exactly once; duplicated, late and out-of-order events change
+//! nothing twice.
+//!
+//! A marketplace order is a sale that already happened, so intake never
+//! refuses it for lack of stock: units our books cannot cover are recorded
+//! as short on their line (an oversell to act on), never as negative stock.
+
+use serde::Serialize;
+use storesync_domain::ids::{OrderId, OrderLineId, OrgId, ShopId};
+use storesync_domain::order::IllegalTransition;
+use storesync_domain::{Currency, Money, OrderStatus, Timestamp};
+
+use crate::audit::{self, Actor, Audit};
+use crate::catalog::Variant;
+use crate::db::Tx;
+use crate::orders::{Hold, LineRow, OrderLine, OrderTransition};
+use crate::row::RowExt;
+use crate::{Result, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct IngestLine {
+    pub external_listing_id: String,
+    pub external_variant_id: String,
+    pub seller_sku: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestOrder {
+    pub external_id: String,
+    pub status: OrderStatus,
+    pub marketplace_status: String,
+    pub currency: Currency,
+    pub lines: Vec<IngestLine>,
+    pub placed_at: Timestamp,
+    pub total: Option<Money>,
+}
+
+/// How an order reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Webhook,
+    Poll,
+}
+
+impl Via {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Via::Webhook => "webhook",
+            Via::Poll => "poll",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestOutcome {
+    pub order_id: OrderId,
+    pub created: bool,
+    /// The status moved (or the order was created).
+    pub changed: bool,
+    pub status: OrderStatus,
+    /// Units sold by the channel that our stock could not cover.
+    pub short_units: i64,
+    pub unmapped_lines: usize,
+    /// Polling found an order no webhook had announced.
+    pub missed_by_webhook: bool,
+}
+
+impl Store {
+    /// Record or update one marketplace order of `shop`.
+    pub async fn ingest_order(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: &str,
+        order: &IngestOrder,
+        via: Via,
+        actor: &Actor,
+    ) -> Result<IngestOutcome> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "SELECT id, status, seen_by_webhook FROM orders WHERE org_id = $1 AND channel = $2 AND shop_key = $3 \
+             AND external_id = $4{}",
+            self.backend.for_update()
+        );
+        let existing = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(marketplace)
+            .bind(shop.to_string())
+            .bind(&order.external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let outcome = match existing {
+            Some(row) => {
+                let id: OrderId = row.parse("id")?;
+                let missed = via == Via::Poll && row.int("seen_by_webhook")? == 0;
+                sqlx::query(
+                    "UPDATE orders SET marketplace_status = $3, seen_by_webhook = CASE WHEN $4 = 1 THEN 1 ELSE seen_by_webhook END \
+                     WHERE org_id = $1 AND id = $2",
+                )
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .bind(&order.marketplace_status)
+                .bind(i64::from(via == Via::Webhook))
+                .execute(&mut *tx)
+                .await?;
+                let changed = self
+                    .follow_status(&mut tx, org, id, order.status, actor, now)
+                    .await?;
+                if changed && order.status == OrderStatus::Cancelled {
+                    let lines = sqlx::query(
+                        "SELECT external_listing_id, external_variant_id, quantity FROM order_lines \
+                         WHERE org_id = $1 AND order_id = $2 AND external_listing_id IS NOT NULL",
+                    )
+                    .bind(org.to_string())
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for l in lines {
+                        let item = l.text("external_listing_id")?;
+                        let variant = l.opt_text("external_variant_id")?.unwrap_or_default();
+                        adjust_shown(&mut tx, org, shop, &item, &variant, l.int("quantity")?)
+                            .await?;
+                    }
+                }
+                let status: OrderStatus =
+                    sqlx::query("SELECT status FROM orders WHERE org_id = $1 AND id = $2")
+                        .bind(org.to_string())
+                        .bind(id.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .parse("status")?;
+                IngestOutcome {
+                    order_id: id,
+                    created: false,
+                    changed,
+                    status,
+                    short_units: 0,
+                    unmapped_lines: 0,
+                    missed_by_webhook: missed,
+                }
+            }
+            None => {
+                self.create_ingested(&mut tx, org, shop, marketplace, order, via, actor, now)
+                    .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Move an existing order to the marketplace's status. Contradictions
+    /// (the marketplace cancelling an order we saw shipped) are logged and
+    /// ignored rather than failing the intake.
+    async fn follow_status(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        id: OrderId,
+        to: OrderStatus,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<bool> {
+        match self
+            .apply_transition(
+                tx,
+                org,
+                id,
+                &OrderTransition::Status { status: to },
+                actor,
+                now,
+            )
+            .await
+        {
+            Ok(changed) => Ok(changed),
+            Err(StoreError::IllegalTransition(IllegalTransition { from, to })) => {
+                tracing::warn!(order = %id, %from, %to, "marketplace status contradicts the order's history; ignored");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create_ingested(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: &str,
+        order: &IngestOrder,
+        via: Via,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<IngestOutcome> {
+        let id = OrderId::new();
+        let currency = order.currency;
+        let mut subtotal: i64 = 0;
+        for l in &order.lines {
+            subtotal = subtotal.saturating_add(l.unit_price.amount.saturating_mul(l.quantity));
+        }
+        let total = order.total.map_or(subtotal, |t| t.amount);
+        let (shipping, discount) = if total >= subtotal {
+            (total - subtotal, 0)
+        } else {
+            (0, subtotal - total)
+        };
+        // Start where stock is held; a later status is reached through the
+        // machine below, so its stock effect is the usual one.
+        let initial = if order.status.holds_reservation() {
+            order.status
+        } else {
+            OrderStatus::ReadyToShip
+        };
+        sqlx::query(
+            "INSERT INTO orders (org_id, id, channel, shop_key, external_id, status, currency, subtotal_amount, \
+             shipping_amount, discount_amount, total_amount, placed_at, created_at, updated_at, marketplace_status, \
+             first_seen_via, seen_by_webhook) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(marketplace)
+        .bind(shop.to_string())
+        .bind(&order.external_id)
+        .bind(initial.as_str())
+        .bind(currency.as_str())
+        .bind(subtotal)
+        .bind(shipping)
+        .bind(discount)
+        .bind(total)
+        .bind(order.placed_at.millis())
+        .bind(now.millis())
+        .bind(&order.marketplace_status)
+        .bind(via.as_str())
+        .bind(i64::from(via == Via::Webhook))
+        .execute(&mut **tx)
+        .await?;
+
+        let mut short_units = 0;
+        let mut unmapped = 0;
+        let mut holds = Vec::new();
+        let mut lines = Vec::with_capacity(order.lines.len());
+        let mut shorts = Vec::with_capacity(order.lines.len());
+        for (i, l) in order.lines.iter().enumerate() {
+            let line_id = OrderLineId::new();
+            let variant = self.line_variant(tx, org, shop, l).await?;
+            let mut short = 0;
+            if let Some(v) = &variant {
+                let taken = self
+                    .reserve_best_effort(tx, org, v, l.quantity, now)
+                    .await?;
+                let got: i64 = taken.iter().map(|(_, q)| q).sum();
+                short = l.quantity - got;
+                holds.extend(taken.into_iter().map(|(location, quantity)| Hold {
+                    line: line_id,
+                    variant: v.id,
+                    location,
+                    quantity,
+                }));
+            } else {
+                unmapped += 1;
+            }
+            short_units += short;
+            shorts.push(short);
+            lines.push(OrderLine {
+                id: line_id,
+                line_no: i64::try_from(i).unwrap_or(i64::MAX) + 1,
+                sku: l.seller_sku.clone(),
+                variant_id: variant.as_ref().map(|v| v.id),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                total: Money::new(l.unit_price.amount.saturating_mul(l.quantity), currency),
+            });
+        }
+        let rows: Vec<LineRow<'_>> = lines
+            .iter()
+            .zip(&order.lines)
+            .zip(&shorts)
+            .map(|((line, l), short)| LineRow {
+                line,
+                external: Some((
+                    l.external_listing_id.as_str(),
+                    l.external_variant_id.as_str(),
+                )),
+                short: *short,
+            })
+            .collect();
+        crate::orders::insert_lines(tx, org, id, &rows).await?;
+        crate::orders::insert_holds(tx, org, id, &holds, now).await?;
+        // The marketplace took these units off its own listing when the
+        // buyer ordered (and put them back if the order is already
+        // cancelled): keep our picture of what it shows in step.
+        if order.status != OrderStatus::Cancelled {
+            for l in &order.lines {
+                adjust_shown(
+                    tx,
+                    org,
+                    shop,
+                    &l.external_listing_id,
+                    &l.external_variant_id,
+                    -l.quantity,
+                )
+                .await?;
+            }
+        }
+        crate::orders::insert_event(
+            tx,
+            org,
+            id,
+            now,
+            None,
+            initial,
+            "reserve",
+            &actor.label,
+            Some(format!("from {marketplace} via {}", via.as_str())),
+        )
+        .await?;
+        if order.status != initial {
+            self.follow_status(tx, org, id, order.status, actor, now)
+                .await?;
+        }
+        audit::record(
+            tx,
+            now,
+            org,
+            actor,
+            Audit {
+                action: "order.ingest",
+                entity_type: "order",
+                entity_id: id.to_string(),
+                summary: serde_json::json!({ "after": {
+                    "channel": marketplace, "shop_id": shop, "external_id": order.external_id,
+                    "status": order.status, "short_units": short_units, "unmapped_lines": unmapped } }),
+            },
+        )
+        .await?;
+        Ok(IngestOutcome {
+            order_id: id,
+            created: true,
+            changed: true,
+            status: order.status,
+            short_units,
+            unmapped_lines: unmapped,
+            missed_by_webhook: via == Via::Poll,
+        })
+    }
+
+    /// The master variant a marketplace line sells: the listing's mapping,
+    /// else the variant with the same SKU.
+    async fn line_variant(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        shop: ShopId,
+        l: &IngestLine,
+    ) -> Result<Option<Variant>> {
+        let row = sqlx::query(
+            "SELECT v.* FROM listings li JOIN variants v ON v.org_id = li.org_id AND v.id = li.variant_id \
+             WHERE li.org_id = $1 AND li.shop_id = $2 AND li.external_listing_id = $3 AND li.external_variant_id = $4",
+        )
+        .bind(org.to_string())
+        .bind(shop.to_string())
+        .bind(&l.external_listing_id)
+        .bind(&l.external_variant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let row = match row {
+            Some(r) => Some(r),
+            None => {
+                sqlx::query("SELECT * FROM variants WHERE org_id = $1 AND sku = $2")
+                    .bind(org.to_string())
+                    .bind(l.seller_sku.trim())
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+        match row {
+            Some(r) => {
+                let v = Variant::from_row(&r)?;
+                // Bundles sold on a channel are left for the seller to map to
+                // components; reserving them needs the bundle path.
+                Ok((!v.is_bundle).then_some(v))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Reserve as much of `quantity` as there is; returns what was taken where.
+    async fn reserve_best_effort(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        variant: &Variant,
+        quantity: i64,
+        now: Timestamp,
+    ) -> Result<Vec<(storesync_domain::ids::LocationId, i64)>> {
+        match self.reserve_in(tx, org, variant, quantity, now).await? {
+            Ok(taken) => Ok(taken),
+            Err(available) if available > 0 => Ok(self
+                .reserve_in(tx, org, variant, available.min(quantity), now)
+                .await?
+                .unwrap_or_default()),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Counts of one organization's marketplace orders by how we first saw
+    /// them: the webhook loss rate is `missed / total`.
+    pub async fn intake_counts(&self, org: OrgId) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS total, \
+             CAST(COALESCE(SUM(CASE WHEN first_seen_via = 'poll' THEN 1 ELSE 0 END), 0) AS BIGINT) AS missed \
+             FROM orders WHERE org_id = $1 AND first_seen_via IS NOT NULL",
+        )
+        .bind(org.to_string())
+        .fetch_one(&self.read)
+        .await?;
+        Ok((row.int("total")?, row.int("missed")?))
+    }
+}
+
+/// Move our record of what a channel listing shows by `delta` units.
+async fn adjust_shown(
+    tx: &mut Tx,
+    org: OrgId,
+    shop: ShopId,
+    item: &str,
+    variant: &str,
+    delta: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE listings SET channel_stock = channel_stock + $5, last_pushed_qty = last_pushed_qty + $5 \
+         WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4",
+    )
+    .bind(org.to_string())
+    .bind(shop.to_string())
+    .bind(item)
+    .bind(variant)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

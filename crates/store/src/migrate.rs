@@ -1,0 +1,126 @@
+//! Schema migrations, embedded in the binary. Each migration names the SQL
+//! for each backend; most share one file written in the common dialect.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Backend, Result, Store};
+
+struct Step {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        description: "init",
+        sqlite: include_str!("../migrations/0001_init.sql"),
+        postgres: include_str!("../migrations/0001_init.sql"),
+    },
+    Step {
+        version: 2,
+        description: "bench scratch",
+        sqlite: include_str!("../migrations/0002_bench_scratch.sql"),
+        postgres: include_str!("../migrations/0002_bench_scratch.sql"),
+    },
+    Step {
+        version: 3,
+        description: "order request hash",
+        sqlite: include_str!("../migrations/0003_order_request_hash.sql"),
+        postgres: include_str!("../migrations/0003_order_request_hash.sql"),
+    },
+    Step {
+        version: 4,
+        description: "schedules",
+        sqlite: include_str!("../migrations/0004_schedules.sql"),
+        postgres: include_str!("../migrations/0004_schedules.sql"),
+    },
+    Step {
+        version: 5,
+        description: "oauth states",
+        sqlite: include_str!("../migrations/0005_oauth_states.sql"),
+        postgres: include_str!("../migrations/0005_oauth_states.sql"),
+    },
+    Step {
+        version: 6,
+        description: "shop cipher",
+        sqlite: include_str!("../migrations/0006_shop_cipher.sql"),
+        postgres: include_str!("../migrations/0006_shop_cipher.sql"),
+    },
+    Step {
+        version: 7,
+        description: "listings",
+        sqlite: include_str!("../migrations/0007_listings.sql"),
+        postgres: include_str!("../migrations/0007_listings.sql"),
+    },
+    Step {
+        version: 8,
+        description: "ingestion",
+        sqlite: include_str!("../migrations/0008_ingestion.sql"),
+        postgres: include_str!("../migrations/0008_ingestion.sql"),
+    },
+    Step {
+        version: 9,
+        description: "polling",
+        sqlite: include_str!("../migrations/0009_polling.sql"),
+        postgres: include_str!("../migrations/0009_polling.sql"),
+    },
+    Step {
+        version: 10,
+        description: "propagation",
+        sqlite: include_str!("../migrations/0010_propagation.sql"),
+        postgres: include_str!("../migrations/0010_propagation.sql"),
+    },
+    Step {
+        version: 11,
+        description: "shop settings",
+        sqlite: include_str!("../migrations/0011_shop_settings.sql"),
+        postgres: include_str!("../migrations/0011_shop_settings.sql"),
+    },
+    Step {
+        version: 12,
+        description: "api calls",
+        sqlite: include_str!("../migrations/0012_api_calls.sql"),
+        postgres: include_str!("../migrations/0012_api_calls.sql"),
+    },
+    Step {
+        version: 13,
+        description: "push lease",
+        sqlite: include_str!("../migrations/0013_push_lease.sql"),
+        postgres: include_str!("../migrations/0013_push_lease.sql"),
+    },
+];
+
+fn migrator(backend: Backend) -> Migrator {
+    let migrations: Vec<Migration> = STEPS
+        .iter()
+        .map(|s| {
+            let sql = match backend {
+                Backend::Sqlite => s.sqlite,
+                Backend::Postgres => s.postgres,
+            };
+            Migration::new(
+                s.version,
+                Cow::Borrowed(s.description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    // Migrator takes a database-level advisory lock on PostgreSQL, so several
+    // instances starting together apply each step once.
+    migrator(store.backend).run(&store.write).await?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+use storesync_domain::{OrderStatus, Timestamp};
+use storesync_store::backend_test;
+use storesync_store::ingest::{IngestLine, IngestOrder, Via};
+use storesync_store::listings::ChannelListing;
+use storesync_store::shops::{ConnectedShop, ShopTokens};
+
+use super::*;
+
+fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
+    IngestLine {
+        external_listing_id: item.into(),
+        external_variant_id: "0".into(),
+        seller_sku: sku.into(),
+        quantity: qty,
+        unit_price: idr(1000),
+    }
+}
+
+fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrder {
+    IngestOrder {
+        external_id: id.into(),
+        status,
+        marketplace_status: format!("{status:?}").to_uppercase(),
+        currency: "IDR".parse().unwrap(),
+        lines,
+        placed_at: Timestamp::from_millis(1_000),
+        total: None,
+    }
+}
+
+async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_domain::ids::ShopId {
+    let s = store
+        .connect_shop(
+            org,
+            &ConnectedShop {
+                marketplace: "shopee".into(),
+                external_shop_id: format!("ext-{}", uuid_suffix()),
+                cipher: None,
+                name: "Shop".into(),
+                region: None,
+                tokens: ShopTokens {
+                    access_token: storesync_crypto::Secret::new("a".to_owned()),
+                    refresh_token: storesync_crypto::Secret::new("r".to_owned()),
+                    access_expires_at: Timestamp::from_millis(1),
+                    refresh_expires_at: None,
+                },
+            },
+            &actor(),
+        )
+        .await
+        .unwrap();
+    s.id
+}
+
+backend_test! {
+    async fn marketplace_orders_land_once_and_follow_their_status(store) {
+        let org = org_with_skus(&store, &["A", "B"]).await;
+        receive(&store, org, "A", 5).await;
+        let shop = shop(&store, org).await;
+        // Listing 100 is mapped to A; B is found by SKU.
+        store.import_listings(org, shop, &[ChannelListing {
+            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "whatever".into(),
+            title: "A on Shopee".into(), status: "NORMAL".into(), warehouse_id: None, stock: 5, reserved: None, price: None,
+        }], Default::default(), &actor()).await.unwrap();
+        store.map_listing(org, store.list_listings(org, None, None, &Default::default()).await.unwrap().items[0].id, Some(&sku("A")), &actor()).await.unwrap();
+
+        let o = mp_order("SP-1", OrderStatus::Pending, vec![line("100", "whatever", 2), line("200", "B", 1), line("300", "GHOST", 1)]);
+        let first = store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        assert!(first.created);
+        assert_eq!((first.short_units, first.unmapped_lines), (1, 1), "B has no stock; GHOST is unknown");
+        assert_eq!(available(&store, org, "A").await, (5, 2, 3));
+        let order = store.order(org, first.order_id).await.unwrap();
+        assert_eq!(order.lines.len(), 3, "unmapped lines are kept");
+
+        // The same event again, then a poll: nothing changes twice.
+        let again = store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        assert!(!again.created && !again.changed);
+        let polled = store.ingest_order(org, shop, "shopee", &o, Via::Poll, &actor()).await.unwrap();
+        assert!(!polled.missed_by_webhook);
+        assert_eq!(available(&store, org, "A").await, (5, 2, 3));
+
+        // Shipped, then a late "ready to ship" arrives: stock leaves once.
+        let shipped = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::Shipped, vec![]), Via::Webhook, &actor()).await.unwrap();
+        assert!(shipped.changed);
+        assert_eq!(available(&store, org, "A").await, (3, 0, 3));
+        let late = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::ReadyToShip, vec![]), Via::Webhook, &actor()).await.unwrap();
+        assert!(!late.changed);
+        assert_eq!(late.status, OrderStatus::Shipped);
+        // A contradiction is ignored, not an error.
+        let odd = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::Cancelled, vec![]), Via::Webhook, &actor()).await.unwrap();
+        assert!(!odd.changed);
+        assert_eq!(available(&store, org, "A").await, (3, 0, 3));
+        assert_books_balance(&store, org).await;
+    }
+}
+
+backend_test! {
+    async fn orders_first_seen_late_get_their_effect_and_polling_counts_misses(store) {
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 10).await;
+        let shop = shop(&store, org).await;
+        let shipped = store.ingest_order(org, shop, "shopee", &mp_order("P-1", OrderStatus::Shipped, vec![line("1", "A", 3)]), Via::Poll, &actor()).await.unwrap();
+        assert!(shipped.created && shipped.missed_by_webhook);
+        assert_eq!(available(&store, org, "A").await, (7, 0, 7), "deducted at once");
+        let cancelled = store.ingest_order(org, shop, "shopee", &mp_order("P-2", OrderStatus::Cancelled, vec![line("1", "A", 4)]), Via::Webhook, &actor()).await.unwrap();
+        assert_eq!(cancelled.status, OrderStatus::Cancelled);
+        assert_eq!(available(&store, org, "A").await, (7, 0, 7), "a cancelled order holds nothing");
+        assert_eq!(store.intake_counts(org).await.unwrap(), (2, 1));
+        // The same external id in another shop is another order.
+        let other = shop_again(&store, org).await;
+        let o = store.ingest_order(org, other, "shopee", &mp_order("P-1", OrderStatus::Pending, vec![line("1", "A", 1)]), Via::Webhook, &actor()).await.unwrap();
+        assert!(o.created);
+        assert_books_balance(&store, org).await;
+    }
+}
+
+async fn shop_again(
+    store: &Store,
+    org: storesync_domain::ids::OrgId,
+) -> storesync_domain::ids::ShopId {
+    shop(store, org).await
+}
