@@ -1,0 +1,567 @@
+//! The TikTok Shop 202309 sandbox: `/{category}/202309/...` with TikTok's signing, `{code,
+//! message, request_id, data}` envelope, error codes, string ids, decimal-string money, the
+//! consent page, the auth-host token endpoints and webhooks. Indonesian shops carry
+//! `commerce_platform` (TIKTOK_SHOP | TOKOPEDIA) on orders, one stock pool per product.
+
+mod auth;
+mod orders;
+mod products;
+pub mod sign;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use rand::rngs::StdRng;
+use rand::Rng;
+use serde_json::{json, Value};
+use storesync_domain::Timestamp;
+
+use crate::control;
+use crate::faults::Injected;
+use crate::model::{Event, Stage, World};
+use crate::sandbox::{BuyerCancel, IdKind, Protocol, Sandbox};
+use crate::util;
+use crate::webhook::Outgoing;
+use crate::{Credentials, Marketplace};
+
+/// Access token lifetime: 7 days.
+pub const ACCESS_TOKEN_SECS: i64 = 7 * 86_400;
+/// Authorization code lifetime: 30 minutes, single use.
+pub const CODE_SECS: i64 = 1_800;
+/// A seller's authorization (and so the refresh token) lasts about a year in the docs' example.
+pub const AUTHORIZATION_SECS: i64 = 365 * 86_400;
+/// Accepted timestamps: at most 300 s old, at most 30 s ahead.
+pub const TIMESTAMP_PAST_SECS: i64 = 300;
+pub const TIMESTAMP_FUTURE_SECS: i64 = 30;
+/// Order detail `ids` cap.
+pub const MAX_IDS: usize = 50;
+pub const MAX_PAGE_SIZE: i64 = 100;
+/// Buyers cancel without the seller's approval during the first hour.
+pub const FREE_CANCEL_MS: i64 = 3_600_000;
+
+/// Error codes used by this sandbox (see the fact sheet §2.5).
+pub mod codes {
+    pub const RATE_LIMITED: i64 = 36_009_002;
+    pub const INTERNAL: i64 = 36_009_003;
+    pub const REQUEST_INVALID: i64 = 36_009_004;
+    pub const TIMEOUT: i64 = 36_009_007;
+    pub const PATH_NOT_FOUND: i64 = 36_009_009;
+    pub const METHOD_NOT_ALLOWED: i64 = 36_009_010;
+    pub const BODY_NOT_JSON: i64 = 36_009_022;
+    pub const TOKEN_EXPIRED: i64 = 105_002;
+    pub const TOKEN_SHOP_MISMATCH: i64 = 101_000;
+    pub const INVALID_SIGN: i64 = 106_001;
+    pub const CIPHER_MISSING: i64 = 106_013;
+    pub const STOCK_INVALID: i64 = 12_019_024;
+    pub const PRODUCT_NOT_FOUND: i64 = 12_052_032;
+    pub const PRICE_LOCKED_BY_PROMOTION: i64 = 12_052_038;
+    pub const STOCK_BELOW_PROMOTION: i64 = 12_052_393;
+}
+
+/// The TikTok flavour of the shared core.
+#[derive(Debug)]
+pub(crate) struct TikTokProtocol;
+
+impl Protocol for TikTokProtocol {
+    fn marketplace(&self) -> Marketplace {
+        Marketplace::TikTok
+    }
+
+    fn status_name(&self, stage: Stage) -> &'static str {
+        match stage {
+            Stage::Unpaid => "UNPAID",
+            Stage::ReadyToShip | Stage::InCancel => "AWAITING_SHIPMENT",
+            Stage::Arranged => "AWAITING_COLLECTION",
+            Stage::Shipped => "IN_TRANSIT",
+            Stage::Delivered => "DELIVERED",
+            Stage::Completed => "COMPLETED",
+            Stage::Cancelled => "CANCELLED",
+        }
+    }
+
+    fn id(&self, kind: IdKind, seq: u64) -> u64 {
+        match kind {
+            IdKind::Shop => 7_494_049_642_642_000_000 + seq,
+            IdKind::Product => 1_729_592_969_712_000_000 + seq,
+            IdKind::Variant => 1_729_592_969_713_000_000 + seq,
+            IdKind::Line => 577_000_000_000_000 + seq,
+            IdKind::Package => 1_152_921_500_000_000_000 + seq,
+            IdKind::User => 7_494_000_000_000_000_000 + seq,
+        }
+    }
+
+    fn order_id(&self, seq: u64, _now: Timestamp) -> String {
+        (576_486_316_948_490_000u64 + seq).to_string()
+    }
+
+    fn tracking_number(&self, seq: u64) -> String {
+        format!("JX{seq:010}")
+    }
+
+    fn carrier(&self) -> &'static str {
+        "J&T Express"
+    }
+
+    fn default_warehouse(&self, _region: &str, seq: u64) -> String {
+        (7_068_517_275_539_700_000u64 + seq).to_string()
+    }
+
+    fn cipher(&self, _region: &str, rng: &mut StdRng) -> String {
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let tail: String = (0..28)
+            .map(|_| ALNUM[rng.gen_range(0..ALNUM.len())] as char)
+            .collect();
+        format!("ROW_{tail}")
+    }
+
+    fn format_price(&self, cents: i64, currency: &str) -> String {
+        util::cents_to_decimal(cents, currency)
+    }
+
+    fn buyer_cancel(&self, stage: Stage, age_ms: i64) -> BuyerCancel {
+        match stage {
+            Stage::Unpaid => BuyerCancel::Cancel,
+            Stage::ReadyToShip if age_ms < FREE_CANCEL_MS => BuyerCancel::Cancel,
+            Stage::ReadyToShip => BuyerCancel::Request,
+            _ => BuyerCancel::Refuse,
+        }
+    }
+
+    fn expiry_warning(&self) -> (i64, bool) {
+        // UPCOMING_AUTHORIZATION_EXPIRATION: daily from 30 days before the end.
+        (30 * 86_400_000, true)
+    }
+
+    fn code_lifetime_ms(&self) -> i64 {
+        CODE_SECS * 1000
+    }
+
+    fn push_retry_secs(&self) -> &'static [u64] {
+        &crate::webhook::RETRY_SCHEDULE_SECS
+    }
+
+    fn authorization_lifetime_ms(&self) -> i64 {
+        AUTHORIZATION_SECS * 1000
+    }
+
+    fn approved_redirect(
+        &self,
+        redirect: &str,
+        code: &str,
+        _shop_id: u64,
+        state: Option<&str>,
+    ) -> String {
+        match state {
+            Some(s) => util::with_query(redirect, &[("code", code), ("state", s)]),
+            None => util::with_query(redirect, &[("code", code)]),
+        }
+    }
+
+    fn render_push(
+        &self,
+        world: &World,
+        credentials: &Credentials,
+        event: &Event,
+        now: Timestamp,
+        seq: u64,
+    ) -> Vec<Outgoing> {
+        webhooks::render(world, credentials, event, now, seq)
+    }
+
+    fn acknowledges(&self, status: u16) -> bool {
+        // 401 with an empty body also counts as acknowledged (a receiver refusing a signature).
+        (200..300).contains(&status) || status == 401
+    }
+}
+
+/// The router of a TikTok sandbox: consent page, auth-host token endpoints, API and control.
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/open/authorize", get(auth::consent_page))
+        .route("/__sandbox/consent/tiktok", post(auth::consent_decision))
+        .route("/api/v2/token/get", get(auth::token_get))
+        .route("/api/v2/token/refresh", get(auth::token_refresh))
+        .merge(control::router())
+        .fallback(api)
+        .with_state(sandbox)
+}
+
+/// A TikTok error answer.
+#[derive(Debug, Clone)]
+pub(crate) struct TtError {
+    pub status: StatusCode,
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl TtError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        TtError {
+            status: StatusCode::OK,
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(codes::REQUEST_INVALID, message)
+    }
+}
+
+/// What a verified call knows about itself.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+    /// The shop named by `shop_cipher` (0 on APIs without a cipher).
+    pub shop_id: u64,
+    /// Shops the access token may act for.
+    pub token_shops: Vec<u64>,
+    /// The `{…}` path parameter, if the route has one.
+    pub param: String,
+}
+
+impl Call {
+    pub fn q(&self, key: &str) -> Option<&str> {
+        util::first(&self.query, key)
+    }
+
+    /// The JSON body; an empty body reads as `{}`.
+    pub fn json(&self) -> Result<Value, TtError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|_| TtError::new(codes::BODY_NOT_JSON, "The request body must be JSON."))
+    }
+
+    pub fn page_size(&self) -> Result<usize, TtError> {
+        match self.q("page_size") {
+            None | Some("") => Ok(20),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n as usize),
+                _ => Err(TtError::invalid(
+                    "Invalid page_size. It must be between 1 and 100.",
+                )),
+            },
+        }
+    }
+
+    pub fn page_offset(&self) -> Result<usize, TtError> {
+        match self.q("page_token") {
+            None | Some("") => Ok(0),
+            Some(t) => decode_page_token(t).ok_or_else(|| TtError::invalid("Invalid page_token.")),
+        }
+    }
+}
+
+/// Page tokens are opaque to callers; here they encode an offset.
+pub(crate) fn encode_page_token(offset: usize) -> String {
+    hex::encode(format!("offset:{offset}"))
+}
+
+fn decode_page_token(t: &str) -> Option<usize> {
+    let raw = String::from_utf8(hex::decode(t).ok()?).ok()?;
+    raw.strip_prefix("offset:")?.parse().ok()
+}
+
+/// The `data` of a successful answer: a JSON value, or JSON already serialized (hot paths).
+#[derive(Debug)]
+pub(crate) enum Data {
+    Json(Value),
+    Raw(String),
+}
+
+impl From<Value> for Data {
+    fn from(v: Value) -> Self {
+        Data::Json(v)
+    }
+}
+
+type Handler = fn(&Sandbox, &Call) -> Result<Data, TtError>;
+
+/// Whether an API takes `shop_cipher` (shop-scoped) or must not get one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    NoCipher,
+    Cipher,
+}
+
+struct Endpoint {
+    method: Method,
+    pattern: &'static str,
+    key: &'static str,
+    scope: Scope,
+    handler: Handler,
+}
+
+macro_rules! ep {
+    ($m:ident, $path:literal, $scope:ident, $h:path) => {
+        Endpoint {
+            method: Method::$m,
+            pattern: $path,
+            key: concat!(stringify!($m), " ", $path),
+            scope: Scope::$scope,
+            handler: |sb: &Sandbox, call: &Call| $h(sb, call).map(Data::from),
+        }
+    };
+}
+
+/// The API surface: method, path pattern, scope and handler of every endpoint.
+static ENDPOINTS: &[Endpoint] = &[
+    ep!(
+        GET,
+        "/authorization/202309/shops",
+        NoCipher,
+        auth::authorized_shops
+    ),
+    ep!(GET, "/seller/202309/shops", NoCipher, auth::active_shops),
+    ep!(
+        POST,
+        "/product/202309/products/search",
+        Cipher,
+        products::search
+    ),
+    ep!(
+        GET,
+        "/product/202309/products/{product_id}",
+        Cipher,
+        products::get
+    ),
+    ep!(
+        POST,
+        "/product/202309/products/{product_id}/inventory/update",
+        Cipher,
+        products::update_inventory
+    ),
+    ep!(
+        POST,
+        "/product/202309/products/{product_id}/prices/update",
+        Cipher,
+        products::update_price
+    ),
+    ep!(POST, "/order/202309/orders/search", Cipher, orders::search),
+    ep!(GET, "/order/202309/orders", Cipher, orders::detail),
+    ep!(
+        GET,
+        "/fulfillment/202309/packages/{package_id}",
+        Cipher,
+        orders::package
+    ),
+    ep!(
+        POST,
+        "/fulfillment/202309/packages/{package_id}/ship",
+        Cipher,
+        orders::ship_package
+    ),
+    ep!(
+        GET,
+        "/fulfillment/202309/orders/{order_id}/tracking",
+        Cipher,
+        orders::tracking
+    ),
+    ep!(
+        POST,
+        "/return_refund/202309/cancellations",
+        Cipher,
+        orders::cancel
+    ),
+    ep!(
+        POST,
+        "/return_refund/202309/cancellations/{cancel_id}/approve",
+        Cipher,
+        orders::approve_cancel
+    ),
+    ep!(
+        POST,
+        "/return_refund/202309/cancellations/{cancel_id}/reject",
+        Cipher,
+        orders::reject_cancel
+    ),
+    ep!(
+        GET,
+        "/event/202309/webhooks",
+        Cipher,
+        webhooks::get_webhooks
+    ),
+    ep!(PUT, "/event/202309/webhooks", Cipher, webhooks::put_webhook),
+    ep!(
+        DELETE,
+        "/event/202309/webhooks",
+        Cipher,
+        webhooks::delete_webhook
+    ),
+];
+
+/// Matches a path against a pattern, returning the `{…}` segment's value.
+fn matches(pattern: &str, path: &str) -> Option<String> {
+    let mut param = String::new();
+    let mut p = pattern.split('/');
+    let mut a = path.split('/');
+    loop {
+        match (p.next(), a.next()) {
+            (None, None) => return Some(param),
+            (Some(ps), Some(s)) if ps.starts_with('{') => {
+                if s.is_empty() {
+                    return None;
+                }
+                param = s.to_owned();
+            }
+            (Some(ps), Some(s)) if ps == s => {}
+            _ => return None,
+        }
+    }
+}
+
+pub(crate) fn request_id(sb: &Sandbox) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(sb.clock().now_secs())
+        .map(|t| {
+            format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default();
+    format!("{t}{:018X}", sb.next_request_seq())
+}
+
+pub(crate) fn error_response(rid: &str, e: &TtError) -> Response {
+    util::json(
+        e.status,
+        &json!({"code": e.code, "message": e.message, "request_id": rid, "data": e.data}),
+    )
+}
+
+pub(crate) fn ok_response(rid: &str, data: Data) -> Response {
+    match data {
+        Data::Json(data) => util::json(
+            StatusCode::OK,
+            &json!({"code": 0, "message": "Success", "request_id": rid, "data": data}),
+        ),
+        Data::Raw(data) => util::raw_json(format!(
+            "{{\"code\":0,\"message\":\"Success\",\"request_id\":\"{rid}\",\"data\":{data}}}"
+        )),
+    }
+}
+
+/// Every API call: route, count, faults, signature/timestamp/token/cipher, rate limit, handle.
+async fn api(
+    State(sb): State<Arc<Sandbox>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rid = request_id(&sb);
+    let path = uri.path();
+    let mut path_known = false;
+    let mut found = None;
+    for ep in ENDPOINTS {
+        if let Some(param) = matches(ep.pattern, path) {
+            path_known = true;
+            if ep.method == method {
+                found = Some((ep, param));
+                break;
+            }
+        }
+    }
+    let Some((ep, param)) = found else {
+        let e = if path_known {
+            TtError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                ..TtError::new(codes::METHOD_NOT_ALLOWED, "HTTP method not allowed.")
+            }
+        } else {
+            TtError {
+                status: StatusCode::NOT_FOUND,
+                ..TtError::new(codes::PATH_NOT_FOUND, "Path not found.")
+            }
+        };
+        return error_response(&rid, &e);
+    };
+    match sb.before_call(ep.key).await {
+        Some(Injected::ServerError) => {
+            return error_response(
+                &rid,
+                &TtError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    ..TtError::new(codes::INTERNAL, "Internal error. Please try again later.")
+                },
+            )
+        }
+        Some(Injected::Timeout) => {
+            return error_response(
+                &rid,
+                &TtError {
+                    status: StatusCode::GATEWAY_TIMEOUT,
+                    ..TtError::new(codes::TIMEOUT, "Request timeout.")
+                },
+            )
+        }
+        None => {}
+    }
+    let query = util::query_pairs(uri.query());
+    let call = match auth::verify(&sb, ep.scope, path, query, &headers, body, param) {
+        Ok(c) => c,
+        Err(e) => return error_response(&rid, &e),
+    };
+    let limit_key = if call.shop_id == 0 {
+        call.token_shops.first().copied().unwrap_or(0)
+    } else {
+        call.shop_id
+    };
+    if sb.rate_limited(limit_key, ep.key) {
+        return error_response(
+            &rid,
+            &TtError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                ..TtError::new(
+                    codes::RATE_LIMITED,
+                    "Too many requests. Please retry later.",
+                )
+            },
+        );
+    }
+    match (ep.handler)(&sb, &call) {
+        Ok(data) => ok_response(&rid, data),
+        Err(e) => error_response(&rid, &e),
+    }
+}
+
+/// TikTok ids travel as strings.
+pub(crate) fn sid(id: u64) -> String {
+    id.to_string()
+}
+
+pub(crate) fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_patterns() {
+        assert_eq!(
+            matches("/a/202309/x/{id}/y", "/a/202309/x/42/y").as_deref(),
+            Some("42")
+        );
+        assert_eq!(matches("/a/202309/x/{id}/y", "/a/202309/x//y"), None);
+        assert_eq!(matches("/a/202309/x", "/a/202309/x/1"), None);
+        assert_eq!(decode_page_token(&encode_page_token(40)), Some(40));
+    }
+}
