@@ -1,0 +1,149 @@
+//! Connecting shops: the registry of configured marketplace clients, and
+//! the two halves of the OAuth flow (start: an authorize URL bound to a
+//! single-use `state`; finish: exchange the code, store the shops with
+//! encrypted tokens, queue their catalog import).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use storesync_channels::{AuthCallback, Channel, ChannelError};
+use storesync_crypto::{hash_token, random_token};
+use storesync_domain::ids::{OrgId, UserId};
+use storesync_domain::Timestamp;
+use storesync_store::jobs::NewJob;
+use storesync_store::shops::{ConnectedShop, Shop, ShopTokens};
+use storesync_store::{Actor, Store, StoreError};
+
+/// How long a connect flow may take from start to callback.
+pub const STATE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// Job kind that imports a shop's listings after it is connected.
+pub const IMPORT_JOB: &str = "shop.import";
+
+/// The marketplaces this installation has app credentials for.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelRegistry {
+    channels: BTreeMap<String, Arc<dyn Channel>>,
+}
+
+impl ChannelRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register a client under its marketplace's name (`shopee`, `tiktok`, …).
+    pub fn with(mut self, channel: Arc<dyn Channel>) -> Self {
+        self.channels
+            .insert(channel.marketplace().as_str().to_owned(), channel);
+        self
+    }
+
+    pub fn get(&self, marketplace: &str) -> Option<&Arc<dyn Channel>> {
+        self.channels.get(marketplace)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("StoreSync has no app credentials for {0}; set them in the configuration")]
+    UnknownMarketplace(String),
+    #[error("this authorization link is unknown, expired or already used; start connecting again")]
+    BadState,
+    #[error("{0}")]
+    Marketplace(#[from] ChannelError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Start connecting: remember a fresh `state` for the caller and return
+/// the marketplace's authorize URL.
+pub async fn start(
+    store: &Store,
+    channels: &ChannelRegistry,
+    org: OrgId,
+    user: UserId,
+    marketplace: &str,
+    callback_url: &str,
+) -> Result<(url::Url, Timestamp), ConnectError> {
+    let channel = channels
+        .get(marketplace)
+        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_owned()))?;
+    let state = random_token("");
+    store
+        .create_oauth_state(
+            &hash_token(state.expose()),
+            org,
+            user,
+            marketplace,
+            STATE_TTL_MS,
+        )
+        .await?;
+    let url = channel.authorize_url(callback_url, state.expose())?;
+    Ok((url, store.now().plus_millis(STATE_TTL_MS)))
+}
+
+/// Finish connecting from the callback's query: the state must be ours,
+/// fresh and unused; then every shop the new token covers is stored and an
+/// import is queued for each.
+pub async fn finish<'a>(
+    store: &Store,
+    channels: &ChannelRegistry,
+    marketplace: &str,
+    query: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Shop>, ConnectError> {
+    let channel = channels
+        .get(marketplace)
+        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_owned()))?;
+    let callback = AuthCallback::from_query(query);
+    // The state is checked (and burned) before anything else, even before
+    // looking at a refusal, so a forged callback learns nothing.
+    let state = match &callback {
+        Ok(c) => c.state.clone(),
+        Err(_) => None,
+    };
+    let Some(state) = state else {
+        return Err(ConnectError::BadState);
+    };
+    let pending = store
+        .consume_oauth_state(&hash_token(&state), marketplace)
+        .await?
+        .ok_or(ConnectError::BadState)?;
+    let callback = callback?;
+    let authorization = channel.exchange_code(&callback).await?;
+    let actor = match store.auth_user(pending.user_id, pending.org_id).await? {
+        Some(u) => u.actor(),
+        None => Actor::system("connect"),
+    };
+    let mut shops = Vec::with_capacity(authorization.shops.len());
+    for s in &authorization.shops {
+        let tokens = &authorization.tokens;
+        let connected = ConnectedShop {
+            marketplace: marketplace.to_owned(),
+            external_shop_id: s.shop.shop_id.as_str().to_owned(),
+            cipher: s.shop.cipher.clone(),
+            name: s
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{marketplace} {}", s.shop.shop_id.as_str())),
+            region: s.region.clone(),
+            tokens: ShopTokens {
+                access_token: tokens.access_token.clone(),
+                refresh_token: tokens.refresh_token.clone(),
+                access_expires_at: tokens.access_expires_at,
+                refresh_expires_at: tokens.refresh_expires_at,
+            },
+        };
+        let shop = store
+            .connect_shop(pending.org_id, &connected, &actor)
+            .await?;
+        store
+            .enqueue(
+                &NewJob::new(IMPORT_JOB, serde_json::json!({ "shop_id": shop.id }))
+                    .org(pending.org_id)
+                    .unique(format!("{IMPORT_JOB}:{}", shop.id)),
+            )
+            .await?;
+        shops.push(shop);
+    }
+    Ok(shops)
+}

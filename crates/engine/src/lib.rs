@@ -1,0 +1,16 @@
+//! StoreSync's background work. Everything that must survive a restart is a
+//! durable job in the store; this crate runs them ([`worker`]) and enqueues
+//! periodic work exactly once per period across all instances
+//! ([`scheduler`]). It knows nothing of HTTP.
+
+pub mod connect;
+pub mod import;
+pub mod intake;
+pub mod propagate;
+pub mod scheduler;
+pub mod shop;
+pub mod tokens;
+pub mod worker;
+
+pub use scheduler::{Schedule, Scheduler};
+pub use worker::{Backoff, JobError, JobHandler, RunOnce, Worker, WorkerConfig};

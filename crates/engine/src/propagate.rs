@@ -1,0 +1,267 @@
+//! Stock propagation: the drain loop turns dirty marks into one push job per
+//! shop, and `stock.push` sends every listing whose target changed, as
+//! absolute quantities, in the largest batches the marketplace accepts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use storesync_channels::{
+    ExtVariantId, FailureReason, ListingId, StockUpdate, UpdateOutcome, WarehouseId,
+};
+use storesync_domain::ids::ShopId;
+use storesync_store::jobs::Job;
+use storesync_store::listings::ListingRowId;
+use storesync_store::Store;
+use tokio::sync::Notify;
+
+use crate::connect::ChannelRegistry;
+use crate::shop::{with_refresh, RefreshLocks, ShopSession};
+use crate::worker::{JobError, JobHandler};
+
+pub use storesync_store::propagation::PUSH_JOB;
+
+/// Drain dirty marks every `interval` until shutdown, waking `worker` when
+/// pushes were queued.
+pub async fn drain_loop(
+    store: Store,
+    interval: Duration,
+    worker: Arc<Notify>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        match store.drain_dirty(500).await {
+            Ok(shops) if !shops.is_empty() => {
+                worker.notify_one();
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "draining dirty variants failed"),
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(interval) => {},
+        }
+    }
+}
+
+/// How long a raised split share must hold before it is pushed.
+pub const RAISE_GRACE: Duration = Duration::from_millis(1500);
+
+#[derive(Debug)]
+pub struct PushHandler {
+    pub store: Store,
+    pub channels: Arc<ChannelRegistry>,
+    pub locks: Arc<RefreshLocks>,
+    /// Raises waiting out their grace period: listing → (target, first seen).
+    pub raises:
+        std::sync::Mutex<std::collections::HashMap<ListingRowId, (i64, std::time::Instant)>>,
+    /// One push in flight per shop in this process.
+    pub shop_locks:
+        std::sync::Mutex<std::collections::HashMap<ShopId, Arc<tokio::sync::Mutex<()>>>>,
+    /// This handler's name in push leases.
+    pub owner: String,
+}
+
+impl PushHandler {
+    pub fn new(store: Store, channels: Arc<ChannelRegistry>, locks: Arc<RefreshLocks>) -> Self {
+        PushHandler {
+            store,
+            channels,
+            locks,
+            raises: std::sync::Mutex::default(),
+            shop_locks: std::sync::Mutex::default(),
+            owner: format!("push-{}", storesync_domain::Id::<()>::new()),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Payload {
+    shop_id: ShopId,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for PushHandler {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("push job without organization".into()))?;
+        let p: Payload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        // One push per shop across all instances: pushes must not overtake
+        // each other, or an older number could land last.
+        let lease_ms = 60_000;
+        if !self
+            .store
+            .lease_shop_push(org, p.shop_id, &self.owner, lease_ms)
+            .await?
+        {
+            return Err(JobError::Defer {
+                reason: "another instance is pushing this shop".into(),
+                after: Duration::from_millis(100),
+            });
+        }
+        let result = self.push(job, org, p.shop_id).await;
+        if let Err(e) = self
+            .store
+            .release_shop_push(org, p.shop_id, &self.owner)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release a push lease; it expires by itself");
+        }
+        result
+    }
+}
+
+impl PushHandler {
+    async fn push(
+        &self,
+        job: &Job,
+        org: storesync_domain::ids::OrgId,
+        shop_id: ShopId,
+    ) -> Result<(), JobError> {
+        let p = Payload { shop_id };
+        let lock = {
+            let mut locks = self.shop_locks.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(locks.entry(p.shop_id).or_default())
+        };
+        let _in_flight = lock.lock().await;
+        let mut session = ShopSession::open(&self.store, &self.channels, org, p.shop_id).await?;
+        // Orders the marketplace already announced must land first: a value
+        // computed before them would re-inflate stock a buyer just took.
+        if job.attempts < 20
+            && self
+                .store
+                .pending_webhooks(&session.shop.marketplace, job.created_at)
+                .await?
+        {
+            return Err(JobError::Defer {
+                reason: "waiting for pending webhooks to be ingested".into(),
+                after: Duration::from_millis(100),
+            });
+        }
+        let plan = self.store.push_plan(org, p.shop_id).await?;
+        let now = std::time::Instant::now();
+        let mut later = false;
+        let due: Vec<_> = {
+            let mut raises = self.raises.lock().unwrap_or_else(|e| e.into_inner());
+            plan.into_iter()
+                .filter(|i| i.last_pushed != Some(i.target))
+                .filter(|i| {
+                    // Raising a split share moves units another channel was
+                    // showing; a sale there may not have reached us yet. Raise
+                    // only once the same target has held for the grace period.
+                    let raising = i.split && i.last_pushed.is_some_and(|l| i.target > l);
+                    if !raising {
+                        raises.remove(&i.listing_id);
+                        return true;
+                    }
+                    match raises.get(&i.listing_id) {
+                        Some((target, since))
+                            if *target == i.target && now.duration_since(*since) >= RAISE_GRACE =>
+                        {
+                            raises.remove(&i.listing_id);
+                            true
+                        }
+                        Some((target, _)) if *target == i.target => {
+                            later = true;
+                            false
+                        }
+                        _ => {
+                            raises.insert(i.listing_id, (i.target, now));
+                            later = true;
+                            false
+                        }
+                    }
+                })
+                .collect()
+        };
+        if later {
+            // Come back after the grace period to re-check and raise.
+            let job = storesync_store::jobs::NewJob::new(
+                PUSH_JOB,
+                serde_json::json!({ "shop_id": p.shop_id }),
+            )
+            .org(org)
+            .at(self
+                .store
+                .now()
+                .plus_millis(i64::try_from(RAISE_GRACE.as_millis()).unwrap_or(1000) + 50))
+            .unique(format!("{PUSH_JOB}:{}:later", p.shop_id))
+            .max_attempts(50);
+            self.store.enqueue(&job).await?;
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        if session.shop.settings.dry_run {
+            // Onboarding: show the seller what would happen, change nothing.
+            for item in &due {
+                let note = format!("dry run: would push {}: {}", item.target, item.why);
+                self.store
+                    .record_push(org, item.listing_id, None, &note)
+                    .await?;
+            }
+            return Ok(());
+        }
+        if session.shop.settings.dry_run {
+            // Onboarding: show the seller what would happen, change nothing.
+            for item in &due {
+                let note = format!("dry run: would push {}: {}", item.target, item.why);
+                self.store
+                    .record_push(org, item.listing_id, None, &note)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let updates: Vec<StockUpdate> = due
+            .iter()
+            .map(|i| StockUpdate {
+                listing_id: ListingId::new(i.external_listing_id.clone()),
+                variant_id: ExtVariantId::new(i.external_variant_id.clone()),
+                warehouse_id: i.warehouse_id.clone().map(WarehouseId::new),
+                quantity: u32::try_from(i.target.max(0)).unwrap_or(u32::MAX),
+            })
+            .collect();
+        let results = with_refresh(
+            &mut session,
+            &self.store,
+            &self.locks,
+            "update_stock",
+            |channel, creds| {
+                let updates = updates.clone();
+                async move { channel.update_stock(&creds, &updates).await }
+            },
+        )
+        .await?;
+        for (item, result) in due.iter().zip(results.iter()) {
+            match &result.outcome {
+                UpdateOutcome::Applied => {
+                    self.store
+                        .record_push(
+                            org,
+                            item.listing_id,
+                            Some(item.target),
+                            &format!("ok: {}", item.why),
+                        )
+                        .await?;
+                }
+                UpdateOutcome::Rejected(f) => {
+                    let note = match f.reason {
+                        FailureReason::BelowReservedStock => format!(
+                            "refused below the marketplace's promotion hold: {}",
+                            f.message
+                        ),
+                        _ => format!("refused ({}): {}", f.code, f.message),
+                    };
+                    tracing::warn!(listing = %item.listing_id, %note, "stock update refused");
+                    self.store
+                        .record_push(org, item.listing_id, None, &note)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

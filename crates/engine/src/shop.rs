@@ -1,0 +1,213 @@
+//! Calling a marketplace for a shop: credentials from the store, one token
+//! refresh on an "expired" answer (the new pair committed before it is
+//! used), and the mapping of channel errors onto job outcomes.
+
+use std::sync::Arc;
+
+use storesync_channels::{Channel, ChannelError, ExtShopId, ShopCredentials, ShopRef};
+use storesync_domain::ids::{OrgId, ShopId};
+use storesync_store::shops::{Shop, ShopStatus, ShopTokens};
+use storesync_store::webhooks::ApiCall;
+use storesync_store::{Actor, Store};
+use tokio::sync::Mutex;
+
+use crate::connect::ChannelRegistry;
+use crate::worker::JobError;
+
+/// Serializes token refreshes: two concurrent refreshes of a Shopee shop
+/// would burn its single-use refresh token and lose the shop.
+#[derive(Debug, Default)]
+pub struct RefreshLocks {
+    locks: std::sync::Mutex<std::collections::HashMap<ShopId, Arc<Mutex<()>>>>,
+}
+
+impl RefreshLocks {
+    fn lock_for(&self, shop: ShopId) -> Arc<Mutex<()>> {
+        let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(shop).or_default())
+    }
+}
+
+/// A shop with its marketplace client, ready to make calls.
+pub struct ShopSession {
+    pub shop: Shop,
+    pub channel: Arc<dyn Channel>,
+    pub creds: ShopCredentials,
+}
+
+impl std::fmt::Debug for ShopSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopSession")
+            .field("shop", &self.shop.id)
+            .finish()
+    }
+}
+
+fn shop_ref(shop: &Shop) -> ShopRef {
+    let r = ShopRef::new(ExtShopId::new(shop.external_shop_id.clone()));
+    match &shop.cipher {
+        Some(c) => r.with_cipher(c.clone()),
+        None => r,
+    }
+}
+
+/// Map a marketplace error onto what the job should do.
+pub fn job_error(e: ChannelError) -> JobError {
+    if e.is_retryable() {
+        JobError::Retry {
+            message: e.to_string(),
+            after: e.retry_after(),
+        }
+    } else {
+        JobError::Permanent(e.to_string())
+    }
+}
+
+impl ShopSession {
+    /// Open a session for an active shop.
+    pub async fn open(
+        store: &Store,
+        channels: &ChannelRegistry,
+        org: OrgId,
+        shop: ShopId,
+    ) -> Result<Self, JobError> {
+        let shop = store.shop(org, shop).await?;
+        if shop.status != ShopStatus::Active {
+            return Err(JobError::Permanent(format!(
+                "shop is {}",
+                shop.status.as_str()
+            )));
+        }
+        let channel = channels.get(&shop.marketplace).cloned().ok_or_else(|| {
+            JobError::Permanent(format!("no app credentials for {}", shop.marketplace))
+        })?;
+        let tokens = store.shop_tokens(org, shop.id).await?;
+        let creds = ShopCredentials {
+            shop: shop_ref(&shop),
+            access_token: tokens.access_token,
+        };
+        Ok(ShopSession {
+            shop,
+            channel,
+            creds,
+        })
+    }
+
+    /// Refresh the shop's tokens, commit them, and use the new access
+    /// token. A refused refresh marks the shop `needs_reauth` and ends the
+    /// job: retrying would only hammer the marketplace.
+    pub async fn refresh(&mut self, store: &Store, locks: &RefreshLocks) -> Result<(), JobError> {
+        let lock = locks.lock_for(self.shop.id);
+        let _guard = lock.lock().await;
+        let org = self.shop.org_id;
+        // Another job may have refreshed while we waited for the lock.
+        let current = store.shop_tokens(org, self.shop.id).await?;
+        if current.access_token.expose() != self.creds.access_token.expose() {
+            self.creds.access_token = current.access_token;
+            return Ok(());
+        }
+        match self
+            .channel
+            .refresh_token(&self.creds.shop, &current.refresh_token)
+            .await
+        {
+            Ok(new) => {
+                let tokens = ShopTokens {
+                    access_token: new.access_token.clone(),
+                    refresh_token: new.refresh_token,
+                    access_expires_at: new.access_expires_at,
+                    refresh_expires_at: new.refresh_expires_at.or(current.refresh_expires_at),
+                };
+                store.update_shop_tokens(org, self.shop.id, &tokens).await?;
+                self.creds.access_token = new.access_token;
+                Ok(())
+            }
+            Err(e) if e.is_retryable() => Err(job_error(e)),
+            Err(e) => {
+                let message = format!("the marketplace refused to refresh the authorization: {e}");
+                store
+                    .set_shop_status(
+                        org,
+                        self.shop.id,
+                        ShopStatus::NeedsReauth,
+                        Some(&message),
+                        &Actor::system("tokens"),
+                    )
+                    .await?;
+                Err(JobError::Permanent(message))
+            }
+        }
+    }
+}
+
+/// How a call went, for the call log.
+fn outcome(result: &Result<(), &ChannelError>) -> (&'static str, Option<String>) {
+    match result {
+        Ok(()) => ("ok", None),
+        Err(e) => match e {
+            ChannelError::TokenExpired { code, .. } => ("token_expired", Some(code.clone())),
+            ChannelError::Unauthorized { code, .. } => ("unauthorized", Some(code.clone())),
+            ChannelError::RateLimited { .. } => ("rate_limited", None),
+            ChannelError::Transient { .. } => ("transient", None),
+            ChannelError::Invalid { code, .. } => ("invalid", Some(code.clone())),
+            ChannelError::Signature { code, .. } => ("signature", Some(code.clone())),
+            _ => ("error", None),
+        },
+    }
+}
+
+/// Run `op` with the session's credentials, recording the call in the
+/// shop's call log; on an expired token refresh once and run it again.
+pub async fn with_refresh<T, F, Fut>(
+    session: &mut ShopSession,
+    store: &Store,
+    locks: &RefreshLocks,
+    operation: &str,
+    op: F,
+) -> Result<T, JobError>
+where
+    F: Fn(Arc<dyn Channel>, ShopCredentials) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChannelError>>,
+{
+    let first = timed(session, store, operation, &op).await;
+    match first {
+        Ok(v) => Ok(v),
+        Err(e) if e.needs_token_refresh() => {
+            session.refresh(store, locks).await?;
+            timed(session, store, operation, &op)
+                .await
+                .map_err(job_error)
+        }
+        Err(e) => Err(job_error(e)),
+    }
+}
+
+async fn timed<T, F, Fut>(
+    session: &ShopSession,
+    store: &Store,
+    operation: &str,
+    op: &F,
+) -> Result<T, ChannelError>
+where
+    F: Fn(Arc<dyn Channel>, ShopCredentials) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChannelError>>,
+{
+    let started = std::time::Instant::now();
+    let result = op(Arc::clone(&session.channel), session.creds.clone()).await;
+    let (outcome, code) = outcome(&result.as_ref().map(|_| ()));
+    let call = ApiCall {
+        id: String::new(),
+        org_id: session.shop.org_id,
+        shop_id: session.shop.id,
+        operation: operation.to_owned(),
+        outcome: outcome.to_owned(),
+        code,
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        at: store.now(),
+    };
+    // The call log is diagnostics: failing to write it must not fail the work.
+    if let Err(e) = store.record_api_call(&call).await {
+        tracing::warn!(error = %e, "could not record an API call");
+    }
+    result
+}

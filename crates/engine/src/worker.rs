@@ -1,0 +1,273 @@
+//! The job runner. `run_once` claims a batch of due jobs, runs each through
+//! the handler registered for its kind and records the outcome; `run` loops
+//! until shutdown. Being steppable, the runner is tested without sleeping.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use storesync_store::jobs::{FailOutcome, Job};
+use storesync_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+/// Why a job attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt (network, 5xx, rate limit); `after` overrides
+    /// the backoff, e.g. with a marketplace's retry-after.
+    #[error("{message}")]
+    Retry {
+        message: String,
+        after: Option<Duration>,
+    },
+    /// Will never succeed as it is (bad data, a refused authorization): the
+    /// job goes straight to `dead`, visible and retryable by hand.
+    #[error("{0}")]
+    Permanent(String),
+    /// Not a failure: the job must wait for something (e.g. pending
+    /// webhooks) and runs again after `after`.
+    #[error("{reason}")]
+    Defer { reason: String, after: Duration },
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        JobError::Retry {
+            message: message.into(),
+            after: None,
+        }
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(_) => JobError::retry(e.to_string()),
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// Code that performs one kind of job.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, job: &Job) -> Result<(), JobError>;
+}
+
+/// Exponential backoff with jitter: `base · 2^(attempt−1)`, capped, then
+/// scaled by a random factor in [0.8, 1.2] so failed jobs do not retry in
+/// lock-step.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Backoff {
+    pub fn delay(&self, attempt: i64, jitter: f64) -> Duration {
+        let exp = u32::try_from(attempt.clamp(1, 32) - 1).unwrap_or(31);
+        let raw = self.base.saturating_mul(2u32.saturating_pow(exp));
+        raw.min(self.max).mul_f64(jitter.clamp(0.8, 1.2))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this worker in job leases (unique per process).
+    pub id: String,
+    /// Jobs claimed per step.
+    pub batch: i64,
+    /// How long a claimed job stays leased before another worker may take it.
+    pub lease: Duration,
+    /// Sleep when idle (an in-process enqueue wakes the worker sooner).
+    pub idle_poll: Duration,
+    pub backoff: Backoff,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            id: format!("worker-{}", storesync_domain::Id::<()>::new()),
+            batch: 16,
+            lease: Duration::from_secs(120),
+            idle_poll: Duration::from_millis(500),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOnce {
+    Worked(usize),
+    Idle,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    config: WorkerConfig,
+    handlers: Arc<HashMap<String, Arc<dyn JobHandler>>>,
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Worker {
+    pub fn new(store: Store, config: WorkerConfig) -> Self {
+        Worker {
+            store,
+            config,
+            handlers: Arc::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Register the handler of a job kind.
+    pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
+        Arc::make_mut(&mut self.handlers).insert(kind.to_owned(), handler);
+        self
+    }
+
+    /// A handle that wakes an idle worker (call after enqueuing).
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Claim and run one batch of due jobs.
+    pub async fn run_once(&self) -> Result<RunOnce, StoreError> {
+        let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let jobs = self
+            .store
+            .claim_jobs(&self.config.id, self.config.batch, lease_ms)
+            .await?;
+        if jobs.is_empty() {
+            return Ok(RunOnce::Idle);
+        }
+        let n = jobs.len();
+        // The batch runs concurrently: most jobs wait on marketplace calls,
+        // and one slow shop must not hold up every other.
+        let results =
+            futures_util::future::join_all(jobs.iter().map(|job| self.execute(job))).await;
+        for r in results {
+            r?;
+        }
+        Ok(RunOnce::Worked(n))
+    }
+
+    async fn execute(&self, job: &Job) -> Result<(), StoreError> {
+        let worker = &self.config.id;
+        let result = match self.handlers.get(&job.kind) {
+            Some(handler) => handler.run(job).await,
+            None => Err(JobError::Permanent(format!(
+                "no handler for job kind {:?}",
+                job.kind
+            ))),
+        };
+        match result {
+            Ok(()) => {
+                if !self.store.complete_job(job.id, worker).await? {
+                    tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before completion");
+                }
+            }
+            Err(e) => {
+                let retry_at = match &e {
+                    JobError::Permanent(_) => None,
+                    JobError::Defer { after, .. } => {
+                        let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+                        Some(self.store.now().plus_millis(ms))
+                    }
+                    JobError::Retry { after, .. } => {
+                        let jitter = rand::thread_rng().gen_range(0.8..=1.2);
+                        let delay = after
+                            .unwrap_or_else(|| self.config.backoff.delay(job.attempts, jitter));
+                        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                        Some(self.store.now().plus_millis(ms))
+                    }
+                };
+                let outcome = self
+                    .store
+                    .fail_job(job.id, worker, &e.to_string(), retry_at)
+                    .await?;
+                match outcome {
+                    Some(FailOutcome::Dead) => {
+                        tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job is dead")
+                    }
+                    Some(FailOutcome::Retried { at }) if matches!(e, JobError::Defer { .. }) => {
+                        tracing::debug!(job = %job.id, kind = %job.kind, retry_at = %at, reason = %e, "job deferred")
+                    }
+                    Some(FailOutcome::Retried { at }) => {
+                        tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, retry_at = %at, error = %e, "job failed; will retry")
+                    }
+                    None => tracing::warn!(job = %job.id, "lease lost before recording failure"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Run until `shutdown` resolves; the job in hand is finished first.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let step = self.run_once();
+            let idle = tokio::select! {
+                () = &mut shutdown => return,
+                r = step => match r {
+                    Ok(RunOnce::Worked(_)) => false,
+                    Ok(RunOnce::Idle) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "job runner step failed");
+                        true
+                    }
+                },
+            };
+            if idle {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.wake.notified() => {},
+                    () = tokio::time::sleep(self.config.idle_poll) => {},
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let b = Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+        };
+        assert_eq!(b.delay(1, 1.0), Duration::from_secs(2));
+        assert_eq!(b.delay(3, 1.0), Duration::from_secs(8));
+        assert_eq!(b.delay(20, 1.0), Duration::from_secs(60));
+        assert_eq!(b.delay(2, 0.8), Duration::from_millis(3200));
+        assert_eq!(
+            b.delay(2, 5.0),
+            Duration::from_millis(4800),
+            "jitter is clamped"
+        );
+    }
+}
