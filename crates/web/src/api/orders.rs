@@ -1,0 +1,189 @@
+//! Orders: manual intake, listing, and the ship / cancel / return /
+//! status actions.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use storesync_domain::ids::OrderId;
+use storesync_domain::{OrderStatus, Timestamp, ValidationError};
+use storesync_store::{
+    NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
+};
+
+use super::parse_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
+use crate::AppState;
+
+/// Channels that take orders through this endpoint; marketplace orders
+/// arrive from their connected shops.
+const API_CHANNELS: &[&str] = &["manual"];
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    ApiJson(body): ApiJson<NewOrder>,
+) -> ApiResult<(StatusCode, Json<OrderOutcome>)> {
+    if !API_CHANNELS.contains(&body.channel.as_str()) {
+        return Err(ApiError::Validation(ValidationError::field(
+            "channel",
+            "only `manual` orders are created through the API; marketplace orders arrive from connected shops",
+        )));
+    }
+    let outcome = s
+        .store
+        .create_order(caller.org_id, &body, &caller.actor())
+        .await?;
+    let status = if outcome.changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(outcome)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub channel: Option<String>,
+    /// Orders placed at or after this time (RFC 3339).
+    pub from: Option<Timestamp>,
+    /// Orders placed before this time (RFC 3339).
+    pub to: Option<Timestamp>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller<Viewer>,
+    ApiQuery(q): ApiQuery<OrderQuery>,
+) -> ApiResult<Json<Page<Order>>> {
+    let filter = OrderFilter {
+        status: q.status,
+        channel: q.channel,
+        placed_from: q.from,
+        placed_to: q.to,
+    };
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(
+        s.store.list_orders(caller.org_id, &filter, &page).await?,
+    ))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller<Viewer>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let id: OrderId = parse_id(&id, "order")?;
+    Ok(Json(s.store.order(caller.org_id, id).await?))
+}
+
+async fn transition(
+    s: &AppState,
+    caller: &Caller<Member>,
+    id: &str,
+    t: OrderTransition,
+) -> ApiResult<Json<OrderOutcome>> {
+    let id: OrderId = parse_id(id, "order")?;
+    Ok(Json(
+        s.store
+            .transition_order(caller.org_id, id, &t, &caller.actor())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipBody {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+pub async fn ship(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ShipBody>,
+) -> ApiResult<Json<OrderOutcome>> {
+    let t = OrderTransition::Ship {
+        carrier: b.carrier,
+        tracking_number: b.tracking_number,
+    };
+    transition(&s, &caller, &id, t).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: String,
+}
+
+pub async fn cancel(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CancelBody>,
+) -> ApiResult<Json<OrderOutcome>> {
+    transition(
+        &s,
+        &caller,
+        &id,
+        OrderTransition::Cancel { reason: b.reason },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    /// Put the returned units back on hand (default true).
+    #[serde(default = "yes")]
+    pub restock: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub async fn mark_returned(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReturnBody>,
+) -> ApiResult<Json<OrderOutcome>> {
+    transition(
+        &s,
+        &caller,
+        &id,
+        OrderTransition::Return { restock: b.restock },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    pub status: OrderStatus,
+}
+
+pub async fn set_status(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<StatusBody>,
+) -> ApiResult<Json<OrderOutcome>> {
+    transition(
+        &s,
+        &caller,
+        &id,
+        OrderTransition::Status { status: b.status },
+    )
+    .await
+}

@@ -1,0 +1,301 @@
+//! Connected shops and the OAuth connect flow.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use storesync_domain::ids::ShopId;
+use storesync_domain::Timestamp;
+use storesync_engine::connect::{self, ConnectError};
+use storesync_store::jobs::NewJob;
+use storesync_store::shops::{Shop, ShopSettingsPatch, ShopStatus};
+
+use super::parse_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Admin, ApiJson, Caller, Member, Viewer};
+use crate::AppState;
+
+/// A shop as the API shows it, with what needs the seller's attention.
+#[derive(Debug, Serialize)]
+pub struct ShopView {
+    #[serde(flatten)]
+    pub shop: Shop,
+    /// The marketplace authorization ends within 7 days: reconnect soon.
+    pub authorization_ends_soon: bool,
+}
+
+const ENDS_SOON_MS: i64 = 7 * 24 * 3_600_000;
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller<Viewer>,
+) -> ApiResult<Json<Vec<ShopView>>> {
+    let soon = s.store.now().plus_millis(ENDS_SOON_MS);
+    let shops = s.store.list_shops(caller.org_id).await?;
+    Ok(Json(
+        shops
+            .into_iter()
+            .map(|shop| ShopView {
+                authorization_ends_soon: shop.refresh_expires_at.is_some_and(|t| t < soon),
+                shop,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectStart {
+    /// Send the seller here; the marketplace returns them to our callback.
+    pub authorize_url: String,
+    pub expires_at: Timestamp,
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::UnknownMarketplace(_) => ApiError::NotFound("marketplace"),
+            ConnectError::Store(e) => ApiError::Store(e),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub async fn start_connect(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    Path(marketplace): Path<String>,
+) -> ApiResult<(StatusCode, Json<ConnectStart>)> {
+    let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
+    let (url, expires_at) = connect::start(
+        &s.store,
+        &s.channels,
+        caller.org_id,
+        caller.user_id,
+        &marketplace,
+        &callback,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectStart {
+            authorize_url: url.to_string(),
+            expires_at,
+        }),
+    ))
+}
+
+/// The marketplace sends the seller back here. Answers with a small page
+/// for a person, never a JSON dump.
+pub async fn callback(
+    State(s): State<AppState>,
+    Path(marketplace): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let result = connect::finish(
+        &s.store,
+        &s.channels,
+        &marketplace,
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .await;
+    match result {
+        Ok(shops) => {
+            let names: Vec<String> = shops.iter().map(|s| escape(&s.name)).collect();
+            let body = format!(
+                "<h1>Shop connected</h1><p>StoreSync is now connected to {} and is importing the catalog.</p>\
+                 <p><a href=\"/\">Back to StoreSync</a></p>",
+                names.join(", ")
+            );
+            (StatusCode::OK, page("Shop connected", &body)).into_response()
+        }
+        Err(e) => {
+            let (status, text) = match &e {
+                ConnectError::BadState => (StatusCode::BAD_REQUEST, e.to_string()),
+                ConnectError::UnknownMarketplace(_) => (StatusCode::NOT_FOUND, e.to_string()),
+                ConnectError::Marketplace(m) => {
+                    tracing::warn!(error = %m, %marketplace, "connect flow refused by marketplace");
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        format!("{marketplace} did not complete the authorization: {m}"),
+                    )
+                }
+                ConnectError::Store(storesync_store::StoreError::Conflict { message, .. }) => {
+                    (StatusCode::CONFLICT, message.clone())
+                }
+                ConnectError::Store(err) => {
+                    tracing::error!(error = %err, "connect flow failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "StoreSync could not save the shop; try again.".to_owned(),
+                    )
+                }
+            };
+            let body = format!(
+                "<h1>Shop not connected</h1><p role=\"alert\">{}</p><p><a href=\"/\">Back to StoreSync</a></p>",
+                escape(&text)
+            );
+            (status, page("Shop not connected", &body)).into_response()
+        }
+    }
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · StoreSync</title></head>\
+         <body><main>{body}</main></body></html>",
+        escape(title)
+    ))
+}
+
+/// Minimal HTML escaping for text placed in element content.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+async fn set_status(
+    s: &AppState,
+    caller: &crate::extract::Caller<impl crate::extract::MinRole>,
+    id: &str,
+    from: &[ShopStatus],
+    to: ShopStatus,
+) -> ApiResult<Json<Shop>> {
+    let id: ShopId = parse_id(id, "shop")?;
+    let shop = s.store.shop(caller.org_id, id).await?;
+    if !from.contains(&shop.status) {
+        return Err(storesync_store::StoreError::conflict(
+            "shop_status",
+            format!(
+                "the shop is {}; this needs it {}",
+                shop.status.as_str(),
+                from.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        )
+        .into());
+    }
+    Ok(Json(
+        s.store
+            .set_shop_status(caller.org_id, id, to, None, &caller.actor())
+            .await?,
+    ))
+}
+
+/// Stop all work for a shop (orders are still polled when resumed).
+pub async fn pause(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Shop>> {
+    set_status(
+        &s,
+        &caller,
+        &id,
+        &[ShopStatus::Active, ShopStatus::Error],
+        ShopStatus::Paused,
+    )
+    .await
+}
+
+pub async fn resume(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Shop>> {
+    set_status(
+        &s,
+        &caller,
+        &id,
+        &[ShopStatus::Paused, ShopStatus::Error],
+        ShopStatus::Active,
+    )
+    .await
+}
+
+/// Forget the shop's tokens; its orders and listings stay.
+pub async fn disconnect(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Shop>> {
+    let all = [
+        ShopStatus::Active,
+        ShopStatus::Paused,
+        ShopStatus::Error,
+        ShopStatus::NeedsReauth,
+    ];
+    set_status(&s, &caller, &id, &all, ShopStatus::Disconnected).await
+}
+
+/// Poll the shop's orders and push its stock now.
+pub async fn sync_now(
+    State(s): State<AppState>,
+    caller: Caller<Member>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let id: ShopId = parse_id(&id, "shop")?;
+    let shop = s.store.shop(caller.org_id, id).await?;
+    if shop.status != ShopStatus::Active {
+        return Err(storesync_store::StoreError::conflict(
+            "shop_status",
+            format!("the shop is {}", shop.status.as_str()),
+        )
+        .into());
+    }
+    for kind in [
+        storesync_engine::intake::POLL_JOB,
+        storesync_engine::propagate::PUSH_JOB,
+    ] {
+        let job = NewJob::new(kind, serde_json::json!({ "shop_id": shop.id }))
+            .org(caller.org_id)
+            .unique(format!("{kind}:{}", shop.id));
+        s.store.enqueue(&job).await?;
+    }
+    s.job_waker.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "queued": true })),
+    ))
+}
+
+pub async fn settings(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ShopSettingsPatch>,
+) -> ApiResult<Json<Shop>> {
+    let id: ShopId = parse_id(&id, "shop")?;
+    Ok(Json(
+        s.store
+            .update_shop_settings(caller.org_id, id, &patch, &caller.actor())
+            .await?,
+    ))
+}
+
+/// The shop's recent marketplace API calls (operation, outcome, code,
+/// duration), newest first.
+pub async fn calls(
+    State(s): State<AppState>,
+    caller: Caller<Viewer>,
+    Path(id): Path<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<super::PageQuery>,
+) -> ApiResult<Json<storesync_store::Page<storesync_store::webhooks::ApiCall>>> {
+    let id: ShopId = parse_id(&id, "shop")?;
+    s.store.shop(caller.org_id, id).await?;
+    Ok(Json(
+        s.store
+            .list_api_calls(caller.org_id, id, &storesync_store::PageRequest::from(&q))
+            .await?,
+    ))
+}

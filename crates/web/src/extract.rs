@@ -1,0 +1,168 @@
+//! Request extractors: strict JSON bodies and queries that fail with the
+//! API's error format, and the authenticated caller with the role a handler
+//! requires, visible in the handler's signature.
+
+use std::marker::PhantomData;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use storesync_crypto::{constant_time_eq, hash_token};
+use storesync_domain::Role;
+use storesync_store::AuthUser;
+
+use crate::error::ApiError;
+use crate::session::{csrf_token_for, SESSION_COOKIE};
+use crate::AppState;
+
+/// A JSON body; unknown fields are refused by the target types
+/// (`deny_unknown_fields`), malformed JSON is a 400, a wrong shape a 422.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
+        JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        other => ApiError::MalformedJson(other.body_text()),
+    }
+}
+
+/// Query parameters, refused with a 400 in the API's error format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| ApiError::InvalidQuery(e.body_text()))
+    }
+}
+
+/// The minimum role a handler requires.
+pub trait MinRole: Send + Sync + 'static {
+    const ROLE: Role;
+}
+
+#[derive(Debug)]
+pub struct Viewer;
+#[derive(Debug)]
+pub struct Member;
+#[derive(Debug)]
+pub struct Admin;
+
+impl MinRole for Viewer {
+    const ROLE: Role = Role::Viewer;
+}
+impl MinRole for Member {
+    const ROLE: Role = Role::Member;
+}
+impl MinRole for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// The caller, authenticated by `Authorization: Bearer <token>` or by the
+/// session cookie, holding at least role `R` in their current organization.
+/// Session-authenticated requests that change state must also carry the
+/// session's CSRF token in `X-CSRF-Token`.
+#[derive(Debug)]
+pub struct Caller<R: MinRole> {
+    pub user: AuthUser,
+    role: PhantomData<R>,
+}
+
+impl<R: MinRole> std::ops::Deref for Caller<R> {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.user
+    }
+}
+
+impl<R: MinRole> FromRequestParts<AppState> for Caller<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = authenticate(parts, state).await?;
+        if !user.role.allows(R::ROLE) {
+            return Err(ApiError::Forbidden {
+                have: user.role.as_str(),
+                need: R::ROLE.as_str(),
+            });
+        }
+        Ok(Caller {
+            user,
+            role: PhantomData,
+        })
+    }
+}
+
+/// Resolve the caller from a bearer token or the session cookie.
+pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
+    if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
+        return state
+            .store
+            .api_token_user(&hash_token(token))
+            .await?
+            .ok_or(ApiError::Unauthenticated);
+    }
+    let session_id = session_cookie(parts).ok_or(ApiError::Unauthenticated)?;
+    let session = state
+        .store
+        .session(&hash_token(&session_id), state.config.session_idle_ms)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let expected = csrf_token_for(&session_id);
+        if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::Csrf);
+        }
+    }
+    Ok(session.user)
+}
+
+/// The session id from the `Cookie` header, if any.
+pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}

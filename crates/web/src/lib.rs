@@ -1,0 +1,207 @@
+//! StoreSync's HTTP surface: the REST API v1, sign-in and sessions, health
+//! endpoints and the OpenAPI document.
+//!
+//! Handlers stay thin (parse → one store call → render); authorization is in
+//! their signatures ([`extract::Caller`] with a minimum role); the HTTP status
+//! of every error is decided in [`error`]. This crate never writes SQL.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use storesync_engine::connect::ChannelRegistry;
+use storesync_store::Store;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::session::{LoginLimiter, PasswordGate};
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// A session unused this long ends.
+    pub session_idle_ms: i64,
+    /// A session ends this long after sign-in, used or not.
+    pub session_absolute_ms: i64,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Password hashes computed at once.
+    pub password_concurrency: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            body_limit_bytes: 1024 * 1024,
+            session_idle_ms: 2 * 60 * 60 * 1000,
+            session_absolute_ms: 24 * 60 * 60 * 1000,
+            secure_cookies: false,
+            password_concurrency: 2,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    pub passwords: PasswordGate,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Wakes this process's job worker after a job is enqueued.
+    pub job_waker: Arc<tokio::sync::Notify>,
+    /// Marketplace clients this installation has credentials for.
+    pub channels: Arc<ChannelRegistry>,
+    /// Where browsers and marketplaces reach this server (OAuth callbacks).
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: WebConfig) -> Self {
+        AppState {
+            passwords: PasswordGate::new(config.password_concurrency),
+            config: Arc::new(config),
+            store,
+            login_limiter: Arc::new(LoginLimiter::default()),
+            job_waker: Arc::new(tokio::sync::Notify::new()),
+            channels: Arc::new(ChannelRegistry::new()),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+
+    /// The marketplaces shops can be connected to, and the URL the
+    /// marketplaces send sellers back to.
+    pub fn with_channels(mut self, channels: Arc<ChannelRegistry>, public_url: &str) -> Self {
+        self.channels = channels;
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Wake this worker when the API enqueues work.
+    pub fn with_job_waker(mut self, waker: Arc<tokio::sync::Notify>) -> Self {
+        self.job_waker = waker;
+        self
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit_bytes;
+    let mut api = Router::new();
+    for (spec, handler) in routes::api_routes() {
+        api = api.route(spec.path, handler);
+    }
+    api.route("/api/v1/openapi.json", get(openapi_json))
+        .route("/oauth/{marketplace}/callback", get(api::shops::callback))
+        .route(
+            "/webhooks/{marketplace}",
+            axum::routing::post(api::webhooks::receive),
+        )
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A small page for a person who opens the server in a browser.
+async fn home() -> impl IntoResponse {
+    axum::response::Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>StoreSync</title></head>\
+         <body><main><h1>StoreSync</h1><p>The StoreSync API is running.</p><ul>\
+         <li><a href=\"/api/v1/openapi.json\">API reference (OpenAPI)</a></li>\
+         <li><a href=\"/healthz\">Health</a></li></ul>\
+         <p>Authenticate with <code>Authorization: Bearer &lt;API token&gt;</code>; \
+         <code>storesync token create</code> makes one.</p></main></body></html>",
+    )
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi::document())
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+/// A bound, not yet serving application. Binding first lets callers (tests,
+/// the CLI) learn the port before any request can arrive.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl App {
+    pub async fn bind(addr: &str, state: AppState) -> std::io::Result<App> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(App {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// Serve on a listener bound by the caller (who may need its address
+    /// to build the state, e.g. for OAuth callback URLs).
+    pub fn from_listener(listener: TcpListener, state: AppState) -> App {
+        App {
+            listener,
+            router: router(state),
+        }
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,506 @@
+//! The route table of the API: one list that builds the router, the OpenAPI
+//! document and the cross-tenant test, so none of them can miss a route.
+
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use storesync_domain::Role;
+
+use crate::api::{admin, catalog, inventory, jobs, listings, orders, shops};
+use crate::{session, AppState};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// Any signed-in member of the organization.
+    Role(Role),
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// Path in axum syntax (`{id}` for parameters), as in OpenAPI.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    /// Name of the request body schema in the OpenAPI document.
+    pub body: Option<&'static str>,
+    /// Query parameters: (name, required, description).
+    pub query: &'static [(&'static str, bool, &'static str)],
+    /// Status of a successful answer.
+    pub success: u16,
+}
+
+const PAGE: [(&str, bool, &str); 2] = [
+    ("limit", false, "page size, 1–200 (default 50)"),
+    ("cursor", false, "`next_cursor` of the previous page"),
+];
+
+fn spec(method: Method, path: &'static str, summary: &'static str, access: Access) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        summary,
+        access,
+        body: None,
+        query: &[],
+        success: 200,
+    }
+}
+
+impl RouteSpec {
+    fn body(mut self, schema: &'static str) -> Self {
+        self.body = Some(schema);
+        self
+    }
+    fn query(mut self, query: &'static [(&'static str, bool, &'static str)]) -> Self {
+        self.query = query;
+        self
+    }
+    fn success(mut self, status: u16) -> Self {
+        self.success = status;
+        self
+    }
+}
+
+/// Every API route with its handler.
+pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use Access::Public;
+    let viewer = Access::Role(Role::Viewer);
+    let member = Access::Role(Role::Member);
+    let admin = Access::Role(Role::Admin);
+    const PRODUCT_Q: &[(&str, bool, &str)] = &[
+        ("q", false, "search in product name, SKU and barcode"),
+        PAGE[0],
+        PAGE[1],
+    ];
+    const SKU_Q: &[(&str, bool, &str)] = &[("sku", true, "the SKU"), PAGE[0], PAGE[1]];
+    const ORDER_Q: &[(&str, bool, &str)] = &[
+        (
+            "status",
+            false,
+            "pending, ready_to_ship, shipped, delivered, completed, cancelled, returned",
+        ),
+        ("channel", false, "e.g. manual"),
+        ("from", false, "placed at or after (RFC 3339)"),
+        ("to", false, "placed before (RFC 3339)"),
+        PAGE[0],
+        PAGE[1],
+    ];
+    const LISTING_Q: &[(&str, bool, &str)] = &[
+        ("mapped", false, "true or false"),
+        ("shop", false, "shop id"),
+        PAGE[0],
+        PAGE[1],
+    ];
+    const JOB_Q: &[(&str, bool, &str)] = &[
+        ("status", false, "queued, running, done or dead"),
+        PAGE[0],
+        PAGE[1],
+    ];
+    vec![
+        (
+            spec(
+                Method::POST,
+                "/api/v1/auth/login",
+                "Sign in; sets the session cookie",
+                Public,
+            )
+            .body("LoginRequest"),
+            post(session::login),
+        ),
+        (
+            spec(Method::POST, "/api/v1/auth/logout", "Sign out", viewer).success(204),
+            post(session::logout),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/auth/session",
+                "The caller, their organizations and the CSRF token",
+                viewer,
+            ),
+            get(session::current),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/auth/password",
+                "Change one's own password",
+                viewer,
+            )
+            .body("PasswordChange")
+            .success(204),
+            post(session::change_password),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/products",
+                "List products (newest first)",
+                viewer,
+            )
+            .query(PRODUCT_Q),
+            get(catalog::list_products),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/products",
+                "Create a product with variants",
+                member,
+            )
+            .body("NewProduct")
+            .success(201),
+            post(catalog::create_product),
+        ),
+        (
+            spec(Method::GET, "/api/v1/products/{id}", "One product", viewer),
+            get(catalog::get_product),
+        ),
+        (
+            spec(
+                Method::PATCH,
+                "/api/v1/products/{id}",
+                "Edit a product, its variants, add variants",
+                member,
+            )
+            .body("ProductPatch"),
+            patch(catalog::update_product),
+        ),
+        (
+            spec(
+                Method::DELETE,
+                "/api/v1/products/{id}",
+                "Archive a product",
+                member,
+            )
+            .success(204),
+            delete(catalog::delete_product),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/locations",
+                "List stock locations",
+                viewer,
+            ),
+            get(catalog::list_locations),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/locations",
+                "Create a stock location",
+                member,
+            )
+            .body("NewLocation")
+            .success(201),
+            post(catalog::create_location),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/inventory",
+                "Stock of a SKU per location and in total",
+                viewer,
+            )
+            .query(&SKU_Q[..1]),
+            get(inventory::get_inventory),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/inventory/adjustments",
+                "Adjust on-hand stock (delta or set)",
+                member,
+            )
+            .body("Adjustment"),
+            post(inventory::adjust),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/inventory/transfers",
+                "Move stock between locations",
+                member,
+            )
+            .body("Transfer"),
+            post(inventory::transfer),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/inventory/movements",
+                "Ledger of a SKU (newest first)",
+                viewer,
+            )
+            .query(SKU_Q),
+            get(inventory::movements),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/orders",
+                "List orders (newest first)",
+                viewer,
+            )
+            .query(ORDER_Q),
+            get(orders::list),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/orders",
+                "Take a manual order and reserve its stock",
+                member,
+            )
+            .body("NewOrder")
+            .success(201),
+            post(orders::create),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/orders/{id}",
+                "One order with shipments and timeline",
+                viewer,
+            ),
+            get(orders::get),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/orders/{id}/ship",
+                "Ship: deduct the reserved stock",
+                member,
+            )
+            .body("Ship"),
+            post(orders::ship),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/orders/{id}/cancel",
+                "Cancel: release the reserved stock",
+                member,
+            )
+            .body("Cancel"),
+            post(orders::cancel),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/orders/{id}/return",
+                "Mark returned, optionally restocking",
+                member,
+            )
+            .body("Return"),
+            post(orders::mark_returned),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/orders/{id}/status",
+                "Move to ready_to_ship, delivered or completed",
+                member,
+            )
+            .body("StatusChange"),
+            post(orders::set_status),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/shops",
+                "Connected shops with status and token expiry",
+                viewer,
+            ),
+            get(shops::list),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/connect/{marketplace}",
+                "Start connecting a shop: returns the marketplace's authorize URL",
+                admin,
+            )
+            .success(201),
+            post(shops::start_connect),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/shops/{id}/calls",
+                "The shop's recent marketplace API calls",
+                viewer,
+            )
+            .query(&PAGE),
+            get(shops::calls),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/{id}/pause",
+                "Pause all sync work for a shop",
+                member,
+            ),
+            post(shops::pause),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/{id}/resume",
+                "Resume a paused shop",
+                member,
+            ),
+            post(shops::resume),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/{id}/disconnect",
+                "Disconnect (forget tokens, keep history)",
+                admin,
+            ),
+            post(shops::disconnect),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/{id}/sync",
+                "Poll orders and push stock now",
+                member,
+            )
+            .success(202),
+            post(shops::sync_now),
+        ),
+        (
+            spec(
+                Method::PUT,
+                "/api/v1/shops/{id}/settings",
+                "Allocation percent, buffer, cap, dry run",
+                admin,
+            )
+            .body("ShopSettings"),
+            put(shops::settings),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/listings/{id}/explain",
+                "Why a listing shows its number",
+                viewer,
+            ),
+            get(listings::explain),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/shops/{id}/import",
+                "Import (again) the shop's listings",
+                member,
+            )
+            .body("ImportOptions")
+            .success(202),
+            post(listings::import),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/listings",
+                "Channel listings, e.g. ?mapped=false",
+                viewer,
+            )
+            .query(LISTING_Q),
+            get(listings::list),
+        ),
+        (
+            spec(
+                Method::PUT,
+                "/api/v1/listings/{id}/mapping",
+                "Map a listing to a master SKU (or unmap)",
+                member,
+            )
+            .body("Mapping"),
+            put(listings::map),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/jobs",
+                "Background jobs (newest first), e.g. ?status=dead",
+                viewer,
+            )
+            .query(JOB_Q),
+            get(jobs::list),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/intake/stats",
+                "Marketplace orders and the webhook loss rate",
+                viewer,
+            ),
+            get(jobs::intake_stats),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/jobs/{id}/retry",
+                "Run a dead job again",
+                member,
+            ),
+            post(jobs::retry),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/audit",
+                "Audit log (newest first)",
+                viewer,
+            )
+            .query(&PAGE),
+            get(admin::audit),
+        ),
+        (
+            spec(Method::GET, "/api/v1/members", "Members and roles", admin),
+            get(admin::list_members),
+        ),
+        (
+            spec(Method::POST, "/api/v1/members", "Add a member", admin)
+                .body("NewMember")
+                .success(201),
+            post(admin::add_member),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/tokens",
+                "API tokens (never their values)",
+                admin,
+            ),
+            get(admin::list_tokens),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/tokens",
+                "Create an API token (its value is shown once)",
+                admin,
+            )
+            .body("NewToken")
+            .success(201),
+            post(admin::create_token),
+        ),
+        (
+            spec(
+                Method::DELETE,
+                "/api/v1/tokens/{id}",
+                "Revoke an API token",
+                admin,
+            )
+            .success(204),
+            delete(admin::revoke_token),
+        ),
+    ]
+}

@@ -1,0 +1,123 @@
+//! Connecting a Shopee shop end to end against the Shopee sandbox: the
+//! OAuth flow through our API and callback, the encrypted tokens, and the
+//! import job that maps the shop's SKUs onto the master catalog.
+
+use std::sync::Arc;
+
+use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
+use storesync_channels::Secret;
+use storesync_domain::SystemClock;
+use storesync_engine::connect::ChannelRegistry;
+use storesync_engine::import::ImportHandler;
+use storesync_engine::shop::RefreshLocks;
+use storesync_engine::{RunOnce, Worker, WorkerConfig};
+use storesync_sandbox::{AuthorizeRequest, CreateShop, Marketplace, SandboxConfig, SandboxServer};
+use storesync_store::backend_test;
+use storesync_web::{App, AppState, WebConfig};
+
+use super::*;
+
+backend_test! {
+    async fn seller_connects_a_shopee_shop_and_its_catalog_is_imported(store) {
+        let sandbox = SandboxServer::start(SandboxConfig::new(Marketplace::Shopee)).await.unwrap();
+        let sb = sandbox.sandbox().clone();
+        let shop: CreateShop = serde_json::from_value(json!({
+            "name": "Toko Kaos", "region": "ID",
+            "products": [
+                { "name": "Kaos polos", "variants": [
+                    { "seller_sku": "KAOS-M", "price": 99000, "stock": 12 },
+                    { "seller_sku": "KAOS-L", "price": 99000, "stock": 7 } ] },
+                { "name": "Topi", "item_sku": "TOPI", "price": 50000, "stock": 4 },
+                { "name": "No SKU", "item_sku": "", "price": 1000, "stock": 1 }
+            ]
+        })).unwrap();
+        let view = sb.create_shop(&shop).unwrap();
+
+        let (partner_id, partner_key) = (2001887, "test_partner_key_0001");
+        let client = ShopeeClient::new(
+            ShopeeConfig::new(partner_id, Secret::new(partner_key.to_owned())).with_base_url(sandbox.base_url()),
+            Arc::new(SystemClock),
+        ).unwrap();
+        let channels = Arc::new(ChannelRegistry::new().with(Arc::new(client)));
+
+        // The app must know its own public URL for the callback: bind first.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(store.clone(), WebConfig::default()).with_channels(channels.clone(), &base);
+        let app = App::from_listener(listener, state);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move { rx.await.ok(); }));
+        let test = TestApp { base: base.clone(), store: store.clone(), http: reqwest::Client::new(), _shutdown: tx };
+        let owner = test.tenant(Role::Owner).await;
+        let viewer = test.member(owner.org, &owner.slug, Role::Viewer).await;
+
+        let denied = test.call(Some(&viewer), Method::POST, "/api/v1/shops/connect/shopee", None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        let unknown = test.call(Some(&owner), Method::POST, "/api/v1/shops/connect/lazada", None).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let start = test.call(Some(&owner), Method::POST, "/api/v1/shops/connect/shopee", None).await;
+        assert_eq!(start.status, StatusCode::CREATED, "{}", start.body);
+        let authorize_url = reqwest::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
+        assert!(authorize_url.as_str().starts_with(&sandbox.base_url()));
+        let redirect = authorize_url.query_pairs().find(|(k, _)| k == "redirect").unwrap().1.into_owned();
+        assert!(redirect.starts_with(&format!("{base}/oauth/shopee/callback?state=")), "{redirect}");
+
+        // A forged state is refused and stores nothing.
+        let forged = test.http.get(format!("{base}/oauth/shopee/callback?state=forged&code=abc&shop_id={}", view.shop_id)).send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+        assert!(forged.text().await.unwrap().contains("start connecting again"));
+
+        // The seller approves on the marketplace, which sends them back.
+        let approved = sb.authorize(&AuthorizeRequest { shop_id: view.shop_id, redirect: Some(redirect), state: None }).unwrap();
+        let back = test.http.get(approved.redirect_url.clone().unwrap()).send().await.unwrap();
+        assert_eq!(back.status(), StatusCode::OK);
+        assert!(back.text().await.unwrap().contains("Toko Kaos"));
+        let replay = test.http.get(approved.redirect_url.unwrap()).send().await.unwrap();
+        assert_eq!(replay.status(), StatusCode::BAD_REQUEST, "a state works once");
+
+        let shops = test.get(&viewer, "/api/v1/shops").await;
+        let shops = shops.body.as_array().unwrap().clone();
+        assert_eq!(shops.len(), 1);
+        assert_eq!(shops[0]["status"], "active");
+        assert_eq!(shops[0]["authorization_ends_soon"], false, "Shopee grants 30 days");
+        assert_eq!(shops[0]["external_shop_id"], view.shop_id.to_string());
+        assert!(!shops[0].to_string().contains("token"), "tokens never leave the store");
+
+        // The import job runs and maps every SKU the catalog can hold.
+        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
+            .handle(storesync_engine::connect::IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels, locks: Arc::new(RefreshLocks::default()) }));
+        assert_eq!(worker.run_once().await.unwrap(), RunOnce::Worked(1));
+        let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
+        assert_eq!(dead.body["items"].as_array().unwrap().len(), 0, "{}", dead.body);
+
+        let listings = test.get(&viewer, "/api/v1/listings").await;
+        assert_eq!(listings.body["items"].as_array().unwrap().len(), 4, "{}", listings.body);
+        let unmapped = test.get(&viewer, "/api/v1/listings?mapped=false").await;
+        let unmapped = unmapped.body["items"].as_array().unwrap().clone();
+        assert_eq!(unmapped.len(), 1, "the listing without a SKU waits for the seller");
+        for (sku, stock) in [("KAOS-M", 12), ("KAOS-L", 7), ("TOPI", 4)] {
+            let inv = test.get(&viewer, &format!("/api/v1/inventory?sku={sku}")).await;
+            assert_eq!(inv.body["totals"]["on_hand"], stock, "{sku} seeded from the channel: {}", inv.body);
+        }
+        let product = test.get(&viewer, "/api/v1/products?q=KAOS-M").await;
+        assert_eq!(product.body["items"][0]["variants"][0]["price"], json!({ "amount": 9900000, "currency": "IDR" }));
+
+        // Map the last one by hand to a new master SKU.
+        test.product_with_stock(&owner, &["POLOS-NOSKU"], 0).await;
+        let id = unmapped[0]["id"].as_str().unwrap();
+        let mapped = test.call(Some(&owner), Method::PUT, &format!("/api/v1/listings/{id}/mapping"), Some(json!({ "sku": "POLOS-NOSKU" }))).await;
+        assert_eq!((mapped.status, mapped.body["sku"].clone()), (StatusCode::OK, json!("POLOS-NOSKU")));
+        let bad = test.call(Some(&owner), Method::PUT, &format!("/api/v1/listings/{id}/mapping"), Some(json!({ "sku": "NOPE" }))).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Importing again changes nothing: no double counting.
+        let shop_id = shops[0]["id"].as_str().unwrap();
+        let again = test.call(Some(&owner), Method::POST, &format!("/api/v1/shops/{shop_id}/import"), Some(json!({}))).await;
+        assert_eq!(again.status, StatusCode::ACCEPTED);
+        worker.run_once().await.unwrap();
+        let inv = test.get(&viewer, "/api/v1/inventory?sku=KAOS-M").await;
+        assert_eq!(inv.body["totals"]["on_hand"], 12);
+        assert_eq!(test.get(&viewer, "/api/v1/listings?mapped=false").await.body["items"].as_array().unwrap().len(), 0, "manual mapping kept");
+        sandbox.shutdown().await;
+    }
+}

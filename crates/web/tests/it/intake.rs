@@ -1,0 +1,128 @@
+//! Orders from a Shopee shop reach StoreSync exactly once: by signed
+//! webhook, and by polling when the webhook never came.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
+use storesync_channels::Secret;
+use storesync_domain::{Clock, SystemClock};
+use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
+use storesync_engine::import::ImportHandler;
+use storesync_engine::intake::{Intake, PollHandler, WebhookHandler, POLL_JOB};
+use storesync_engine::shop::RefreshLocks;
+use storesync_engine::{Worker, WorkerConfig};
+use storesync_sandbox::{
+    CreateShop, FaultConfig, Marketplace, PlaceOrder, SandboxConfig, SandboxServer, WebhookFaults,
+};
+use storesync_store::backend_test;
+use storesync_store::jobs::NewJob;
+use storesync_store::shops::{ConnectedShop, ShopTokens};
+use storesync_store::webhooks::PROCESS_WEBHOOK_JOB;
+use storesync_web::{App, AppState, WebConfig};
+
+use super::*;
+
+/// Run the worker until no job is due (bounded).
+async fn drain(worker: &Worker) {
+    for _ in 0..50 {
+        if worker.run_once().await.unwrap() == storesync_engine::RunOnce::Idle {
+            return;
+        }
+    }
+    panic!("the job queue did not drain");
+}
+
+async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+backend_test! {
+    async fn orders_arrive_by_webhook_once_and_by_polling_when_the_webhook_is_lost(store) {
+        let mut config = SandboxConfig::new(Marketplace::Shopee);
+        config.time_scale = 0.001;
+        let sandbox = SandboxServer::start(config).await.unwrap();
+        let sb = sandbox.sandbox().clone();
+        let spec: CreateShop = serde_json::from_value(json!({
+            "name": "Toko", "region": "ID",
+            "products": [{ "name": "Kaos", "variants": [{ "seller_sku": "KAOS-M", "price": 99000, "stock": 10 }] }]
+        })).unwrap();
+        let view = sb.create_shop(&spec).unwrap();
+        let client = ShopeeClient::new(
+            ShopeeConfig::new(2001887, Secret::new("test_partner_key_0001".to_owned())).with_base_url(sandbox.base_url()),
+            Arc::new(SystemClock),
+        ).unwrap();
+        let channels = Arc::new(ChannelRegistry::new().with(Arc::new(client)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = App::from_listener(listener, AppState::new(store.clone(), WebConfig::default()).with_channels(channels.clone(), &base));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move { rx.await.ok(); }));
+        let test = TestApp { base: base.clone(), store: store.clone(), http: reqwest::Client::new(), _shutdown: tx };
+        let owner = test.tenant(Role::Owner).await;
+
+        // A connected shop whose catalog is imported (10 on hand).
+        let (access, refresh) = sb.mint_tokens(view.shop_id).unwrap();
+        let shop = store.connect_shop(owner.org, &ConnectedShop {
+            marketplace: "shopee".into(), external_shop_id: view.shop_id.to_string(), cipher: None, name: "Toko".into(), region: None,
+            tokens: ShopTokens { access_token: Secret::new(access), refresh_token: Secret::new(refresh),
+                access_expires_at: SystemClock.now().plus_millis(4 * 3_600_000),
+                refresh_expires_at: Some(SystemClock.now().plus_millis(2 * 24 * 3_600_000)) },
+        }, &storesync_store::Actor::system("test")).await.unwrap();
+        let locks = Arc::new(RefreshLocks::default());
+        let intake = Intake { store: store.clone(), channels: channels.clone(), locks: locks.clone(),
+            poll_overlap: Duration::from_secs(600), first_poll_lookback: Duration::from_secs(86_400) };
+        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
+            .handle(IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels: channels.clone(), locks }))
+            .handle(PROCESS_WEBHOOK_JOB, Arc::new(WebhookHandler(intake.clone())))
+            .handle(POLL_JOB, Arc::new(PollHandler(intake)));
+        store.enqueue(&NewJob::new(IMPORT_JOB, json!({ "shop_id": shop.id })).org(owner.org)).await.unwrap();
+        drain(&worker).await;
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["on_hand"], 10);
+        let shops = test.get(&owner, "/api/v1/shops").await;
+        assert_eq!(shops.body[0]["authorization_ends_soon"], true, "authorization ends in 2 days: {}", shops.body);
+
+        // A forged webhook is refused and stores nothing.
+        let forged = test.http.post(format!("{base}/webhooks/shopee")).header("authorization", "0".repeat(64))
+            .body(r#"{"code":3,"shop_id":1,"data":{}}"#).send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+        // A buyer orders 2; the marketplace pushes a signed webhook to us.
+        sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
+        let placed = sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 2 }] })).unwrap()).unwrap();
+        let sb2 = sb.clone();
+        wait_for("the webhook to be acknowledged", move || sb2.deliveries().iter().any(|d| d.status == Some(200))).await;
+        drain(&worker).await;
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
+        let items = orders.body["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 1, "{}", orders.body);
+        assert_eq!(items[0]["external_id"], placed.order_id.to_string());
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"], json!({ "on_hand": 10, "reserved": 2, "available": 8 }));
+
+        // Webhooks are lost from now on; polling still finds the next order.
+        sb.set_faults(FaultConfig { webhooks: WebhookFaults { drop_rate: 1.0, ..Default::default() }, ..Default::default() });
+        sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 3 }] })).unwrap()).unwrap();
+        store.enqueue(&NewJob::new(POLL_JOB, json!({ "shop_id": shop.id })).org(owner.org)).await.unwrap();
+        drain(&worker).await;
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
+        assert_eq!(orders.body["items"].as_array().unwrap().len(), 2, "{}", orders.body);
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 5);
+        assert_eq!(store.intake_counts(owner.org).await.unwrap(), (2, 1), "one order was missed by webhooks");
+        let stats = test.get(&owner, "/api/v1/intake/stats").await;
+        assert_eq!(stats.body, json!({ "marketplace_orders": 2, "found_by_polling_only": 1, "webhook_loss_rate": 0.5 }));
+        // Polling again changes nothing.
+        store.enqueue(&NewJob::new(POLL_JOB, json!({ "shop_id": shop.id })).org(owner.org)).await.unwrap();
+        drain(&worker).await;
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 5);
+        let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
+        assert!(dead.body["items"].as_array().unwrap().is_empty(), "{}", dead.body);
+        sandbox.shutdown().await;
+    }
+}
