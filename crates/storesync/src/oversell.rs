@@ -1,0 +1,454 @@
+//! `storesync bench oversell`: a sell-out storm against sandbox shops on
+//! every implemented marketplace, all selling the same SKUs with small
+//! stock, with StoreSync keeping them in sync, and the same storm against a
+//! periodic-sync baseline. Oversells are counted by the sandboxes: units
+//! sold beyond the seller's physical stock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
+use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
+use storesync_channels::Secret;
+use storesync_domain::{Clock, SystemClock};
+use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
+use storesync_sandbox::{
+    BuyerSettings, CreateShop, Credentials, FaultConfig, Marketplace, SandboxConfig, SandboxServer,
+};
+use storesync_store::jobs::NewJob;
+use storesync_store::scratch::ScratchDb;
+use storesync_store::shops::{ConnectedShop, ShopTokens};
+use storesync_store::{Actor, OrderFilter, PageRequest, StoreOptions};
+
+use crate::config::Config;
+use crate::server::{self, SyncMode};
+
+#[derive(Debug, Clone)]
+pub struct StormOptions {
+    pub skus: usize,
+    pub stock: i64,
+    /// Orders per second over all shops.
+    pub rate: f64,
+    /// Added to every marketplace API call (realistic network latency).
+    pub latency_ms: u64,
+    pub max_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StormResult {
+    pub oversold_units: i64,
+    pub sell_through: f64,
+    pub orders_placed: usize,
+    pub orders_ingested: usize,
+    pub propagation_ms: Latency,
+    pub api_calls: u64,
+    pub api_calls_min: u64,
+    pub seconds: f64,
+}
+
+/// What every channel showed for one SKU, and how many units were sold.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    at: Instant,
+    sold: i64,
+    shown: Vec<i64>,
+}
+
+/// Run one storm in `mode`.
+pub async fn storm(
+    base: &Config,
+    opts: &StormOptions,
+    mode: SyncMode,
+) -> anyhow::Result<StormResult> {
+    let dir = std::env::temp_dir().join("storesync-bench");
+    let scratch = ScratchDb::sqlite_in(&dir, &StoreOptions::default()).await?;
+    let store = scratch.store.clone();
+    let actor = Actor::system("bench");
+    let org = store.create_org("storm", "Storm", &actor).await?.id;
+
+    let mut servers = Vec::new();
+    for m in [Marketplace::Shopee, Marketplace::TikTok] {
+        let server = SandboxServer::start(SandboxConfig::new(m)).await?;
+        server.sandbox().set_faults(FaultConfig {
+            latency_ms: opts.latency_ms,
+            rate_limit_qps: Some(50),
+            ..FaultConfig::default()
+        });
+        servers.push(server);
+    }
+    let skus: Vec<String> = (0..opts.skus).map(|i| format!("STORM-{i:03}")).collect();
+    let products: Vec<_> = skus
+        .iter()
+        .map(|s| serde_json::json!({ "name": s, "item_sku": s, "price": 10000, "stock": opts.stock }))
+        .collect();
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut registry = ChannelRegistry::new();
+    let mut shops = Vec::new();
+    for server in &servers {
+        let sb = server.sandbox();
+        let spec: CreateShop = serde_json::from_value(
+            serde_json::json!({ "name": "Storm", "region": "ID", "products": products }),
+        )?;
+        let view = sb.create_shop(&spec)?;
+        match sb.credentials() {
+            Credentials::Shopee {
+                partner_id,
+                partner_key,
+            } => {
+                let c =
+                    ShopeeConfig::new(*partner_id, Secret::new(partner_key.expose().to_owned()))
+                        .with_base_url(server.base_url());
+                registry = registry.with(Arc::new(ShopeeClient::new(c, Arc::clone(&clock))?));
+            }
+            Credentials::TikTok {
+                app_key,
+                app_secret,
+                service_id,
+            } => {
+                let c = TikTokConfig::new(
+                    app_key.clone(),
+                    Secret::new(app_secret.expose().to_owned()),
+                    service_id.clone(),
+                )
+                .with_base_url(server.base_url());
+                registry = registry.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
+            }
+        }
+        let marketplace = match sb.marketplace() {
+            Marketplace::Shopee => "shopee",
+            Marketplace::TikTok => "tiktok_shop",
+        };
+        let (access, refresh) = sb.mint_tokens(view.shop_id)?;
+        let shop = store
+            .connect_shop(
+                org,
+                &ConnectedShop {
+                    marketplace: marketplace.into(),
+                    external_shop_id: view.shop_id.to_string(),
+                    cipher: (!view.cipher.is_empty()).then(|| view.cipher.clone()),
+                    name: view.name.clone(),
+                    region: None,
+                    tokens: ShopTokens {
+                        access_token: Secret::new(access),
+                        refresh_token: Secret::new(refresh),
+                        access_expires_at: clock.now().plus_millis(3_600_000),
+                        refresh_expires_at: None,
+                    },
+                },
+                &actor,
+            )
+            .await?;
+        shops.push((shop, view.shop_id, marketplace));
+    }
+    let channels = Arc::new(registry);
+    let mut config = base.clone();
+    config.bind = "127.0.0.1:0".into();
+    let listener = server::bind(&config).await?;
+    let public = format!("http://{}", listener.local_addr()?);
+    let running = server::start_with(
+        &config,
+        store.clone(),
+        Arc::clone(&channels),
+        listener,
+        &public,
+        mode,
+    )
+    .await?;
+
+    // Import catalogs (the first shop seeds the master count) and wait for
+    // the queue to empty.
+    for (shop, _, _) in &shops {
+        store
+            .enqueue(&NewJob::new(IMPORT_JOB, serde_json::json!({ "shop_id": shop.id })).org(org))
+            .await?;
+    }
+    wait_idle(&store, Duration::from_secs(30)).await?;
+    if mode == SyncMode::Realtime {
+        for (server, (_, _, m)) in servers.iter().zip(&shops) {
+            server
+                .sandbox()
+                .set_push_url(Some(format!("{public}/webhooks/{m}")));
+        }
+    }
+    let calls_before: u64 = servers.iter().map(|s| stock_calls(s.sandbox())).sum();
+
+    // Sample every listing and the units sold while the buyers storm.
+    let snapshots: Arc<Mutex<HashMap<String, Vec<Snapshot>>>> = Arc::default();
+    let stop_sampling = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let sandboxes: Vec<_> = servers.iter().map(|s| Arc::clone(s.sandbox())).collect();
+        let ids: Vec<u64> = shops.iter().map(|(_, id, _)| *id).collect();
+        let (snapshots, stop) = (Arc::clone(&snapshots), Arc::clone(&stop_sampling));
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let now = Instant::now();
+                let mut sold: HashMap<String, i64> = HashMap::new();
+                let mut shown: HashMap<String, Vec<i64>> = HashMap::new();
+                for (i, sb) in sandboxes.iter().enumerate() {
+                    if let Some(per_sku) = sb.sales().get(&ids[i]) {
+                        for (sku, s) in per_sku {
+                            *sold.entry(sku.clone()).or_default() += s.units_net;
+                        }
+                    }
+                    if let Ok(listings) = sb.listings(ids[i]) {
+                        for l in listings {
+                            shown
+                                .entry(l.seller_sku.clone())
+                                .or_insert_with(|| vec![0; sandboxes.len()])[i] = l.total_stock;
+                        }
+                    }
+                }
+                {
+                    let mut all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
+                    for (sku, shown) in shown {
+                        let sold = sold.get(&sku).copied().unwrap_or(0);
+                        let line = all.entry(sku).or_default();
+                        if line
+                            .last()
+                            .is_none_or(|l| l.sold != sold || l.shown != shown)
+                        {
+                            line.push(Snapshot {
+                                at: now,
+                                sold,
+                                shown,
+                            });
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let per_shop = opts.rate / servers.len() as f64;
+    for (server, (_, id, _)) in servers.iter().zip(&shops) {
+        server.sandbox().set_buyers(
+            *id,
+            BuyerSettings {
+                orders_per_sec: per_shop,
+                max_quantity: 1,
+                cancel_rate: 0.0,
+                tokopedia_share: 0.0,
+            },
+        )?;
+    }
+    // Until every listing everywhere shows nothing left (or time is up).
+    let deadline = started + Duration::from_secs(opts.max_seconds);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut left = 0;
+        for (server, (_, id, _)) in servers.iter().zip(&shops) {
+            left += server
+                .sandbox()
+                .listings(*id)?
+                .iter()
+                .map(|l| l.total_stock)
+                .sum::<i64>();
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+        // Sold out means nothing shown anywhere once all work has settled.
+        let dirty = mode == SyncMode::Realtime && store.has_dirty_variants().await?;
+        if left == 0 && store.pending_job_count().await? == 0 && !dirty {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut still = 0;
+            for (server, (_, id, _)) in servers.iter().zip(&shops) {
+                still += server
+                    .sandbox()
+                    .listings(*id)?
+                    .iter()
+                    .map(|l| l.total_stock)
+                    .sum::<i64>();
+            }
+            if still == 0 {
+                break;
+            }
+        }
+    }
+    for (server, (_, id, _)) in servers.iter().zip(&shops) {
+        server.sandbox().set_buyers(*id, BuyerSettings::default())?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // Let intake finish (the baseline needs a full period).
+    if let SyncMode::Periodic(every) = mode {
+        tokio::time::sleep(every + Duration::from_millis(500)).await;
+    }
+    wait_idle(&store, Duration::from_secs(30)).await?;
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    sampler.await.ok();
+
+    // Tally.
+    let mut sold: BTreeMap<String, i64> = BTreeMap::new();
+    let mut placed = 0;
+    for (server, (_, id, _)) in servers.iter().zip(&shops) {
+        let sb = server.sandbox();
+        placed += sb.orders(Some(*id)).len();
+        if let Some(per_sku) = sb.sales().get(id) {
+            for (sku, s) in per_sku {
+                *sold.entry(sku.clone()).or_default() += s.units_net;
+            }
+        }
+    }
+    let physical = opts.stock;
+    let oversold: i64 = sold.values().map(|s| (s - physical).max(0)).sum();
+    let within: i64 = skus
+        .iter()
+        .map(|k| sold.get(k).copied().unwrap_or(0).min(physical))
+        .sum();
+    let sell_through = within as f64 / (physical * opts.skus as i64).max(1) as f64;
+    let ingested = store
+        .list_orders(
+            org,
+            &OrderFilter::default(),
+            &PageRequest {
+                limit: Some(200),
+                cursor: None,
+            },
+        )
+        .await?;
+    let mut orders_ingested = ingested.items.len();
+    let mut cursor = ingested.next_cursor;
+    while let Some(c) = cursor {
+        let page = store
+            .list_orders(
+                org,
+                &OrderFilter::default(),
+                &PageRequest {
+                    limit: Some(200),
+                    cursor: Some(c),
+                },
+            )
+            .await?;
+        orders_ingested += page.items.len();
+        cursor = page.next_cursor;
+    }
+    let api_calls = servers
+        .iter()
+        .map(|s| stock_calls(s.sandbox()))
+        .sum::<u64>()
+        - calls_before;
+    // The least a perfect sync could do: after each sale, one update to
+    // each other channel that sells the SKU.
+    let api_calls_min = (within.max(0) as u64) * (servers.len() as u64 - 1);
+    let mut order: Vec<(String, usize)> = shops
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _, _))| (s.id.to_string(), i))
+        .collect();
+    order.sort();
+    let place: Vec<usize> = {
+        let mut place = vec![0; order.len()];
+        for (rank, (_, i)) in order.iter().enumerate() {
+            place[*i] = rank;
+        }
+        place
+    };
+    let propagation_ms = propagation(
+        &snapshots.lock().unwrap_or_else(|p| p.into_inner()),
+        physical,
+        &place,
+    );
+
+    running.stop().await?;
+    for s in servers {
+        s.shutdown().await;
+    }
+    scratch.drop_db().await;
+    Ok(StormResult {
+        oversold_units: oversold,
+        sell_through,
+        orders_placed: placed,
+        orders_ingested,
+        propagation_ms,
+        api_calls,
+        api_calls_min,
+        seconds,
+    })
+}
+
+/// Stock-update calls a sandbox received.
+fn stock_calls(sb: &storesync_sandbox::Sandbox) -> u64 {
+    sb.calls()
+        .iter()
+        .filter(|(k, _)| k.contains("update_stock") || k.contains("inventory/update"))
+        .map(|(_, v)| *v)
+        .sum()
+}
+
+/// For each sale, the time until every channel shows what it should for
+/// the stock left (the full count, or its share when the last units are
+/// split between channels).
+fn propagation(
+    snapshots: &HashMap<String, Vec<Snapshot>>,
+    physical: i64,
+    place: &[usize],
+) -> Latency {
+    use storesync_store::propagation::{split_share, SPLIT_BELOW};
+    let settled = |s: &Snapshot| {
+        let left = (physical - s.sold).max(0);
+        s.shown.iter().enumerate().all(|(i, shown)| {
+            let want = if left <= SPLIT_BELOW {
+                split_share(left, s.shown.len(), place[i])
+            } else {
+                left
+            };
+            *shown == want
+        })
+    };
+    let mut samples = Vec::new();
+    for line in snapshots.values() {
+        for (k, w) in line.windows(2).enumerate() {
+            if w[1].sold <= w[0].sold {
+                continue;
+            }
+            let sale = w[1].at;
+            let done = line[k + 1..].iter().find(|s| settled(s)).map(|s| s.at);
+            samples.push(match done {
+                Some(t) => t.duration_since(sale).as_secs_f64() * 1000.0,
+                None => f64::INFINITY,
+            });
+        }
+    }
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let pick = |p: f64| -> f64 {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        let v = samples[i.min(samples.len() - 1)];
+        if v.is_finite() {
+            (v * 10.0).round() / 10.0
+        } else {
+            -1.0
+        }
+    };
+    Latency {
+        p50: pick(0.5),
+        p99: pick(0.99),
+        max: pick(1.0),
+    }
+}
+
+async fn wait_idle(store: &storesync_store::Store, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if store.pending_job_count().await? == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("background work did not finish in {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

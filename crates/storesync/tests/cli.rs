@@ -1,0 +1,349 @@
+//! The binary as a user runs it: admin commands on a fresh data directory,
+//! and a standalone sandbox.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a panic is a failed test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn storesync() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_storesync"));
+    c.env_remove("DATABASE_URL").env_remove("STORESYNC_CONFIG");
+    c
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("storesync-cli-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    dir
+}
+
+#[test]
+fn admin_commands_create_an_org_a_user_and_a_token() {
+    let dir = temp_dir("admin");
+    let run = |args: &[&str]| {
+        storesync()
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["org", "create", "acme", "--name", "Acme"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // --data-dir after the subcommand works too.
+    let out = storesync()
+        .args(["org", "create", "acme", "--name", "Again", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let mut child = storesync()
+        .arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "user",
+            "create",
+            "--org",
+            "acme",
+            "--email",
+            "owner@acme.test",
+            "--role",
+            "owner",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a sufficiently long secret\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("password:"),
+        "no generated password when one was given"
+    );
+
+    let out = run(&[
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--email",
+        "viewer@acme.test",
+        "--role",
+        "viewer",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("password: ") && l.len() > 20),
+        "{stdout}"
+    );
+
+    let out = run(&[
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--email",
+        "x@acme.test",
+        "--role",
+        "boss",
+    ]);
+    assert!(!out.status.success(), "unknown role refused");
+
+    let out = run(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--email",
+        "owner@acme.test",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("API token: "))
+        .unwrap();
+    assert!(token.starts_with("ss_") && token.len() > 40);
+    let out = run(&[
+        "token",
+        "create",
+        "--org",
+        "nope",
+        "--email",
+        "owner@acme.test",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no organization"));
+
+    let out = run(&["check"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("acme: ledger balances"));
+
+    let key = dir.join("master.key");
+    assert!(
+        !key.exists(),
+        "the key file is made by serve, not by admin commands"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sandbox_runs_standalone_and_prints_its_credentials() {
+    let mut child = storesync()
+        .args([
+            "sandbox",
+            "tiktok",
+            "--port",
+            "0",
+            "--app-key",
+            "mykey",
+            "--app-secret",
+            "mysecret",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let creds = lines.next().unwrap().unwrap();
+    assert!(
+        creds.starts_with("app_key=mykey app_secret=mysecret"),
+        "{creds}"
+    );
+    let listening = lines.next().unwrap().unwrap();
+    let url = listening.split_whitespace().last().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let info: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{url}/__sandbox/info"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(info["marketplace"], "tiktok");
+    child.kill().ok();
+    child.wait().ok();
+}
+
+/// Start `storesync demo` and return the child, its base URL and API token.
+fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String, String) {
+    let mut child = storesync()
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut token) = (None, None);
+    while token.is_none() {
+        let line = lines.next().expect("demo output ended early").unwrap();
+        if let Some(rest) = line.trim_start().strip_prefix("StoreSync:") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(t) = line.strip_prefix("API token: ") {
+            token = Some(t.to_owned());
+        }
+    }
+    // Keep reading so the demo never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url.unwrap(), token.unwrap())
+}
+
+fn stop(child: &mut std::process::Child) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "demo did not stop cleanly: {status}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "demo did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn demo_connects_shops_takes_live_orders_and_continues_after_a_restart() {
+    let dir = temp_dir("demo");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |url: String, token: &str| -> serde_json::Value {
+        rt.block_on(async {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    };
+    let (mut child, url, token) = start_demo(&dir, &["--buyer-rate", "4"]);
+    let shops = get(format!("{url}/api/v1/shops"), &token);
+    let marketplaces: Vec<_> = shops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["marketplace"].clone(), s["status"].clone()))
+        .collect();
+    assert_eq!(marketplaces.len(), 2, "{shops}");
+    assert!(marketplaces.iter().all(|(_, st)| st == "active"), "{shops}");
+    // Buyers place orders on both marketplaces; they land in StoreSync.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let orders = loop {
+        let orders = get(format!("{url}/api/v1/orders?limit=200"), &token);
+        let n = orders["items"].as_array().unwrap().len();
+        if n >= 3 {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no orders arrived: {orders}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let inv = get(format!("{url}/api/v1/inventory?sku=KAOS-POLOS-M"), &token);
+    assert!(inv["totals"]["on_hand"].as_i64().unwrap() > 0, "{inv}");
+    stop(&mut child);
+
+    // Running again continues with the same data.
+    let (mut child, url, token) = start_demo(&dir, &["--buyer-rate", "4"]);
+    let again = get(format!("{url}/api/v1/orders?limit=200"), &token)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(again >= orders, "orders were lost: {again} < {orders}");
+    let shops = get(format!("{url}/api/v1/shops"), &token);
+    assert_eq!(
+        shops.as_array().unwrap().len(),
+        2,
+        "shops reconnected, not duplicated: {shops}"
+    );
+    stop(&mut child);
+
+    // --reset starts over.
+    let (mut child, url, token) = start_demo(&dir, &["--reset", "--buyer-rate", "0"]);
+    let fresh = get(format!("{url}/api/v1/orders?limit=200"), &token)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(fresh, 0);
+    stop(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_small_sell_out_storm_oversells_nothing_and_sells_everything() {
+    let out = storesync()
+        .args([
+            "bench",
+            "oversell",
+            "--skus",
+            "4",
+            "--stock",
+            "3",
+            "--rate",
+            "20",
+            "--latency-ms",
+            "10",
+            "--baseline",
+            "none",
+            "--json",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(result["oversold_units"], 0, "{result}");
+    assert!(result["sell_through"].as_f64().unwrap() >= 0.99, "{result}");
+    assert_eq!(
+        result["orders_placed"], result["orders_ingested"],
+        "{result}"
+    );
+}
