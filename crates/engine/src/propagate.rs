@@ -10,7 +10,6 @@ use storesync_channels::{
 };
 use storesync_domain::ids::ShopId;
 use storesync_store::jobs::Job;
-use storesync_store::listings::ListingRowId;
 use storesync_store::Store;
 use tokio::sync::Notify;
 
@@ -45,17 +44,11 @@ pub async fn drain_loop(
     }
 }
 
-/// How long a raised split share must hold before it is pushed.
-pub const RAISE_GRACE: Duration = Duration::from_millis(1500);
-
 #[derive(Debug)]
 pub struct PushHandler {
     pub store: Store,
     pub channels: Arc<ChannelRegistry>,
     pub locks: Arc<RefreshLocks>,
-    /// Raises waiting out their grace period: listing → (target, first seen).
-    pub raises:
-        std::sync::Mutex<std::collections::HashMap<ListingRowId, (i64, std::time::Instant)>>,
     /// One push in flight per shop in this process.
     pub shop_locks:
         std::sync::Mutex<std::collections::HashMap<ShopId, Arc<tokio::sync::Mutex<()>>>>,
@@ -69,7 +62,6 @@ impl PushHandler {
             store,
             channels,
             locks,
-            raises: std::sync::Mutex::default(),
             shop_locks: std::sync::Mutex::default(),
             owner: format!("push-{}", storesync_domain::Id::<()>::new()),
         }
@@ -142,67 +134,37 @@ impl PushHandler {
             });
         }
         let plan = self.store.push_plan(org, p.shop_id).await?;
-        let now = std::time::Instant::now();
-        let mut later = false;
-        let due: Vec<_> = {
-            let mut raises = self.raises.lock().unwrap_or_else(|e| e.into_inner());
-            plan.into_iter()
-                .filter(|i| i.last_pushed != Some(i.target))
-                .filter(|i| {
-                    // Raising a split share moves units another channel was
-                    // showing; a sale there may not have reached us yet. Raise
-                    // only once the same target has held for the grace period.
-                    let raising = i.split && i.last_pushed.is_some_and(|l| i.target > l);
-                    if !raising {
-                        raises.remove(&i.listing_id);
-                        return true;
-                    }
-                    match raises.get(&i.listing_id) {
-                        Some((target, since))
-                            if *target == i.target && now.duration_since(*since) >= RAISE_GRACE =>
-                        {
-                            raises.remove(&i.listing_id);
-                            true
-                        }
-                        Some((target, _)) if *target == i.target => {
-                            later = true;
-                            false
-                        }
-                        _ => {
-                            raises.insert(i.listing_id, (i.target, now));
-                            later = true;
-                            false
-                        }
-                    }
-                })
-                .collect()
-        };
-        if later {
-            // Come back after the grace period to re-check and raise.
+        let mut due = Vec::new();
+        let mut claimed = Vec::new();
+        let mut replan = false;
+        for item in plan {
+            if item.last_pushed == Some(item.target) {
+                continue;
+            }
+            // Raising a split share hands out units no other listing shows;
+            // claim them first so no other push hands them out again.
+            if item.split && item.target > item.shown && !session.shop.settings.dry_run {
+                if !self.store.claim_raise(org, &item).await? {
+                    replan = true;
+                    continue;
+                }
+                claimed.push(item.clone());
+            }
+            due.push(item);
+        }
+        if replan {
+            // Something moved between the plan and the claim: plan again.
             let job = storesync_store::jobs::NewJob::new(
                 PUSH_JOB,
                 serde_json::json!({ "shop_id": p.shop_id }),
             )
             .org(org)
-            .at(self
-                .store
-                .now()
-                .plus_millis(i64::try_from(RAISE_GRACE.as_millis()).unwrap_or(1000) + 50))
-            .unique(format!("{PUSH_JOB}:{}:later", p.shop_id))
+            .at(self.store.now().plus_millis(50))
+            .unique(format!("{PUSH_JOB}:{}:replan", p.shop_id))
             .max_attempts(50);
             self.store.enqueue(&job).await?;
         }
         if due.is_empty() {
-            return Ok(());
-        }
-        if session.shop.settings.dry_run {
-            // Onboarding: show the seller what would happen, change nothing.
-            for item in &due {
-                let note = format!("dry run: would push {}: {}", item.target, item.why);
-                self.store
-                    .record_push(org, item.listing_id, None, &note)
-                    .await?;
-            }
             return Ok(());
         }
         if session.shop.settings.dry_run {
@@ -224,7 +186,7 @@ impl PushHandler {
                 quantity: u32::try_from(i.target.max(0)).unwrap_or(u32::MAX),
             })
             .collect();
-        let results = with_refresh(
+        let sent = with_refresh(
             &mut session,
             &self.store,
             &self.locks,
@@ -234,10 +196,24 @@ impl PushHandler {
                 async move { channel.update_stock(&creds, &updates).await }
             },
         )
-        .await?;
+        .await;
+        let results = match sent {
+            Ok(results) => results,
+            Err(e) => {
+                // Nothing is known to have changed: give claimed units back.
+                for item in &claimed {
+                    self.store.release_raise(org, item).await?;
+                }
+                return Err(e);
+            }
+        };
+        let mut lowered_split = Vec::new();
         for (item, result) in due.iter().zip(results.iter()) {
             match &result.outcome {
                 UpdateOutcome::Applied => {
+                    if item.split && item.target < item.shown {
+                        lowered_split.push(item.variant_id);
+                    }
                     self.store
                         .record_push(
                             org,
@@ -256,11 +232,18 @@ impl PushHandler {
                         _ => format!("refused ({}): {}", f.code, f.message),
                     };
                     tracing::warn!(listing = %item.listing_id, %note, "stock update refused");
+                    if claimed.iter().any(|c| c.listing_id == item.listing_id) {
+                        self.store.release_raise(org, item).await?;
+                    }
                     self.store
                         .record_push(org, item.listing_id, None, &note)
                         .await?;
                 }
             }
+        }
+        if !lowered_split.is_empty() {
+            // Units this shop gave up are now free for the other listings.
+            self.store.mark_variants_dirty(org, &lowered_split).await?;
         }
         Ok(())
     }

@@ -26,14 +26,97 @@ pub const PUSH_JOB: &str = "stock.push";
 /// same unit before any sync can react, whatever its speed.
 pub const SPLIT_BELOW: i64 = 10;
 
-/// This channel's share of `available` units split over `channels`
-/// channels, `index` being its place among them (a stable order).
-pub fn split_share(available: i64, channels: usize, index: usize) -> i64 {
-    let n = i64::try_from(channels.max(1)).unwrap_or(1);
-    let i = i64::try_from(index).unwrap_or(0);
-    let base = available.max(0) / n;
-    let extra = i64::from(i < available.max(0) % n);
-    base + extra
+/// One listing's place in the split of a SKU's last units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// What the channel is believed to show now: the last number we sent
+    /// (or claimed before sending a raise), moved by the sales and
+    /// cancellations the marketplace applied itself.
+    pub shown: i64,
+    /// Least it may show: the marketplace's promotion hold.
+    pub floor: i64,
+    /// Most it may show: its shop's allocation of the available units.
+    pub ceiling: i64,
+    /// Its shop is not pushed (paused, needs re-authorization, error, dry
+    /// run): whatever it shows stays and counts.
+    pub frozen: bool,
+}
+
+/// Split `available` units over listings without overlap, moving as little
+/// as possible. Each listing keeps what it shows; a surplus over
+/// `available` is taken from the listings showing most, and spare units go
+/// to the listings showing least (ties by place, so every instance computes
+/// the same split).
+///
+/// Why "sticky": a sale on a marketplace lowers both the listing there and
+/// `available` by the same units, so the other listings need no update at
+/// all. A raise (the only move that can oversell) happens only while the
+/// listings together show no more than `available`; units a marketplace
+/// sold that we have not heard of yet lower the truth on both sides
+/// equally, so the raise stays covered.
+pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
+    let available = available.max(0);
+    let mut t: Vec<i64> = slots
+        .iter()
+        .map(|s| {
+            if s.frozen {
+                s.shown.max(0)
+            } else {
+                let hi = s.ceiling.min(available).max(s.floor);
+                s.shown.clamp(s.floor.max(0), hi.max(0))
+            }
+        })
+        .collect();
+    let mut total: i64 = t.iter().sum();
+    while total > available {
+        // The listing showing most above its floor, the later on ties.
+        let pick = (0..t.len())
+            .filter(|&i| !slots[i].frozen && t[i] > slots[i].floor.max(0))
+            .max_by_key(|&i| (t[i], i));
+        let Some(i) = pick else { break };
+        t[i] -= 1;
+        total -= 1;
+    }
+    // Spare units: what is left once every listing is counted at the more
+    // of what it shows and what it will show (a lowering is not in effect
+    // until the marketplace confirms it).
+    let exposed: i64 = t
+        .iter()
+        .zip(slots)
+        .map(|(v, s)| (*v).max(s.shown.max(0)))
+        .sum();
+    let mut spare = available - exposed;
+    while spare > 0 {
+        // The listing showing least below its ceiling, the earlier on ties.
+        let pick = (0..t.len())
+            .filter(|&i| !slots[i].frozen && t[i] < slots[i].ceiling.min(available))
+            .min_by_key(|&i| (t[i], i));
+        let Some(i) = pick else { break };
+        t[i] += 1;
+        spare -= 1;
+    }
+    t
+}
+
+/// What a shop's allocation settings leave of `available` units, and why.
+pub fn allocate(available: i64, percent: i64, buffer: i64, cap: Option<i64>) -> (i64, String) {
+    let mut target = available.max(0);
+    let mut why = format!("available {available} (on hand − reserved, all locations)");
+    if percent < 100 {
+        target = target * percent / 100;
+        why.push_str(&format!("; {percent} % allocated to this shop: {target}"));
+    }
+    if buffer > 0 {
+        target = (target - buffer).max(0);
+        why.push_str(&format!("; less a buffer of {buffer}: {target}"));
+    }
+    if let Some(c) = cap {
+        if target > c {
+            target = c;
+            why.push_str(&format!("; capped at {c}"));
+        }
+    }
+    (target, why)
 }
 
 pub(crate) async fn mark_dirty(
@@ -68,6 +151,12 @@ pub struct PushItem {
     /// The marketplace's own promotion hold, below which it refuses updates.
     pub floor: Option<i64>,
     pub last_pushed: Option<i64>,
+    /// What the channel is believed to show now.
+    pub shown: i64,
+    /// The master variant, and what all its listings together are believed
+    /// to show (a raise is claimed only if that total has not moved).
+    pub variant_id: VariantId,
+    pub shown_total: i64,
     /// Why the number is what it is.
     pub why: String,
     /// The target is this channel's share of the last units.
@@ -137,121 +226,161 @@ impl Store {
     /// What each mapped listing of the shop should show now.
     pub async fn push_plan(&self, org: OrgId, shop: ShopId) -> Result<Vec<PushItem>> {
         let mut conn = self.read.acquire().await?;
+        // Every listing (of any shop still connected) of the variants this
+        // shop sells, with its shop's settings, in a stable order: the split
+        // of the last units is computed over all of them, the same way
+        // whichever shop is being pushed.
         let rows = sqlx::query(
-            "SELECT l.id, l.external_listing_id, l.external_variant_id, l.warehouse_id, l.channel_reserved, \
-             l.last_pushed_qty, v.id AS variant_id, v.is_bundle, \
-             CAST(COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
-                 WHERE il.org_id = l.org_id AND il.variant_id = l.variant_id), 0) AS BIGINT) AS available \
+            "SELECT l.id, l.shop_id, l.external_listing_id, l.external_variant_id, l.warehouse_id, \
+             l.channel_reserved, l.last_pushed_qty, COALESCE(l.last_pushed_qty, l.channel_stock) AS shown, \
+             l.variant_id, v.is_bundle, s.status AS shop_status, s.dry_run, s.allocation_percent, s.stock_buffer, s.stock_cap \
              FROM listings l JOIN variants v ON v.org_id = l.org_id AND v.id = l.variant_id \
-             WHERE l.org_id = $1 AND l.shop_id = $2 ORDER BY l.external_listing_id, l.external_variant_id",
-        )
-        .bind(org.to_string())
-        .bind(shop.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-        // Which active shops sell each variant, in a stable order.
-        let sellers = sqlx::query(
-            "SELECT DISTINCT l.variant_id AS variant_id, l.shop_id AS shop_id FROM listings l \
              JOIN shops s ON s.org_id = l.org_id AND s.id = l.shop_id \
-             WHERE l.org_id = $1 AND l.variant_id IS NOT NULL AND s.status = 'active' \
-             AND l.variant_id IN (SELECT variant_id FROM listings WHERE org_id = $1 AND shop_id = $2) \
-             ORDER BY l.variant_id, l.shop_id",
+             WHERE l.org_id = $1 AND s.status <> 'disconnected' \
+             AND l.variant_id IN (SELECT variant_id FROM listings WHERE org_id = $1 AND shop_id = $2 AND variant_id IS NOT NULL) \
+             ORDER BY l.variant_id, l.id",
         )
         .bind(org.to_string())
         .bind(shop.to_string())
         .fetch_all(&mut *conn)
         .await?;
-        let mut shops_of: HashMap<String, Vec<String>> = HashMap::new();
-        for r in &sellers {
-            shops_of
-                .entry(r.text("variant_id")?)
-                .or_default()
-                .push(r.text("shop_id")?);
+        struct Row {
+            listing_id: ListingRowId,
+            shop_id: String,
+            external_listing_id: String,
+            external_variant_id: String,
+            warehouse_id: Option<String>,
+            last_pushed: Option<i64>,
+            floor: Option<i64>,
+            slot: Slot,
+            why: String,
         }
-        let shop_key = shop.to_string();
-        let settings = sqlx::query("SELECT allocation_percent, stock_buffer, stock_cap FROM shops WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(shop.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(crate::StoreError::NotFound("shop"))?;
-        let (percent, buffer, cap) = (
-            settings.int("allocation_percent")?,
-            settings.int("stock_buffer")?,
-            settings.opt_int("stock_cap")?,
-        );
-        let mut plan = Vec::with_capacity(rows.len());
+        // variant → (available, its listings)
+        let mut variants: Vec<(String, i64, Vec<Row>)> = Vec::new();
         for r in rows {
-            let available = if r.flag("is_bundle")? {
-                let parts = sqlx::query(
-                    "SELECT b.quantity AS qty, CAST(COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
-                     WHERE il.org_id = b.org_id AND il.variant_id = b.component_variant_id), 0) AS BIGINT) AS available \
-                     FROM bundle_components b WHERE b.org_id = $1 AND b.bundle_variant_id = $2",
-                )
-                .bind(org.to_string())
-                .bind(r.text("variant_id")?)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|p| Ok((p.int("available")?, p.int("qty")?)))
-                .collect::<Result<Vec<_>>>()?;
-                bundle_available(&parts)
-            } else {
-                r.int("available")?
+            let variant = r.text("variant_id")?;
+            if variants.last().is_none_or(|(v, _, _)| *v != variant) {
+                let available = if r.flag("is_bundle")? {
+                    self.bundle_available(&mut conn, org, &variant).await?
+                } else {
+                    sqlx::query(
+                        "SELECT CAST(COALESCE(SUM(on_hand - reserved), 0) AS BIGINT) AS available \
+                         FROM inventory_levels WHERE org_id = $1 AND variant_id = $2",
+                    )
+                    .bind(org.to_string())
+                    .bind(&variant)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .int("available")?
+                };
+                variants.push((variant, available, Vec::new()));
+            }
+            let Some((_, available, listings)) = variants.last_mut() else {
+                continue;
             };
+            let (ceiling, why) = allocate(
+                *available,
+                r.int("allocation_percent")?,
+                r.int("stock_buffer")?,
+                r.opt_int("stock_cap")?,
+            );
             let floor = r.opt_int("channel_reserved")?.filter(|f| *f > 0);
-            let mut target = available.max(0);
-            let mut why = format!("available {available} (on hand − reserved, all locations)");
-            if percent < 100 {
-                target = target * percent / 100;
-                why.push_str(&format!("; {percent} % allocated to this shop: {target}"));
-            }
-            if buffer > 0 {
-                target = (target - buffer).max(0);
-                why.push_str(&format!("; less a buffer of {buffer}: {target}"));
-            }
-            if let Some(c) = cap {
-                if target > c {
-                    target = c;
-                    why.push_str(&format!("; capped at {c}"));
-                }
-            }
-            let channels = shops_of
-                .get(&r.text("variant_id")?)
-                .cloned()
-                .unwrap_or_default();
-            // The split is of the units themselves, so shares never overlap
-            // whatever each shop's own allocation.
-            let split = channels.len() > 1 && available.max(0) <= SPLIT_BELOW;
-            if split {
-                let index = channels.iter().position(|s| *s == shop_key).unwrap_or(0);
-                let share = split_share(available.max(0), channels.len(), index);
-                target = target.min(share);
-                why.push_str(&format!(
-                    "; at or below {SPLIT_BELOW} units split without overlap over {} channels: share {share}",
-                    channels.len()
-                ));
-            }
-            if let Some(f) = floor {
-                if target < f {
-                    why.push_str(&format!("; raised to the marketplace's promotion hold {f}"));
-                    target = f;
-                }
-            }
-            plan.push(PushItem {
+            listings.push(Row {
                 listing_id: r.parse("id")?,
+                shop_id: r.text("shop_id")?,
                 external_listing_id: r.text("external_listing_id")?,
                 external_variant_id: r.text("external_variant_id")?,
                 warehouse_id: r.opt_text("warehouse_id")?,
-                target,
-                available,
-                floor,
                 last_pushed: r.opt_int("last_pushed_qty")?,
+                floor,
+                slot: Slot {
+                    shown: r.int("shown")?,
+                    floor: floor.unwrap_or(0),
+                    ceiling,
+                    frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
+                },
                 why,
-                split,
             });
         }
+        let shop_key = shop.to_string();
+        let mut plan = Vec::new();
+        for (variant, available, listings) in variants {
+            // The split is of the units themselves, so shares never overlap
+            // whatever each shop's own allocation.
+            let split = listings.len() > 1 && available.max(0) <= SPLIT_BELOW;
+            let shown_total: i64 = listings.iter().map(|l| l.slot.shown.max(0)).sum();
+            let variant_id: VariantId = variant
+                .parse()
+                .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
+            let shares = if split {
+                let slots: Vec<Slot> = listings.iter().map(|l| l.slot).collect();
+                sticky_split(available, &slots)
+            } else {
+                Vec::new()
+            };
+            for (i, l) in listings.into_iter().enumerate() {
+                if l.shop_id != shop_key {
+                    continue;
+                }
+                let mut target = l.slot.ceiling;
+                let mut why = l.why;
+                if split {
+                    target = shares[i];
+                    why.push_str(&format!(
+                        "; at or below {SPLIT_BELOW} units split without overlap over {} listings: this one shows {target} (it showed {})",
+                        shares.len(),
+                        l.slot.shown
+                    ));
+                }
+                if let Some(f) = l.floor {
+                    if target < f {
+                        why.push_str(&format!("; raised to the marketplace's promotion hold {f}"));
+                        target = f;
+                    }
+                }
+                plan.push(PushItem {
+                    listing_id: l.listing_id,
+                    external_listing_id: l.external_listing_id,
+                    external_variant_id: l.external_variant_id,
+                    warehouse_id: l.warehouse_id,
+                    target,
+                    available,
+                    floor: l.floor,
+                    last_pushed: l.last_pushed,
+                    shown: l.slot.shown,
+                    variant_id,
+                    shown_total,
+                    why,
+                    split,
+                });
+            }
+        }
+        plan.sort_by(|a, b| {
+            (&a.external_listing_id, &a.external_variant_id)
+                .cmp(&(&b.external_listing_id, &b.external_variant_id))
+        });
         Ok(plan)
+    }
+
+    async fn bundle_available(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        org: OrgId,
+        bundle: &str,
+    ) -> Result<i64> {
+        let parts = sqlx::query(
+            "SELECT b.quantity AS qty, CAST(COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
+             WHERE il.org_id = b.org_id AND il.variant_id = b.component_variant_id), 0) AS BIGINT) AS available \
+             FROM bundle_components b WHERE b.org_id = $1 AND b.bundle_variant_id = $2",
+        )
+        .bind(org.to_string())
+        .bind(bundle)
+        .fetch_all(&mut **conn)
+        .await?
+        .iter()
+        .map(|p| Ok((p.int("available")?, p.int("qty")?)))
+        .collect::<Result<Vec<_>>>()?;
+        Ok(bundle_available(&parts))
     }
 
     /// A listing with the derivation of the number it should show now.
@@ -327,6 +456,74 @@ impl Store {
         Ok(())
     }
 
+    /// Before sending a raise of a split share: record `to` as what the
+    /// listing shows, provided the listing still shows `from` and all the
+    /// variant's listings together still show `total` (what the plan that
+    /// chose the raise saw). Serialized per variant, so two instances
+    /// pushing two shops cannot hand out the same spare unit twice.
+    /// `false`: something moved; plan again.
+    pub async fn claim_raise(&self, org: OrgId, item: &PushItem) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let lock = format!(
+            "SELECT id FROM variants WHERE org_id = $1 AND id = $2{}",
+            self.backend.for_update()
+        );
+        sqlx::query(&lock)
+            .bind(org.to_string())
+            .bind(item.variant_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let now = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN l.id = $3 THEN COALESCE(l.last_pushed_qty, l.channel_stock) ELSE 0 END), 0) AS BIGINT) AS mine, \
+             CAST(COALESCE(SUM(CASE WHEN COALESCE(l.last_pushed_qty, l.channel_stock) > 0 THEN COALESCE(l.last_pushed_qty, l.channel_stock) ELSE 0 END), 0) AS BIGINT) AS total \
+             FROM listings l JOIN shops s ON s.org_id = l.org_id AND s.id = l.shop_id \
+             WHERE l.org_id = $1 AND l.variant_id = $2 AND s.status <> 'disconnected'",
+        )
+        .bind(org.to_string())
+        .bind(item.variant_id.to_string())
+        .bind(item.listing_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if now.int("mine")? != item.shown || now.int("total")? != item.shown_total {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE listings SET last_pushed_qty = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(item.listing_id.to_string())
+            .bind(item.target)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A claimed raise that did not reach the marketplace: give the units
+    /// back (unless something has moved the listing since).
+    pub async fn release_raise(&self, org: OrgId, item: &PushItem) -> Result<()> {
+        sqlx::query(
+            "UPDATE listings SET last_pushed_qty = $4 WHERE org_id = $1 AND id = $2 AND last_pushed_qty = $3",
+        )
+        .bind(org.to_string())
+        .bind(item.listing_id.to_string())
+        .bind(item.target)
+        .bind(item.last_pushed)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Mark variants for propagation outside any other change (a split
+    /// share given up frees units for the other listings).
+    pub async fn mark_variants_dirty(&self, org: OrgId, variants: &[VariantId]) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        for v in variants {
+            mark_dirty(&mut tx, org, *v, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Whether any variant waits to be propagated.
     pub async fn has_dirty_variants(&self) -> Result<bool> {
         let r = sqlx::query("SELECT 1 AS one FROM dirty_variants LIMIT 1")
@@ -353,20 +550,94 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::split_share;
+    use super::{sticky_split, Slot};
+    use proptest::prelude::*;
+
+    fn slot(shown: i64) -> Slot {
+        Slot {
+            shown,
+            floor: 0,
+            ceiling: i64::MAX,
+            frozen: false,
+        }
+    }
 
     #[test]
-    fn shares_add_up_and_never_overlap() {
-        for available in 0..30 {
-            for channels in 1..5 {
-                let total: i64 = (0..channels)
-                    .map(|i| split_share(available, channels, i))
-                    .sum();
-                assert_eq!(total, available, "{available} over {channels}");
+    fn a_sale_on_one_channel_moves_nothing_on_the_others() {
+        // 3 units shown 2 + 1; channel B sells its unit: 2 left, A keeps 2.
+        assert_eq!(sticky_split(2, &[slot(2), slot(0)]), vec![2, 0]);
+        // Entering the split: both show the full 11, one sells: 10 left.
+        assert_eq!(sticky_split(10, &[slot(10), slot(11)]), vec![5, 5]);
+        // A cancellation frees a unit: it goes to the channel showing least.
+        assert_eq!(sticky_split(3, &[slot(2), slot(0)]), vec![2, 1]);
+        // A manual correction takes units from the channel showing most.
+        assert_eq!(sticky_split(1, &[slot(1), slot(2)]), vec![1, 0]);
+        assert_eq!(sticky_split(0, &[slot(1), slot(2)]), vec![0, 0]);
+    }
+
+    #[test]
+    fn frozen_listings_and_promotion_holds_keep_their_units() {
+        let frozen = Slot {
+            frozen: true,
+            ..slot(2)
+        };
+        assert_eq!(sticky_split(3, &[frozen, slot(3)]), vec![2, 1]);
+        let held = Slot {
+            floor: 2,
+            ..slot(2)
+        };
+        assert_eq!(sticky_split(2, &[held, slot(2)]), vec![2, 0]);
+        let capped = Slot {
+            ceiling: 1,
+            ..slot(0)
+        };
+        assert_eq!(sticky_split(4, &[capped, slot(0)]), vec![1, 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_overlaps_and_only_raises_when_covered(
+            available in -2i64..15,
+            shown in proptest::collection::vec(-1i64..15, 1..5),
+            floors in proptest::collection::vec(0i64..3, 5),
+            ceilings in proptest::collection::vec(0i64..20, 5),
+            frozen in proptest::collection::vec(proptest::bool::weighted(0.2), 5),
+        ) {
+            let slots: Vec<Slot> = shown.iter().enumerate().map(|(i, s)| Slot {
+                shown: *s,
+                floor: floors[i],
+                ceiling: ceilings[i],
+                frozen: frozen[i],
+            }).collect();
+            let t = sticky_split(available, &slots);
+            let total: i64 = t.iter().sum();
+            let fixed: i64 = slots.iter().map(|s| if s.frozen { s.shown.max(0) } else { s.floor }).sum();
+            // Never more than the units, unless holds and frozen shops alone exceed them.
+            prop_assert!(total <= available.max(0).max(fixed));
+            let believed: i64 = slots.iter().map(|s| s.shown.max(0)).sum();
+            for (s, v) in slots.iter().zip(&t) {
+                prop_assert!(*v >= 0);
+                if s.frozen {
+                    prop_assert_eq!(*v, s.shown.max(0));
+                } else {
+                    prop_assert!(*v >= s.floor);
+                }
+            }
+            // A raise only while everything shown, before and after, is
+            // covered by the units.
+            let raised = slots.iter().zip(&t).any(|(s, v)| *v > s.shown.max(s.floor));
+            if raised {
+                let exposed: i64 = slots.iter().zip(&t).map(|(s, v)| (*v).max(s.shown.max(0))).sum();
+                prop_assert!(exposed <= available, "exposed {} over {} units", exposed, available);
+                prop_assert!(believed <= available);
+            }
+            // With no lowering waiting, every unit is on sale somewhere, as
+            // far as ceilings allow.
+            let settled = slots.iter().all(|s| s.frozen || s.shown <= s.ceiling.min(available.max(0)).max(s.floor));
+            if settled && fixed <= available.max(0) {
+                let room: i64 = slots.iter().map(|s| if s.frozen { s.shown.max(0) } else { s.ceiling.min(available.max(0)).max(s.floor) }).sum();
+                prop_assert_eq!(total, available.max(0).min(room));
             }
         }
-        assert_eq!(split_share(5, 2, 0), 3);
-        assert_eq!(split_share(5, 2, 1), 2);
-        assert_eq!(split_share(-3, 2, 0), 0);
     }
 }

@@ -38,6 +38,11 @@ pub struct StormOptions {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
+    /// Sales seen by the sampler.
+    pub sales: usize,
+    /// Sales after which some channel showed a wrong number (the others
+    /// fell inside a channel's share and needed no update).
+    pub needing_update: usize,
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
@@ -174,6 +179,12 @@ pub async fn storm(
     }
     wait_idle(&store, Duration::from_secs(30)).await?;
     if mode == SyncMode::Realtime {
+        // The import's stock marks must be pushed before the buyers come.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while store.has_dirty_variants().await? || store.pending_job_count().await? > 0 {
+            anyhow::ensure!(Instant::now() < deadline, "the first push did not finish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         for (server, (_, _, m)) in servers.iter().zip(&shops) {
             server
                 .sandbox()
@@ -341,23 +352,9 @@ pub async fn storm(
     // The least a perfect sync could do: after each sale, one update to
     // each other channel that sells the SKU.
     let api_calls_min = (within.max(0) as u64) * (servers.len() as u64 - 1);
-    let mut order: Vec<(String, usize)> = shops
-        .iter()
-        .enumerate()
-        .map(|(i, (s, _, _))| (s.id.to_string(), i))
-        .collect();
-    order.sort();
-    let place: Vec<usize> = {
-        let mut place = vec![0; order.len()];
-        for (rank, (_, i)) in order.iter().enumerate() {
-            place[*i] = rank;
-        }
-        place
-    };
     let propagation_ms = propagation(
         &snapshots.lock().unwrap_or_else(|p| p.into_inner()),
         physical,
-        &place,
     );
 
     running.stop().await?;
@@ -386,30 +383,30 @@ fn stock_calls(sb: &storesync_sandbox::Sandbox) -> u64 {
         .sum()
 }
 
-/// For each sale, the time until every channel shows what it should for
-/// the stock left (the full count, or its share when the last units are
-/// split between channels).
-fn propagation(
-    snapshots: &HashMap<String, Vec<Snapshot>>,
-    physical: i64,
-    place: &[usize],
-) -> Latency {
-    use storesync_store::propagation::{split_share, SPLIT_BELOW};
+/// For each sale that left a channel showing the wrong number, the time
+/// until every channel shows what it should for the stock left: the full
+/// count above the split threshold; at or below it, shares that add up to
+/// the stock left (a sale inside a share needs no update anywhere).
+fn propagation(snapshots: &HashMap<String, Vec<Snapshot>>, physical: i64) -> Latency {
+    use storesync_store::propagation::SPLIT_BELOW;
     let settled = |s: &Snapshot| {
         let left = (physical - s.sold).max(0);
-        s.shown.iter().enumerate().all(|(i, shown)| {
-            let want = if left <= SPLIT_BELOW {
-                split_share(left, s.shown.len(), place[i])
-            } else {
-                left
-            };
-            *shown == want
-        })
+        if left > SPLIT_BELOW {
+            s.shown.iter().all(|shown| *shown == left)
+        } else {
+            s.shown.iter().all(|shown| (0..=left).contains(shown))
+                && s.shown.iter().sum::<i64>() == left
+        }
     };
     let mut samples = Vec::new();
+    let mut sales = 0;
     for line in snapshots.values() {
         for (k, w) in line.windows(2).enumerate() {
             if w[1].sold <= w[0].sold {
+                continue;
+            }
+            sales += 1;
+            if settled(&w[1]) {
                 continue;
             }
             let sale = w[1].at;
@@ -434,6 +431,8 @@ fn propagation(
         }
     };
     Latency {
+        sales,
+        needing_update: samples.len(),
         p50: pick(0.5),
         p99: pick(0.99),
         max: pick(1.0),
