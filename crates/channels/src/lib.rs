@@ -20,6 +20,7 @@ pub mod http;
 pub mod ids;
 pub mod model;
 pub mod money;
+pub mod pace;
 pub mod shopee;
 pub mod sign;
 pub mod tiktok;

@@ -193,7 +193,11 @@ where
     Fut: std::future::Future<Output = Result<T, ChannelError>>,
 {
     let started = std::time::Instant::now();
-    let result = op(Arc::clone(&session.channel), session.creds.clone()).await;
+    let (result, waited) = storesync_channels::pace::measure_waits(op(
+        Arc::clone(&session.channel),
+        session.creds.clone(),
+    ))
+    .await;
     let (outcome, code) = outcome(&result.as_ref().map(|_| ()));
     let call = ApiCall {
         id: String::new(),
@@ -203,6 +207,7 @@ where
         outcome: outcome.to_owned(),
         code,
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        pacing_wait_ms: i64::try_from(waited.as_millis()).unwrap_or(i64::MAX),
         at: store.now(),
     };
     // The call log is diagnostics: failing to write it must not fail the work.

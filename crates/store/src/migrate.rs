@@ -93,6 +93,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0013_push_lease.sql"),
         postgres: include_str!("../migrations/0013_push_lease.sql"),
     },
+    Step {
+        version: 14,
+        description: "push history and pacing waits",
+        sqlite: include_str!("../migrations/0014_push_history.sql"),
+        postgres: include_str!("../migrations/0014_push_history.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

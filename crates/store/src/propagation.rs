@@ -163,6 +163,37 @@ pub struct PushItem {
     pub split: bool,
 }
 
+/// One push decision in a listing's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushRecord {
+    /// What was sent (none when nothing was: refused, dry run, drift noted).
+    pub quantity: Option<i64>,
+    pub result: String,
+    pub at: Timestamp,
+}
+
+pub(crate) async fn record_history(
+    tx: &mut Tx,
+    org: OrgId,
+    listing: ListingRowId,
+    quantity: Option<i64>,
+    result: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO push_history (org_id, id, listing_id, quantity, result, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org.to_string())
+    .bind(storesync_domain::Id::<()>::new().to_string())
+    .bind(listing.to_string())
+    .bind(quantity)
+    .bind(result)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Turn up to `limit` dirty marks into push jobs, one per affected shop,
     /// in one transaction (a crash loses neither the marks nor the jobs).
@@ -395,7 +426,8 @@ impl Store {
         Ok((listing, item))
     }
 
-    /// Record what a push did to one listing.
+    /// Record what a push did to one listing, in the listing and in its
+    /// history.
     pub async fn record_push(
         &self,
         org: OrgId,
@@ -403,6 +435,8 @@ impl Store {
         quantity: Option<i64>,
         result: &str,
     ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE listings SET last_pushed_qty = COALESCE($3, last_pushed_qty), \
              channel_stock = COALESCE($3, channel_stock), last_pushed_at = $4, last_push_result = $5 \
@@ -411,11 +445,40 @@ impl Store {
         .bind(org.to_string())
         .bind(listing.to_string())
         .bind(quantity)
-        .bind(self.now().millis())
+        .bind(now.millis())
         .bind(result)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        record_history(&mut tx, org, listing, quantity, result, now).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The listing's recent push decisions, newest first.
+    pub async fn push_history(
+        &self,
+        org: OrgId,
+        listing: ListingRowId,
+        limit: i64,
+    ) -> Result<Vec<PushRecord>> {
+        let rows = sqlx::query(
+            "SELECT quantity, result, at FROM push_history WHERE org_id = $1 AND listing_id = $2 \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org.to_string())
+        .bind(listing.to_string())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PushRecord {
+                    quantity: r.opt_int("quantity")?,
+                    result: r.text("result")?,
+                    at: r.time("at")?,
+                })
+            })
+            .collect()
     }
 
     /// Take the shop's push lease for `ms` (or extend it when `owner`

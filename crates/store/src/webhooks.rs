@@ -29,6 +29,8 @@ pub struct ApiCall {
     /// The marketplace's error code, when it gave one.
     pub code: Option<String>,
     pub duration_ms: i64,
+    /// Time the client held the call back to stay within the rate.
+    pub pacing_wait_ms: i64,
     pub at: Timestamp,
 }
 
@@ -123,8 +125,8 @@ impl Store {
     /// Record one marketplace API call of a shop.
     pub async fn record_api_call(&self, call: &ApiCall) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_calls (org_id, id, shop_id, operation, outcome, code, duration_ms, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO api_calls (org_id, id, shop_id, operation, outcome, code, duration_ms, at, pacing_wait_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(call.org_id.to_string())
         .bind(storesync_domain::Id::<()>::new().to_string())
@@ -134,6 +136,7 @@ impl Store {
         .bind(call.code.clone())
         .bind(call.duration_ms)
         .bind(call.at.millis())
+        .bind(call.pacing_wait_ms)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -167,6 +170,7 @@ impl Store {
                     outcome: r.text("outcome")?,
                     code: r.opt_text("code")?,
                     duration_ms: r.int("duration_ms")?,
+                    pacing_wait_ms: r.int("pacing_wait_ms")?,
                     at: r.time("at")?,
                 })
             })
@@ -177,11 +181,17 @@ impl Store {
     /// Forget API call records older than `keep_ms`.
     pub async fn prune_api_calls(&self, keep_ms: i64) -> Result<u64> {
         let cutoff = self.now().millis() - keep_ms;
-        Ok(sqlx::query("DELETE FROM api_calls WHERE at < $1")
+        let calls = sqlx::query("DELETE FROM api_calls WHERE at < $1")
             .bind(cutoff)
             .execute(&self.write)
             .await?
-            .rows_affected())
+            .rows_affected();
+        let pushes = sqlx::query("DELETE FROM push_history WHERE at < $1")
+            .bind(cutoff)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(calls + pushes)
     }
 
     /// The shop a marketplace event names. Webhooks identify shops

@@ -379,19 +379,29 @@ async fn two_servers_on_one_postgres_apply_every_effect_once() {
     api.assert_books_match(&b, &placed).await;
 
     // The marketplace ends up showing what the books say.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let mut all_match = true;
+        let mut mismatches = Vec::new();
         for l in sb.listings(view.shop_id).unwrap() {
             let inv = api
                 .get(format!("{a}/api/v1/inventory?sku={}", l.seller_sku))
                 .await;
-            all_match &= inv["totals"]["available"].as_i64().unwrap() == l.total_stock;
+            let available = inv["totals"]["available"].as_i64().unwrap();
+            if available != l.total_stock {
+                mismatches.push(format!(
+                    "{}: available {available}, shown {}",
+                    l.seller_sku, l.total_stock
+                ));
+            }
         }
-        if all_match {
+        if mismatches.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "channel stock did not converge");
+        if Instant::now() >= deadline {
+            let listings = api.get(format!("{a}/api/v1/listings?limit=200")).await;
+            let jobs = api.get(format!("{a}/api/v1/jobs?limit=50")).await;
+            panic!("channel stock did not converge: {mismatches:?}\nlistings: {listings}\njobs: {jobs}");
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     stop(&mut server_a);

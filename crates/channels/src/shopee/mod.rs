@@ -32,6 +32,7 @@ use crate::model::{
     UpdateOutcome, UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::money::money_to_json_number;
+use crate::pace::Pacer;
 use crate::window::{split_seconds, TimeRange};
 use crate::wire::unix_seconds;
 
@@ -100,6 +101,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     },
 };
 
+/// Calls of one kind a client has in flight at once for one shop.
+const PARALLEL_CALLS: usize = 8;
+
+/// Default calls per second per (shop, API).
+pub const DEFAULT_PACE: u32 = 20;
+
 /// App credentials and endpoint of a Shopee partner app.
 #[derive(Debug, Clone)]
 pub struct ShopeeConfig {
@@ -109,6 +116,10 @@ pub struct ShopeeConfig {
     /// `http://127.0.0.1:PORT`).
     pub base_url: String,
     pub http: HttpSettings,
+    /// Calls per second per (shop, API) the client allows itself. Shopee
+    /// publishes no limit for its core APIs; this stays well below what
+    /// sellers report being throttled at.
+    pub pace_per_second: u32,
 }
 
 impl ShopeeConfig {
@@ -118,7 +129,13 @@ impl ShopeeConfig {
             partner_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
             http: HttpSettings::default(),
+            pace_per_second: DEFAULT_PACE,
         }
+    }
+
+    pub fn with_pace(mut self, per_second: u32) -> Self {
+        self.pace_per_second = per_second;
+        self
     }
 
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
@@ -134,6 +151,7 @@ pub struct ShopeeClient {
     base: url::Url,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for ShopeeClient {
@@ -174,6 +192,7 @@ impl ShopeeClient {
             partner_key: config.partner_key,
             base: parse_base_url("Shopee base URL", &config.base_url)?,
             http,
+            pacer: Pacer::new(config.pace_per_second),
             clock,
         })
     }
@@ -229,17 +248,26 @@ impl ShopeeClient {
         params: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Reply, ChannelError> {
-        let url = self.signed_url(path, auth, params)?;
-        let mut builder = self.http.request(method, url);
-        if let Some(body) = body {
-            builder = builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let request = builder.build().map_err(|e| {
-            ChannelError::config(format!("cannot build request: {}", e.without_url()))
-        })?;
-        execute(&self.http, request, Marketplace::Shopee, operation).await
+        let shop = match auth {
+            Auth::Shop { shop_id, .. } => Some(shop_id.to_string()),
+            Auth::Public => None,
+        };
+        // Paced before signing, so a wait cannot age the timestamp.
+        self.pacer
+            .call(shop.as_deref(), path, async {
+                let url = self.signed_url(path, auth, params)?;
+                let mut builder = self.http.request(method, url);
+                if let Some(body) = body {
+                    builder = builder
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body);
+                }
+                let request = builder.build().map_err(|e| {
+                    ChannelError::config(format!("cannot build request: {}", e.without_url()))
+                })?;
+                execute(&self.http, request, Marketplace::Shopee, operation).await
+            })
+            .await
     }
 
     /// Sends a call and decodes a successful answer as `T`.
@@ -741,7 +769,7 @@ impl Channel for ShopeeClient {
         updates: &[StockUpdate],
     ) -> Result<Vec<UpdateResult>, ChannelError> {
         let shop = shop_id(&creds.shop)?;
-        let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
+        let mut calls = Vec::new();
         for batch in plan_batches(updates, |u| (&u.listing_id, &u.variant_id), Some(MAX_BATCH)) {
             let mut stock_list = Vec::with_capacity(batch.variants.len());
             for (variant, indices) in &batch.variants {
@@ -761,9 +789,23 @@ impl Channel for ShopeeClient {
                 item_id: numeric("item id", batch.listing_id.as_str())?,
                 stock_list,
             })?;
-            let answer = self
-                .post_update("update_stock", PATH_UPDATE_STOCK, creds, shop, body)
-                .await?;
+            calls.push((batch, body));
+        }
+        // One item per call: send several at once (the pacer keeps them
+        // within the shop's rate), answers in the order of the batches.
+        let answers: Vec<_> = stream::iter(calls)
+            .map(|(batch, body)| async move {
+                let answer = self
+                    .post_update("update_stock", PATH_UPDATE_STOCK, creds, shop, body)
+                    .await;
+                (batch, answer)
+            })
+            .buffered(PARALLEL_CALLS)
+            .collect()
+            .await;
+        let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
+        for (batch, answer) in answers {
+            let answer = answer?;
             let warehouse_of = |i: usize| updates.get(i).and_then(|u| u.warehouse_id.clone());
             for (index, result) in batch_results(&batch, warehouse_of, &answer) {
                 if let Some(slot) = results.get_mut(index) {

@@ -33,6 +33,7 @@ use crate::model::{
     UpdateOutcome, UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::money::money_to_decimal;
+use crate::pace::Pacer;
 use crate::window::{split_seconds, TimeRange};
 use crate::wire::unix_seconds;
 
@@ -108,6 +109,9 @@ pub struct TikTokConfig {
     pub auth_base_url: String,
     pub authorize_base_url: String,
     pub http: HttpSettings,
+    /// Calls per second per (shop, API) the client allows itself: TikTok's
+    /// published 50 QPS per API per shop.
+    pub pace_per_second: u32,
 }
 
 impl TikTokConfig {
@@ -124,7 +128,13 @@ impl TikTokConfig {
             auth_base_url: DEFAULT_AUTH_BASE_URL.to_owned(),
             authorize_base_url: DEFAULT_AUTHORIZE_BASE_URL.to_owned(),
             http: HttpSettings::default(),
+            pace_per_second: 50,
         }
+    }
+
+    pub fn with_pace(mut self, per_second: u32) -> Self {
+        self.pace_per_second = per_second;
+        self
     }
 
     /// Points API, token and consent hosts at one base URL (a sandbox
@@ -148,6 +158,7 @@ pub struct TikTokClient {
     authorize_base: url::Url,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for TikTokClient {
@@ -210,6 +221,7 @@ impl TikTokClient {
             app_secret: config.app_secret,
             service_id: config.service_id,
             http,
+            pacer: Pacer::new(config.pace_per_second),
             clock,
         })
     }
@@ -225,36 +237,45 @@ impl TikTokClient {
         params: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Reply, ChannelError> {
-        let timestamp = unix_seconds(self.clock.now()).to_string();
-        let mut query: Vec<(&str, &str)> =
-            vec![("app_key", &self.app_key), ("timestamp", &timestamp)];
-        let token = match scope {
-            Scope::Seller { token } => token,
-            Scope::Shop { token, cipher } => {
-                query.push(("shop_cipher", cipher));
-                token
-            }
+        let shop = match scope {
+            Scope::Shop { cipher, .. } => Some(cipher),
+            Scope::Seller { .. } => None,
         };
-        query.extend_from_slice(params);
-        let signature = sign::sign(self.app_secret.expose(), path, &query, body.as_deref());
+        // Paced before signing, so a wait cannot age the timestamp.
+        self.pacer
+            .call(shop, path, async {
+                let timestamp = unix_seconds(self.clock.now()).to_string();
+                let mut query: Vec<(&str, &str)> =
+                    vec![("app_key", &self.app_key), ("timestamp", &timestamp)];
+                let token = match scope {
+                    Scope::Seller { token } => token,
+                    Scope::Shop { token, cipher } => {
+                        query.push(("shop_cipher", cipher));
+                        token
+                    }
+                };
+                query.extend_from_slice(params);
+                let signature = sign::sign(self.app_secret.expose(), path, &query, body.as_deref());
 
-        let mut url = join_url(&self.api_base, path)?;
-        url.query_pairs_mut()
-            .extend_pairs(query.iter().copied())
-            .append_pair("sign", &signature);
-        let mut builder = self
-            .http
-            .request(method, url)
-            .header("x-tts-access-token", token.expose());
-        if let Some(body) = body {
-            builder = builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let request = builder.build().map_err(|e| {
-            ChannelError::config(format!("cannot build request: {}", e.without_url()))
-        })?;
-        execute(&self.http, request, Marketplace::TikTokShop, operation).await
+                let mut url = join_url(&self.api_base, path)?;
+                url.query_pairs_mut()
+                    .extend_pairs(query.iter().copied())
+                    .append_pair("sign", &signature);
+                let mut builder = self
+                    .http
+                    .request(method, url)
+                    .header("x-tts-access-token", token.expose());
+                if let Some(body) = body {
+                    builder = builder
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body);
+                }
+                let request = builder.build().map_err(|e| {
+                    ChannelError::config(format!("cannot build request: {}", e.without_url()))
+                })?;
+                execute(&self.http, request, Marketplace::TikTokShop, operation).await
+            })
+            .await
     }
 
     /// Sends a call and returns the envelope's `data` (empty default when

@@ -95,8 +95,8 @@ pub async fn import(
     ))
 }
 
-/// Why a listing shows the number it shows: the derivation of its target
-/// and its last push.
+/// Why a listing shows the number it shows: the derivation of its target,
+/// its last push and its recent push history.
 pub async fn explain(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
@@ -104,7 +104,9 @@ pub async fn explain(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id: ListingRowId = parse_id(&id, "listing")?;
     let (listing, plan) = s.store.explain_listing(caller.org_id, id).await?;
+    let history = s.store.push_history(caller.org_id, id, 20).await?;
     Ok(Json(serde_json::json!({
+        "history": history,
         "listing": listing,
         "next": plan,
         "last_push": {

@@ -180,6 +180,9 @@ backend_test! {
         assert!(listings.body["items"][0]["last_push_result"].as_str().unwrap().starts_with("dry run: would push 40"), "{}", listings.body);
         let explain = test.get(&owner, &format!("/api/v1/listings/{id}/explain")).await;
         assert_eq!(explain.body["next"]["target"], 40, "{}", explain.body);
+        let history = explain.body["history"].as_array().unwrap();
+        assert!(history[0]["result"].as_str().unwrap().starts_with("dry run: would push 40"), "{}", explain.body);
+        assert!(history.iter().any(|h| h["quantity"] == 1), "the split push is in the history: {}", explain.body);
         let t_listing = test.get(&owner, &format!("/api/v1/listings?shop={t}")).await.body["items"][0]["id"].as_str().unwrap().to_owned();
         let why = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
         assert!(why.body["next"]["why"].as_str().unwrap().contains("50 % allocated"), "{}", why.body);
