@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storesync_channels::{ExtOrderId, Order, TimeRange, WebhookEventKind};
-use storesync_domain::ids::ShopId;
+use storesync_domain::ids::{OrgId, ShopId};
 use storesync_domain::{Currency, Money};
 use storesync_store::ingest::{IngestLine, IngestOrder, Via};
 use storesync_store::jobs::{Job, NewJob};
@@ -227,8 +227,16 @@ impl JobHandler for PollHandler {
             .ok_or_else(|| JobError::Permanent("poll job without organization".into()))?;
         let p: PollPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-        let mut session =
-            ShopSession::open(&intake.store, &intake.channels, org, p.shop_id).await?;
+        intake.poll_shop(org, p.shop_id).await
+    }
+}
+
+impl Intake {
+    /// List the shop's orders changed since the last poll (less an
+    /// overlap) and ingest them.
+    pub async fn poll_shop(&self, org: OrgId, shop: ShopId) -> Result<(), JobError> {
+        let intake = self;
+        let mut session = ShopSession::open(&intake.store, &intake.channels, org, shop).await?;
         let now = intake.store.now();
         let since = match intake.store.orders_polled_until(&session.shop).await? {
             Some(t) => t.plus_millis(-ms(intake.poll_overlap)),

@@ -4,6 +4,7 @@
 //! ([`scheduler`]). It knows nothing of HTTP.
 
 pub mod connect;
+pub mod drift;
 pub mod import;
 pub mod intake;
 pub mod propagate;

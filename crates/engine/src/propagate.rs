@@ -19,6 +19,11 @@ use crate::worker::{JobError, JobHandler};
 
 pub use storesync_store::propagation::PUSH_JOB;
 
+use crate::drift::drift_job;
+
+/// How long after a push fault the shop's stock is read back.
+pub const DRIFT_CHECK_DELAY_MS: i64 = 30_000;
+
 /// Drain dirty marks every `interval` until shutdown, waking `worker` when
 /// pushes were queued.
 pub async fn drain_loop(
@@ -107,6 +112,17 @@ impl JobHandler for PushHandler {
 }
 
 impl PushHandler {
+    /// A fault left unknown what the channel shows: read it back soon.
+    async fn check_later(
+        &self,
+        org: storesync_domain::ids::OrgId,
+        shop: ShopId,
+    ) -> Result<(), JobError> {
+        let at = self.store.now().plus_millis(DRIFT_CHECK_DELAY_MS);
+        self.store.enqueue(&drift_job(org, shop, at)).await?;
+        Ok(())
+    }
+
     async fn push(
         &self,
         job: &Job,
@@ -200,10 +216,12 @@ impl PushHandler {
         let results = match sent {
             Ok(results) => results,
             Err(e) => {
-                // Nothing is known to have changed: give claimed units back.
+                // Nothing is known to have changed: give claimed units back,
+                // and read the channel back later in case part of it applied.
                 for item in &claimed {
                     self.store.release_raise(org, item).await?;
                 }
+                self.check_later(org, p.shop_id).await?;
                 return Err(e);
             }
         };
@@ -240,6 +258,12 @@ impl PushHandler {
                         .await?;
                 }
             }
+        }
+        if results
+            .iter()
+            .any(|r| matches!(r.outcome, UpdateOutcome::Rejected(_)))
+        {
+            self.check_later(org, p.shop_id).await?;
         }
         if !lowered_split.is_empty() {
             // Units this shop gave up are now free for the other listings.

@@ -163,6 +163,14 @@ pub struct PushItem {
     pub split: bool,
 }
 
+/// A listing whose channel showed something else than we believed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub listing_id: ListingRowId,
+    pub expected: i64,
+    pub seen: i64,
+}
+
 /// One push decision in a listing's history.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushRecord {
@@ -573,6 +581,100 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// Drift repair: the channel was read back and shows `seen` units (and
+    /// holds `reserved` for promotions) on this listing. When that differs
+    /// from what we believe it shows, believe the channel, record the
+    /// drift in the listing's history and mark the variant for a push (which
+    /// corrects the channel to its target). `None` when the listing is
+    /// unknown or unmapped, or nothing drifted.
+    pub async fn note_channel_stock(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        external_listing_id: &str,
+        external_variant_id: &str,
+        seen: i64,
+        reserved: Option<i64>,
+    ) -> Result<Option<Drift>> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "SELECT id, variant_id, COALESCE(last_pushed_qty, channel_stock) AS believed FROM listings \
+             WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4",
+        )
+        .bind(org.to_string())
+        .bind(shop.to_string())
+        .bind(external_listing_id)
+        .bind(external_variant_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let Some(variant) = row.opt_text("variant_id")? else {
+            return Ok(None);
+        };
+        let listing: ListingRowId = row.parse("id")?;
+        let believed = row.int("believed")?;
+        sqlx::query("UPDATE listings SET channel_reserved = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(listing.to_string())
+            .bind(reserved)
+            .execute(&mut *tx)
+            .await?;
+        if believed == seen {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE listings SET channel_stock = $3, last_pushed_qty = $3 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.to_string())
+        .bind(listing.to_string())
+        .bind(seen)
+        .execute(&mut *tx)
+        .await?;
+        let note = format!("drift: the channel showed {seen} where {believed} was expected");
+        record_history(&mut tx, org, listing, None, &note, now).await?;
+        let variant_id: VariantId = variant
+            .parse()
+            .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
+        mark_dirty(&mut tx, org, variant_id, now).await?;
+        tx.commit().await?;
+        Ok(Some(Drift {
+            listing_id: listing,
+            expected: believed,
+            seen,
+        }))
+    }
+
+    /// Listings of the shop (mapped or not) the channel no longer lists.
+    pub async fn listings_missing_from(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        seen: &std::collections::HashSet<(String, String)>,
+    ) -> Result<Vec<ListingRowId>> {
+        let rows = sqlx::query(
+            "SELECT id, external_listing_id, external_variant_id FROM listings WHERE org_id = $1 AND shop_id = $2",
+        )
+        .bind(org.to_string())
+        .bind(shop.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let mut missing = Vec::new();
+        for r in rows {
+            let key = (
+                r.text("external_listing_id")?,
+                r.text("external_variant_id")?,
+            );
+            if !seen.contains(&key) {
+                missing.push(r.parse("id")?);
+            }
+        }
+        Ok(missing)
     }
 
     /// Mark variants for propagation outside any other change (a split

@@ -48,6 +48,7 @@ pub struct FileConfig {
     pub max_connections: Option<u32>,
     pub public_url: Option<String>,
     pub poll_interval_secs: Option<u64>,
+    pub drift_interval_secs: Option<u64>,
     pub shopee: Option<ShopeeFile>,
     pub tiktok: Option<TikTokFile>,
 }
@@ -126,6 +127,8 @@ pub struct Config {
     pub tiktok: Option<TikTokApp>,
     /// Seconds between order polls of each shop (the webhook safety net).
     pub poll_interval_secs: u64,
+    /// Seconds between read-backs of every shop's stock (drift repair).
+    pub drift_interval_secs: u64,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -243,8 +246,16 @@ impl Config {
             None => file.poll_interval_secs.unwrap_or(300),
         }
         .max(10);
+        let drift_interval_secs = match env("STORESYNC_DRIFT_INTERVAL_SECS") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("STORESYNC_DRIFT_INTERVAL_SECS={v:?} is not a number"))?,
+            None => file.drift_interval_secs.unwrap_or(1800),
+        }
+        .max(60);
         Ok(Config {
             poll_interval_secs,
+            drift_interval_secs,
             public_url,
             shopee,
             tiktok,

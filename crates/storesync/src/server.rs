@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
+use storesync_engine::drift::{DriftAllHandler, DriftHandler, DRIFT_ALL_JOB, DRIFT_JOB};
 use storesync_engine::import::ImportHandler;
 use storesync_engine::intake::{
     Intake, PollAllHandler, PollHandler, WebhookHandler, POLL_ALL_JOB, POLL_JOB,
@@ -105,7 +106,9 @@ pub async fn start_with(
             Arc::new(WebhookHandler(intake.clone())),
         )
         .handle(POLL_JOB, Arc::new(PollHandler(intake.clone())))
-        .handle(POLL_ALL_JOB, Arc::new(PollAllHandler(intake)))
+        .handle(POLL_ALL_JOB, Arc::new(PollAllHandler(intake.clone())))
+        .handle(DRIFT_JOB, Arc::new(DriftHandler(intake.clone())))
+        .handle(DRIFT_ALL_JOB, Arc::new(DriftAllHandler(intake)))
         .handle(
             PUSH_JOB,
             Arc::new(PushHandler::new(
@@ -137,6 +140,11 @@ pub async fn start_with(
                 name: POLL_ALL_JOB.to_owned(),
                 every: Duration::from_secs(config.poll_interval_secs),
                 job: NewJob::new(POLL_ALL_JOB, serde_json::json!({})),
+            },
+            Schedule {
+                name: DRIFT_ALL_JOB.to_owned(),
+                every: Duration::from_secs(config.drift_interval_secs),
+                job: NewJob::new(DRIFT_ALL_JOB, serde_json::json!({})),
             },
             Schedule {
                 name: REFRESH_DUE_JOB.to_owned(),

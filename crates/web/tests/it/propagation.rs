@@ -9,6 +9,7 @@ use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
+use storesync_engine::drift::{DriftHandler, DRIFT_JOB};
 use storesync_engine::import::ImportHandler;
 use storesync_engine::intake::{Intake, WebhookHandler};
 use storesync_engine::propagate::{PushHandler, PUSH_JOB};
@@ -109,7 +110,8 @@ backend_test! {
             poll_overlap: Duration::from_secs(600), first_poll_lookback: Duration::from_secs(86_400) };
         let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
             .handle(IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels: channels.clone(), locks: locks.clone() }))
-            .handle(PROCESS_WEBHOOK_JOB, Arc::new(WebhookHandler(intake)))
+            .handle(PROCESS_WEBHOOK_JOB, Arc::new(WebhookHandler(intake.clone())))
+            .handle(DRIFT_JOB, Arc::new(DriftHandler(intake)))
             .handle(PUSH_JOB, Arc::new(PushHandler::new(store.clone(), channels.clone(), locks)));
 
         // Shopee is imported first and seeds the master count (30); TikTok's
@@ -202,6 +204,22 @@ backend_test! {
         assert_eq!(again.status, StatusCode::CONFLICT);
         let resumed = test.call(Some(&owner), Method::POST, &format!("/api/v1/shops/{t}/resume"), None).await;
         assert_eq!(resumed.body["status"], "active");
+
+        // Someone edits the stock in TikTok's back office: the read-back
+        // finds it, records it and puts the right number back.
+        tsb.set_stock(t_shop.shop_id, "KAOS-M", None, 7).unwrap();
+        store.enqueue(&NewJob::new(DRIFT_JOB, json!({ "shop_id": t })).org(owner.org)).await.unwrap();
+        settle(&store, &worker).await;
+        assert_eq!(shop_stock(&tsb, t_shop.shop_id, "KAOS-M"), 19, "drift corrected");
+        let why = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
+        let notes: Vec<&str> = why.body["history"].as_array().unwrap().iter().map(|h| h["result"].as_str().unwrap()).collect();
+        assert!(notes.iter().any(|n| n.starts_with("drift: the channel showed 7 where 19 was expected")), "{notes:?}");
+        assert!(notes[0].starts_with("ok: "), "{notes:?}");
+        // Nothing drifted: a second check changes nothing.
+        store.enqueue(&NewJob::new(DRIFT_JOB, json!({ "shop_id": t })).org(owner.org)).await.unwrap();
+        settle(&store, &worker).await;
+        let after = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
+        assert_eq!(after.body["history"][0], why.body["history"][0], "no new drift");
         shopee.shutdown().await;
         tiktok.shutdown().await;
     }
