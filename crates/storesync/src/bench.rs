@@ -65,6 +65,14 @@ pub enum BenchCommand {
         /// Give up a storm after this many seconds.
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
+        /// Storm under marketplace faults, then check that orders and stock
+        /// converge once the faults stop.
+        #[arg(long)]
+        faults: bool,
+        /// Keep StoreSync's books in a scratch database on this PostgreSQL
+        /// server instead of a scratch SQLite file.
+        #[arg(long)]
+        postgres_url: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -109,6 +117,8 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             baseline,
             time_scale,
             max_seconds,
+            faults,
+            postgres_url,
             json,
         } => {
             let opts = crate::oversell::StormOptions {
@@ -117,6 +127,8 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 rate,
                 latency_ms,
                 max_seconds,
+                faults,
+                postgres_url,
             };
             oversell(config, &opts, &baseline, time_scale, json).await
         }
@@ -149,6 +161,13 @@ async fn oversell(
     );
     let ours = crate::oversell::storm(config, opts, crate::server::SyncMode::Realtime).await?;
     print_storm("storesync", &ours);
+    if let Some(c) = &ours.convergence {
+        println!(
+            "{:<28} orders exactly once={} (missing {}, duplicated {}) stock converged={} ledger problems={} after {:.1} s",
+            "after the faults stopped", c.orders_exactly_once, c.missing_orders, c.duplicate_orders,
+            c.stock_converged, c.ledger_problems, c.seconds
+        );
+    }
     let base = match baseline.strip_prefix("poll:") {
         Some(period) => {
             let every = parse_period(period)?.mul_f64(scale.max(0.0001));

@@ -14,8 +14,11 @@ use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
+use storesync_engine::drift::drift_job;
+use storesync_engine::intake::POLL_JOB;
 use storesync_sandbox::{
     BuyerSettings, CreateShop, Credentials, FaultConfig, Marketplace, SandboxConfig, SandboxServer,
+    WebhookFaults,
 };
 use storesync_store::jobs::NewJob;
 use storesync_store::scratch::ScratchDb;
@@ -34,6 +37,45 @@ pub struct StormOptions {
     /// Added to every marketplace API call (realistic network latency).
     pub latency_ms: u64,
     pub max_seconds: u64,
+    /// Storm under marketplace faults (server errors, timeouts, throttling,
+    /// expiring tokens, duplicated, reordered and lost webhooks); once the
+    /// buyers stop, the faults stop and StoreSync must converge.
+    pub faults: bool,
+    /// Books on a scratch database on this PostgreSQL server (else SQLite).
+    pub postgres_url: Option<String>,
+}
+
+/// The fault mix of a `--faults` storm.
+fn storm_faults(latency_ms: u64) -> FaultConfig {
+    FaultConfig {
+        latency_ms,
+        error_rate: 0.05,
+        timeout_rate: 0.02,
+        timeout_ms: 1500,
+        rate_limit_qps: Some(10),
+        webhooks: WebhookFaults {
+            duplicate_rate: 0.2,
+            drop_rate: 0.1,
+            reorder: true,
+        },
+        ..FaultConfig::default()
+    }
+}
+
+/// After a fault storm: whether StoreSync converged on the truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct Convergence {
+    /// Every marketplace order is in the books exactly once.
+    pub orders_exactly_once: bool,
+    /// Marketplace orders missing from the books, and orders in the books
+    /// more than once.
+    pub missing_orders: usize,
+    pub duplicate_orders: usize,
+    /// Every channel shows what it should for the stock left.
+    pub stock_converged: bool,
+    /// Inventory ledger problems found (`storesync check`).
+    pub ledger_problems: usize,
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +100,8 @@ pub struct StormResult {
     pub api_calls: u64,
     pub api_calls_min: u64,
     pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<Convergence>,
 }
 
 /// What every channel showed for one SKU, and how many units were sold.
@@ -75,7 +119,10 @@ pub async fn storm(
     mode: SyncMode,
 ) -> anyhow::Result<StormResult> {
     let dir = std::env::temp_dir().join("storesync-bench");
-    let scratch = ScratchDb::sqlite_in(&dir, &StoreOptions::default()).await?;
+    let scratch = match &opts.postgres_url {
+        Some(url) => ScratchDb::postgres_on(url, &StoreOptions::default()).await?,
+        None => ScratchDb::sqlite_in(&dir, &StoreOptions::default()).await?,
+    };
     let store = scratch.store.clone();
     let actor = Actor::system("bench");
     let org = store.create_org("storm", "Storm", &actor).await?.id;
@@ -191,6 +238,11 @@ pub async fn storm(
                 .set_push_url(Some(format!("{public}/webhooks/{m}")));
         }
     }
+    if opts.faults {
+        for server in &servers {
+            server.sandbox().set_faults(storm_faults(opts.latency_ms));
+        }
+    }
     let calls_before: u64 = servers.iter().map(|s| stock_calls(s.sandbox())).sum();
 
     // Sample every listing and the units sold while the buyers storm.
@@ -255,8 +307,16 @@ pub async fn storm(
     }
     // Until every listing everywhere shows nothing left (or time is up).
     let deadline = started + Duration::from_secs(opts.max_seconds);
+    let mut ticks = 0u64;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
+        ticks += 1;
+        if opts.faults && ticks % 20 == 0 {
+            // Access tokens die every two seconds; refreshes must keep up.
+            for (server, (_, id, _)) in servers.iter().zip(&shops) {
+                server.sandbox().expire_tokens(*id)?;
+            }
+        }
         let mut left = 0;
         for (server, (_, id, _)) in servers.iter().zip(&shops) {
             left += server
@@ -291,11 +351,34 @@ pub async fn storm(
         server.sandbox().set_buyers(*id, BuyerSettings::default())?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let converge_from = Instant::now();
+    if opts.faults {
+        // The faults stop; polling and read-back are the safety net.
+        for server in &servers {
+            server.sandbox().set_faults(FaultConfig {
+                latency_ms: opts.latency_ms,
+                rate_limit_qps: Some(50),
+                ..FaultConfig::default()
+            });
+        }
+        let now = store.now();
+        for (shop, _, _) in &shops {
+            store
+                .enqueue(&NewJob::new(POLL_JOB, serde_json::json!({ "shop_id": shop.id })).org(org))
+                .await?;
+            store.enqueue(&drift_job(org, shop.id, now)).await?;
+        }
+    }
     // Let intake finish (the baseline needs a full period).
     if let SyncMode::Periodic(every) = mode {
         tokio::time::sleep(every + Duration::from_millis(500)).await;
     }
-    wait_idle(&store, Duration::from_secs(30)).await?;
+    wait_idle(&store, Duration::from_secs(60)).await?;
+    let convergence = if opts.faults {
+        Some(converge(&store, org, &servers, &shops, opts, converge_from).await?)
+    } else {
+        None
+    };
     stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
     sampler.await.ok();
 
@@ -371,7 +454,95 @@ pub async fn storm(
         api_calls,
         api_calls_min,
         seconds,
+        convergence,
     })
+}
+
+/// Wait (bounded) until every channel shows what it should for the stock
+/// left and every marketplace order is in the books once.
+async fn converge(
+    store: &storesync_store::Store,
+    org: storesync_domain::ids::OrgId,
+    servers: &[SandboxServer],
+    shops: &[(storesync_store::shops::Shop, u64, &str)],
+    opts: &StormOptions,
+    from: Instant,
+) -> anyhow::Result<Convergence> {
+    use storesync_store::propagation::SPLIT_BELOW;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Orders: marketplace ids against the books.
+        let mut placed: HashMap<String, usize> = HashMap::new();
+        for (server, (_, id, _)) in servers.iter().zip(shops) {
+            for o in server.sandbox().orders(Some(*id)) {
+                placed.insert(o.order_id, 0);
+            }
+        }
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_orders(
+                    org,
+                    &OrderFilter::default(),
+                    &PageRequest {
+                        limit: Some(200),
+                        cursor,
+                    },
+                )
+                .await?;
+            for o in &page.items {
+                if let Some(n) = placed.get_mut(&o.external_id) {
+                    *n += 1;
+                }
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let missing = placed.values().filter(|n| **n == 0).count();
+        let duplicate = placed.values().filter(|n| **n > 1).count();
+        // Stock: what each channel shows against what is left.
+        let mut sold: HashMap<String, i64> = HashMap::new();
+        let mut shown: HashMap<String, Vec<i64>> = HashMap::new();
+        for (server, (_, id, _)) in servers.iter().zip(shops) {
+            let sb = server.sandbox();
+            if let Some(per_sku) = sb.sales().get(id) {
+                for (sku, s) in per_sku {
+                    *sold.entry(sku.clone()).or_default() += s.units_net;
+                }
+            }
+            for l in sb.listings(*id)? {
+                shown
+                    .entry(l.seller_sku.clone())
+                    .or_default()
+                    .push(l.total_stock);
+            }
+        }
+        let stock_ok = shown.iter().all(|(sku, shown)| {
+            let left = (opts.stock - sold.get(sku).copied().unwrap_or(0)).max(0);
+            if left > SPLIT_BELOW {
+                shown.iter().all(|s| *s == left)
+            } else {
+                shown.iter().all(|s| (0..=left).contains(s)) && shown.iter().sum::<i64>() == left
+            }
+        });
+        let done =
+            missing == 0 && duplicate == 0 && stock_ok && store.pending_job_count().await? == 0;
+        if done || Instant::now() > deadline {
+            let ledger_problems = store.verify_inventory(org).await?.len();
+            return Ok(Convergence {
+                orders_exactly_once: missing == 0 && duplicate == 0,
+                missing_orders: missing,
+                duplicate_orders: duplicate,
+                stock_converged: stock_ok,
+                ledger_problems,
+                seconds: from.elapsed().as_secs_f64(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = store.drain_dirty(500).await;
+    }
 }
 
 /// Stock-update calls a sandbox received.
