@@ -178,6 +178,17 @@ impl Store {
         Ok(Page::from_rows(items, limit, |c| c.id.clone()))
     }
 
+    /// Deliveries stored but not processed yet, in every organization
+    /// (benchmarks wait on it).
+    pub async fn unprocessed_webhooks(&self) -> Result<i64> {
+        let r = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook_inbox WHERE processed_at IS NULL",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        r.int("n")
+    }
+
     /// Forget API call records older than `keep_ms`.
     pub async fn prune_api_calls(&self, keep_ms: i64) -> Result<u64> {
         let cutoff = self.now().millis() - keep_ms;

@@ -39,6 +39,20 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Signed webhook deliveries at a steady rate while the worker books
+    /// them: answer latency p50/p99/max and time until all are processed.
+    Webhooks {
+        /// Deliveries per second.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Book on a scratch database on this PostgreSQL server (else SQLite).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// A sell-out storm on every implemented marketplace, StoreSync against
     /// a periodic-sync baseline: units oversold, sell-through, propagation
     /// latency, API calls.
@@ -109,6 +123,22 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             read_seconds,
             json,
         } => inventory(config, orders, postgres_url, read_seconds, json).await,
+        BenchCommand::Webhooks {
+            rate,
+            seconds,
+            postgres_url,
+            json,
+        } => {
+            let f = crate::webhook_bench::run(config, rate, seconds, postgres_url).await?;
+            println!(
+                "storesync bench webhooks ({}): {} deliveries at {}/s (achieved {}/s): answer p50 {} ms, p99 {} ms, max {} ms; {} not 2xx; all processed after {} s; {} orders booked",
+                f.backend, f.sent, f.rate_target, f.rate_achieved, f.p50_ms, f.p99_ms, f.max_ms, f.not_2xx, f.processed_after_s, f.orders_booked
+            );
+            if json {
+                println!("{}", serde_json::to_string(&f)?);
+            }
+            Ok(())
+        }
         BenchCommand::Oversell {
             skus,
             stock,

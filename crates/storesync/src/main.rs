@@ -8,6 +8,7 @@ mod demo;
 mod oversell;
 mod sandbox_cmd;
 mod server;
+mod webhook_bench;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -311,7 +311,7 @@ pub async fn storm(
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         ticks += 1;
-        if opts.faults && ticks % 20 == 0 {
+        if opts.faults && ticks.is_multiple_of(20) {
             // Access tokens die every two seconds; refreshes must keep up.
             for (server, (_, id, _)) in servers.iter().zip(&shops) {
                 server.sandbox().expire_tokens(*id)?;
