@@ -947,3 +947,57 @@ async fn pushes_verify_and_parse_into_typed_events() {
         }
     ));
 }
+
+#[tokio::test]
+async fn a_shop_without_products_is_one_empty_last_page() {
+    let env = Env::start().await;
+    let (_, creds, _) = env.shop(json!({"region": "SG"}));
+    let page = env
+        .client
+        .list_listings(&creds, &ListingQuery::default(), None)
+        .await
+        .unwrap();
+    assert!(page.listings.is_empty());
+    assert!(page.next.is_none());
+    assert_eq!(env.calls("GET /products/get"), 1);
+}
+
+#[tokio::test]
+async fn another_sellers_orders_are_left_out_and_timeouts_are_transient() {
+    let env = Env::start().await;
+    let (mine, creds, _) = env.shop(simple_shop());
+    let (theirs, _, _) = env.shop(simple_shop());
+    let own = env.place(mine.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
+    let other = env.place(theirs.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
+    let orders = env
+        .client
+        .order_details(
+            &creds,
+            &[
+                ExtOrderId::new(other.order_id.clone()),
+                ExtOrderId::new(own.order_id.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].order_id.as_str(), own.order_id);
+    let changed = env
+        .client
+        .changed_orders(&creds, env.everything())
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 1, "only this seller's orders are listed");
+
+    env.sb().set_faults(FaultConfig {
+        timeout_rate: 1.0,
+        timeout_ms: 10,
+        ..FaultConfig::default()
+    });
+    let e = env
+        .client
+        .changed_orders(&creds, env.everything())
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+}
