@@ -90,7 +90,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     access_token_lifetime: ACCESS_TOKEN_LIFETIME,
     webhooks: WebhookCapabilities {
         order_status: true,
-        listing_changes: true,
+        // Product pushes (types 3–5) and the shallow-stock alert (type 6, below 5 units) do not
+        // report ordinary stock edits, so listings are polled with `updated_since`.
+        listing_changes: false,
         deauthorization: false,
         authorization_expiry: true,
     },

@@ -1001,3 +1001,30 @@ async fn another_sellers_orders_are_left_out_and_timeouts_are_transient() {
         .unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
 }
+
+#[tokio::test]
+async fn authorization_expiry_alert_is_pushed_and_parsed() {
+    let env = Env::start().await;
+    let mut hooks = Hooks::start().await;
+    env.sb().set_push_url(Some(hooks.url.clone()));
+    let (view, _, _) = env.shop(simple_shop());
+    let auth_end = env.sb().shop(view.shop_id).unwrap().auth_expire_time;
+    env.advance_secs(auth_end - env.now().millis() / 1000 - 3 * DAY_SECS);
+    env.sb().tick();
+    let (headers, body) = hooks.next(8, |_| true).await;
+    env.client
+        .verify_webhook(&WebhookRequest {
+            url: &hooks.url,
+            headers: &headers,
+            body: &body,
+        })
+        .unwrap();
+    assert_eq!(
+        env.client.parse_webhook(&body).unwrap()[0].kind,
+        WebhookEventKind::AuthorizationExpiring {
+            expires_at: Some(Timestamp::from_millis(auth_end * 1000))
+        }
+    );
+    assert!(!env.client.capabilities().webhooks.listing_changes);
+    assert!(env.client.capabilities().refresh_token_single_use);
+}
