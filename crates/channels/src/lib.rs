@@ -18,6 +18,7 @@ pub mod channel;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod lazada;
 pub mod model;
 pub mod money;
 pub mod pace;

@@ -152,6 +152,53 @@ fn build(client: &reqwest::Client, t: &Target, op: Op, n: u64) -> reqwest::Reque
                 .header("x-tts-access-token", &t.token)
                 .body(body)
         }
+        Credentials::Lazada {
+            app_key,
+            app_secret,
+        } => {
+            let ts_ms = format!("{ts}000");
+            let mut params: Vec<(String, String)> = vec![
+                ("app_key".to_owned(), app_key.clone()),
+                ("timestamp".to_owned(), ts_ms),
+                ("sign_method".to_owned(), "sha256".to_owned()),
+                ("access_token".to_owned(), t.token.clone()),
+            ];
+            let api = match op {
+                Op::StockUpdate => {
+                    params.push((
+                        "payload".to_owned(),
+                        format!(
+                            "<Request><Product><Skus><Sku><ItemId>{}</ItemId><SkuId>{}</SkuId><SellableQuantity>{}</SellableQuantity></Sku></Skus></Product></Request>",
+                            t.product_id,
+                            t.sku_id,
+                            500 + (n % 100)
+                        ),
+                    ));
+                    "/product/stock/sellable/update"
+                }
+                Op::OrderSearch => {
+                    let after = time::OffsetDateTime::from_unix_timestamp(now_secs() - 86_400)
+                        .ok()
+                        .and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_default();
+                    params.push(("created_after".to_owned(), after));
+                    params.push(("limit".to_owned(), t.page_size.min(100).to_string()));
+                    "/orders/get"
+                }
+            };
+            let sign = crate::lazada::sign::sign(app_secret.expose(), api, &params);
+            params.push(("sign".to_owned(), sign));
+            let form: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params.iter())
+                .finish();
+            client
+                .post(format!("{}/rest{api}", t.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+        }
     }
 }
 
@@ -182,10 +229,12 @@ async fn drive(
                 n += 1;
                 let good = match build(&client, &target, op, n).send().await {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
-                        // Success envelopes: Shopee `"error":""`, TikTok `"code":0`.
+                        // Success envelopes: Shopee `"error":""`, TikTok `"code":0`, Lazada `"code":"0"`.
                         Ok(b) => {
                             let s = String::from_utf8_lossy(&b);
-                            s.contains("\"error\":\"\"") || s.contains("\"code\":0")
+                            s.contains("\"error\":\"\"")
+                                || s.contains("\"code\":0")
+                                || s.contains("\"code\":\"0\"")
                         }
                         Err(_) => false,
                     },

@@ -8,7 +8,7 @@ pub enum SandboxError {
     Bind(#[source] std::io::Error),
     #[error("I/O error: {0}")]
     Io(#[source] std::io::Error),
-    #[error("unknown marketplace {0:?} (expected shopee or tiktok)")]
+    #[error("unknown marketplace {0:?} (expected shopee, tiktok or lazada)")]
     UnknownMarketplace(String),
     #[error("the credentials are for {credentials} but the sandbox plays {wanted}")]
     CredentialsMismatch {

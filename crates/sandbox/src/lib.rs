@@ -1,9 +1,9 @@
-//! Local, stateful simulators of the marketplaces' seller APIs (Shopee Open Platform v2 and
-//! TikTok Shop 202309), wire-compatible with the real hosts, plus a buyer simulator, signed
+//! Local, stateful simulators of the marketplaces' seller APIs (Shopee Open Platform v2,
+//! TikTok Shop 202309 and Lazada Open Platform), wire-compatible with the real hosts, plus a buyer simulator, signed
 //! webhook pushes, fault injection and a JSON control API under `/__sandbox/`.
 //!
 //! A sandbox is started in-process with [`SandboxServer::start`] (tests, benches, `storesync demo`)
-//! or standalone with [`run_standalone`] (`storesync sandbox shopee|tiktok --port N`). Its state is
+//! or standalone with [`run_standalone`] (`storesync sandbox shopee|tiktok|lazada --port N`). Its state is
 //! reachable both through the control API and directly through [`Sandbox`].
 
 pub mod bench;
@@ -12,6 +12,7 @@ mod clock;
 mod control;
 mod error;
 mod faults;
+pub mod lazada;
 mod model;
 mod sandbox;
 pub mod shopee;
@@ -45,6 +46,8 @@ pub enum Marketplace {
     Shopee,
     #[serde(rename = "tiktok")]
     TikTok,
+    #[serde(rename = "lazada")]
+    Lazada,
 }
 
 impl Marketplace {
@@ -52,6 +55,7 @@ impl Marketplace {
         match self {
             Marketplace::Shopee => "shopee",
             Marketplace::TikTok => "tiktok",
+            Marketplace::Lazada => "lazada",
         }
     }
 }
@@ -62,6 +66,7 @@ impl std::str::FromStr for Marketplace {
         match s.to_ascii_lowercase().as_str() {
             "shopee" => Ok(Marketplace::Shopee),
             "tiktok" | "tiktokshop" | "tiktok_shop" => Ok(Marketplace::TikTok),
+            "lazada" => Ok(Marketplace::Lazada),
             other => Err(SandboxError::UnknownMarketplace(other.to_owned())),
         }
     }
@@ -101,6 +106,8 @@ pub enum Credentials {
         app_secret: Secret,
         service_id: String,
     },
+    /// Lazada (LazOP) app credentials: `app_key` and `app_secret` (HMAC key, UTF-8 bytes).
+    Lazada { app_key: String, app_secret: Secret },
 }
 
 impl Credentials {
@@ -121,10 +128,20 @@ impl Credentials {
         }
     }
 
+    /// The default Lazada credentials: the fact sheet's test app (`100001` / `SECRETLAZ`), so
+    /// its vectors L-2…L-4 and LP-2 apply.
+    pub fn lazada_default() -> Self {
+        Credentials::Lazada {
+            app_key: "100001".to_owned(),
+            app_secret: Secret::new("SECRETLAZ"),
+        }
+    }
+
     pub fn default_for(marketplace: Marketplace) -> Self {
         match marketplace {
             Marketplace::Shopee => Self::shopee_default(),
             Marketplace::TikTok => Self::tiktok_default(),
+            Marketplace::Lazada => Self::lazada_default(),
         }
     }
 
@@ -132,6 +149,7 @@ impl Credentials {
         match self {
             Credentials::Shopee { .. } => Marketplace::Shopee,
             Credentials::TikTok { .. } => Marketplace::TikTok,
+            Credentials::Lazada { .. } => Marketplace::Lazada,
         }
     }
 
@@ -154,6 +172,10 @@ impl Credentials {
                 "app_key={app_key} app_secret={} service_id={service_id}",
                 app_secret.expose()
             ),
+            Credentials::Lazada {
+                app_key,
+                app_secret,
+            } => format!("app_key={app_key} app_secret={}", app_secret.expose()),
         }
     }
 }
@@ -279,6 +301,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> axum::Router {
     match sandbox.marketplace() {
         Marketplace::Shopee => shopee::router(sandbox),
         Marketplace::TikTok => tiktok::router(sandbox),
+        Marketplace::Lazada => lazada::router(sandbox),
     }
 }
 

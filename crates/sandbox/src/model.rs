@@ -23,6 +23,8 @@ pub enum Stage {
     /// The buyer asked to cancel and the seller must answer (Shopee `IN_CANCEL`; TikTok keeps
     /// `AWAITING_SHIPMENT` with `is_buyer_request_cancel`).
     InCancel,
+    /// Lazada only: packed (package and tracking number assigned), not yet ready to ship.
+    Packed,
     /// Shipment arranged, tracking number known (Shopee `PROCESSED`, TikTok `AWAITING_COLLECTION`).
     Arranged,
     /// Picked up by the carrier (Shopee `SHIPPED`, TikTok `IN_TRANSIT`).
@@ -992,7 +994,7 @@ impl World {
         self.order_view(&order_id, proto)
     }
 
-    fn push_status_event(&mut self, order_id: &str) {
+    pub(crate) fn push_status_event(&mut self, order_id: &str) {
         if let Some(o) = self.orders.get(order_id) {
             self.events.push(Event::OrderStatus {
                 shop_id: o.shop_id,
@@ -1092,7 +1094,10 @@ impl World {
                     BuyerCancel::Refuse => return Err(bad(o)),
                 }
             }
-            (OrderAction::SellerCancel, Stage::Unpaid | Stage::ReadyToShip | Stage::InCancel) => {
+            (
+                OrderAction::SellerCancel,
+                Stage::Unpaid | Stage::ReadyToShip | Stage::InCancel | Stage::Packed,
+            ) => {
                 o.stage = Stage::Cancelled;
                 o.cancel_by = Some("seller".to_owned());
                 o.cancel_reason

@@ -82,6 +82,10 @@ pub(crate) trait Protocol: Send + Sync + fmt::Debug {
         now: Timestamp,
         seq: u64,
     ) -> Vec<Outgoing>;
+    /// How long a push receiver has to answer before the attempt counts as failed.
+    fn ack_timeout(&self) -> std::time::Duration {
+        crate::webhook::ACK_TIMEOUT
+    }
     /// Whether a receiver's HTTP status counts as acknowledged.
     fn acknowledges(&self, status: u16) -> bool {
         (200..300).contains(&status)
@@ -130,6 +134,7 @@ impl Sandbox {
         let proto: Box<dyn Protocol> = match config.credentials {
             Credentials::Shopee { .. } => Box::new(crate::shopee::ShopeeProtocol),
             Credentials::TikTok { .. } => Box::new(crate::tiktok::TikTokProtocol),
+            Credentials::Lazada { .. } => Box::new(crate::lazada::LazadaProtocol),
         };
         let seed_rng = |salt: u64| match config.seed {
             Some(s) => StdRng::seed_from_u64(s ^ salt),
@@ -362,6 +367,7 @@ impl Sandbox {
         self.with_world(|w, now| {
             let redirect = match self.proto.marketplace() {
                 Marketplace::Shopee => req.redirect.clone(),
+                Marketplace::Lazada => req.redirect.clone().or_else(|| w.redirect_url.clone()),
                 Marketplace::TikTok => w.redirect_url.clone().or_else(|| req.redirect.clone()),
             };
             let code = w.issue_code(req.shop_id, self.proto.code_lifetime_ms(), now)?;
@@ -396,6 +402,12 @@ impl Sandbox {
                     format!("TTP_{}", w.random_hex(20)),
                     format!("TTP_{}", w.random_hex(20)),
                     crate::tiktok::ACCESS_TOKEN_SECS * 1000,
+                    w.shop(shop_id)?.auth_expire_ms,
+                ),
+                Marketplace::Lazada => (
+                    crate::lazada::new_access_token(w),
+                    crate::lazada::new_refresh_token(w),
+                    crate::lazada::ACCESS_TOKEN_SECS * 1000,
                     w.shop(shop_id)?.auth_expire_ms,
                 ),
             };

@@ -16,8 +16,9 @@ use crate::sandbox::Sandbox;
 /// +12 h, then dropped). Each marketplace's own schedule comes from its protocol.
 pub const RETRY_SCHEDULE_SECS: [u64; 4] = [120, 1_800, 10_800, 43_200];
 
-/// How long a receiver has to answer (both marketplaces: 3 s).
-const ACK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a receiver has to answer by default (Shopee and TikTok: 3 s; Lazada overrides it
+/// with 500 ms through its protocol).
+pub(crate) const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A push ready to send: exact body bytes and the headers carrying its signature.
 #[derive(Debug, Clone)]
@@ -188,6 +189,7 @@ impl Dispatcher {
                     .post(&msg.url)
                     .header("content-type", "application/json")
                     .header("authorization", &msg.signature)
+                    .timeout(sandbox.proto().ack_timeout())
                     .body(msg.body.clone())
                     .send()
                     .await;

@@ -25,7 +25,7 @@ fn partner(sb: &Sandbox) -> Result<(i64, String), ShopeeError> {
             partner_id,
             partner_key,
         } => Ok((*partner_id, partner_key.expose().to_owned())),
-        Credentials::TikTok { .. } => Err(ShopeeError::new(
+        Credentials::TikTok { .. } | Credentials::Lazada { .. } => Err(ShopeeError::new(
             "error_auth",
             "Invalid partner_id or shopid.",
         )),

@@ -60,7 +60,7 @@ impl Protocol for ShopeeProtocol {
             Stage::Unpaid => "UNPAID",
             Stage::ReadyToShip => "READY_TO_SHIP",
             Stage::InCancel => "IN_CANCEL",
-            Stage::Arranged => "PROCESSED",
+            Stage::Packed | Stage::Arranged => "PROCESSED",
             Stage::Shipped => "SHIPPED",
             Stage::Delivered => "TO_CONFIRM_RECEIVE",
             Stage::Completed => "COMPLETED",

@@ -16,7 +16,7 @@ fn logistics_status(stage: Stage) -> &'static str {
     match stage {
         Stage::Unpaid => "LOGISTICS_NOT_START",
         Stage::ReadyToShip | Stage::InCancel => "LOGISTICS_READY",
-        Stage::Arranged => "LOGISTICS_REQUEST_CREATED",
+        Stage::Packed | Stage::Arranged => "LOGISTICS_REQUEST_CREATED",
         Stage::Shipped => "LOGISTICS_PICKUP_DONE",
         Stage::Delivered | Stage::Completed => "LOGISTICS_DELIVERY_DONE",
         Stage::Cancelled => "LOGISTICS_REQUEST_CANCELED",

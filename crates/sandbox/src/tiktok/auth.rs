@@ -29,7 +29,7 @@ fn app(sb: &Sandbox) -> Result<(String, String, String), TtError> {
             app_secret.expose().to_owned(),
             service_id.clone(),
         )),
-        Credentials::Shopee { .. } => Err(TtError::invalid(
+        Credentials::Shopee { .. } | Credentials::Lazada { .. } => Err(TtError::invalid(
             "Invalid credentials. The `app_key` is invalid.",
         )),
     }

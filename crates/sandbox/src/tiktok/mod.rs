@@ -77,7 +77,7 @@ impl Protocol for TikTokProtocol {
         match stage {
             Stage::Unpaid => "UNPAID",
             Stage::ReadyToShip | Stage::InCancel => "AWAITING_SHIPMENT",
-            Stage::Arranged => "AWAITING_COLLECTION",
+            Stage::Packed | Stage::Arranged => "AWAITING_COLLECTION",
             Stage::Shipped => "IN_TRANSIT",
             Stage::Delivered => "DELIVERED",
             Stage::Completed => "COMPLETED",

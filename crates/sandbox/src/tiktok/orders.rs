@@ -17,7 +17,7 @@ fn status(stage: Stage) -> &'static str {
 fn package_status(stage: Stage) -> &'static str {
     match stage {
         Stage::Unpaid | Stage::ReadyToShip | Stage::InCancel => "TO_FULFILL",
-        Stage::Arranged => "PROCESSING",
+        Stage::Packed | Stage::Arranged => "PROCESSING",
         Stage::Shipped => "FULFILLING",
         Stage::Delivered | Stage::Completed => "COMPLETED",
         Stage::Cancelled => "CANCELLED",

@@ -1,0 +1,520 @@
+//! Lazada order APIs: `/orders/get` (time filters, status filter, offset/limit ≤ 100, sorting),
+//! `/order/get`, `/order/items/get`, `/orders/items/get` (bracketed id list ≤ 50), pack and
+//! ready-to-ship (≤ 20 orders, `result` wrapper with per-item codes) and seller cancellation.
+//! Every unit of a line is its own order item, `line_id * 1000 + unit`.
+
+use serde_json::{json, Value};
+
+use super::{item_status, parse_iso_ms, Call, LzError, MAX_ORDER_IDS, MAX_ORDER_LIMIT, MAX_PACK};
+use crate::model::{Order, OrderAction, Stage, World};
+use crate::sandbox::Sandbox;
+use crate::util;
+
+/// The order item id of unit `unit` of a line.
+pub(crate) fn item_id(line_id: u64, unit: i64) -> u64 {
+    line_id * 1000 + u64::try_from(unit).unwrap_or(0)
+}
+
+/// UTC offset of a venture's local time, in hours.
+fn offset_hours(region: &str) -> i8 {
+    match region {
+        "TH" | "VN" | "ID" => 7,
+        _ => 8,
+    }
+}
+
+/// Lazada's order time format: `2018-02-05 13:40:22 +0800`, in the venture's local time.
+pub(crate) fn local_time(ms: i64, region: &str) -> String {
+    let hours = offset_hours(region);
+    let Ok(offset) = time::UtcOffset::from_hms(hours, 0, 0) else {
+        return String::new();
+    };
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    let t = t.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +{:02}00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        hours
+    )
+}
+
+fn region_of(w: &World, o: &Order) -> String {
+    w.shops
+        .get(&o.shop_id)
+        .map(|s| s.region.clone())
+        .unwrap_or_default()
+}
+
+fn packed(stage: Stage) -> bool {
+    matches!(
+        stage,
+        Stage::Packed | Stage::Arranged | Stage::Shipped | Stage::Delivered | Stage::Completed
+    )
+}
+
+/// Every order item (one per unit) of an order.
+pub(crate) fn items(w: &World, o: &Order) -> Vec<Value> {
+    let region = region_of(w, o);
+    let status = item_status(o.stage);
+    let price = |c: i64| util::cents_to_decimal(c, &o.currency);
+    let is_packed = packed(o.stage);
+    let initiator = match o.cancel_by.as_deref() {
+        Some("seller") => "cancellation-seller",
+        Some(_) => "cancellation-customer",
+        None => "",
+    };
+    let mut out = Vec::new();
+    for l in &o.lines {
+        for unit in 0..l.quantity {
+            out.push(json!({
+                "order_item_id": item_id(l.line_id, unit), "order_id": o.id.parse::<u64>().unwrap_or(0),
+                "status": status, "name": l.product_name, "sku": l.seller_sku,
+                "shop_sku": format!("{}_{}AMZ-{}", l.product_id, region, l.variant_id),
+                "sku_id": l.variant_id.to_string(), "product_id": l.product_id.to_string(),
+                "variation": l.variant_name,
+                "item_price": price(l.original_price_cents), "paid_price": price(l.unit_price_cents),
+                "currency": o.currency, "shipping_type": "Dropshipping",
+                "shipment_provider": if is_packed { o.carrier.as_str() } else { "" },
+                "tracking_code": if is_packed { o.tracking.clone().unwrap_or_default() } else { String::new() },
+                "package_id": if is_packed { o.package_id.as_str() } else { "" },
+                "invoice_number": "",
+                "reason": if o.stage == Stage::Cancelled { o.cancel_reason.clone().unwrap_or_default() } else { String::new() },
+                "reason_detail": "", "return_status": "", "cancel_return_initiator": if o.stage == Stage::Cancelled { initiator } else { "" },
+                "created_at": local_time(o.create_ms, &region), "updated_at": local_time(o.update_ms, &region),
+                "is_fbl": 0, "warehouse_code": o.warehouse,
+            }));
+        }
+    }
+    out
+}
+
+fn header(w: &World, o: &Order) -> Value {
+    let region = region_of(w, o);
+    let units: i64 = o.lines.iter().map(|l| l.quantity).sum();
+    let address = json!({"first_name": o.buyer_name, "last_name": "", "phone": "6500000000", "phone2": "",
+        "address1": "1 Sandbox Road", "address2": "", "address3": "", "address4": "", "address5": "",
+        "city": "Sandbox City", "post_code": "000000", "country": region});
+    json!({
+        "order_id": o.id.parse::<u64>().unwrap_or(0), "order_number": o.id.parse::<u64>().unwrap_or(0),
+        "created_at": local_time(o.create_ms, &region), "updated_at": local_time(o.update_ms, &region),
+        "statuses": [item_status(o.stage)], "items_count": units,
+        "price": util::cents_to_decimal(o.subtotal_cents(), &o.currency),
+        "shipping_fee": util::cents_to_decimal(o.shipping_fee_cents, &o.currency),
+        "payment_method": "COD", "voucher": "0.00", "customer_first_name": o.buyer_name,
+        "customer_last_name": "", "address_billing": address.clone(), "address_shipping": address,
+        "gift_option": false, "remarks": "", "warehouse_code": o.warehouse, "buyer_note": "",
+    })
+}
+
+fn shop_order<'a>(w: &'a World, call: &Call, id: &str) -> Option<&'a Order> {
+    w.orders.get(id).filter(|o| o.shop_id == call.shop_id)
+}
+
+fn stages_for(filter: &str) -> Option<&'static [Stage]> {
+    Some(match filter {
+        "unpaid" => &[Stage::Unpaid],
+        "pending" => &[Stage::ReadyToShip, Stage::InCancel],
+        "topack" => &[Stage::ReadyToShip, Stage::InCancel],
+        "toship" => &[Stage::Packed, Stage::Arranged],
+        "ready_to_ship" => &[Stage::Arranged],
+        "shipped" | "shipping" => &[Stage::Shipped],
+        "delivered" => &[Stage::Delivered, Stage::Completed],
+        "canceled" => &[Stage::Cancelled],
+        "returned" | "failed" | "lost" => &[],
+        _ => return None,
+    })
+}
+
+/// `/orders/get`.
+pub(crate) fn get_orders(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let date = |k: &str| -> Result<Option<i64>, LzError> {
+        match call.p(k) {
+            None => Ok(None),
+            Some(t) => parse_iso_ms(t)
+                .map(Some)
+                .ok_or_else(|| LzError::isv("E017", format!("Invalid Date Format: {k}"))),
+        }
+    };
+    let (ca, cb, ua, ub) = (
+        date("created_after")?,
+        date("created_before")?,
+        date("update_after")?,
+        date("update_before")?,
+    );
+    if ca.is_none() && ua.is_none() {
+        return Err(LzError::missing("created_after"));
+    }
+    let stages = match call.p("status") {
+        None => None,
+        Some(s) => {
+            Some(stages_for(s).ok_or_else(|| LzError::isv("E036", "Invalid status filter"))?)
+        }
+    };
+    let offset: i64 = match call.p("offset") {
+        None => 0,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| LzError::isv("E014", "Invalid Offset"))?,
+    };
+    let limit: i64 = match call.p("limit") {
+        None => MAX_ORDER_LIMIT,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_ORDER_LIMIT).contains(l))
+            .ok_or_else(|| LzError::isv("E019", "Invalid Limit"))?,
+    };
+    let by_update = match call.p("sort_by") {
+        None | Some("created_at") => false,
+        Some("updated_at") => true,
+        Some(_) => return Err(LzError::isv("E075", "Invalid Sort Field")),
+    };
+    let descending = match call
+        .p("sort_direction")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("DESC") => true,
+        Some("ASC") => false,
+        Some(_) => return Err(LzError::isv("E074", "Invalid Sort Direction")),
+    };
+    sb.with_world(|w, _| {
+        let Ok(shop) = w.shop(call.shop_id) else {
+            return Ok(json!({"count": 0, "countTotal": 0, "orders": []}));
+        };
+        let mut hits: Vec<&Order> = shop
+            .orders
+            .iter()
+            .filter_map(|id| w.orders.get(id))
+            .filter(|o| ca.is_none_or(|t| o.create_ms >= t) && cb.is_none_or(|t| o.create_ms <= t))
+            .filter(|o| ua.is_none_or(|t| o.update_ms >= t) && ub.is_none_or(|t| o.update_ms <= t))
+            .filter(|o| stages.is_none_or(|s| s.contains(&o.stage)))
+            .collect();
+        hits.sort_by_key(|o| {
+            let t = if by_update { o.update_ms } else { o.create_ms };
+            (t, o.id.clone())
+        });
+        if descending {
+            hits.reverse();
+        }
+        let total = hits.len();
+        let page: Vec<Value> = hits
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|o| header(w, o))
+            .collect();
+        Ok(json!({"count": page.len(), "countTotal": total, "orders": page}))
+    })
+}
+
+/// `/order/get`.
+pub(crate) fn get_order(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let id = call.required("order_id")?.to_owned();
+    sb.with_world(|w, _| {
+        let o = shop_order(w, call, &id).ok_or_else(|| LzError::isv("E016", "Invalid Order ID"))?;
+        Ok(header(w, o))
+    })
+}
+
+/// `/order/items/get`.
+pub(crate) fn get_order_items(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let id = call.required("order_id")?.to_owned();
+    sb.with_world(|w, _| {
+        let o = shop_order(w, call, &id).ok_or_else(|| LzError::isv("E016", "Invalid Order ID"))?;
+        Ok(Value::Array(items(w, o)))
+    })
+}
+
+/// Parses a bracketed id list `[1,2,3]`.
+fn id_list(
+    text: &str,
+    bad_format: (&str, &str),
+    bad_id: (&str, &str),
+) -> Result<Vec<String>, LzError> {
+    let inner = text
+        .trim()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .ok_or_else(|| LzError::isv(bad_format.0, bad_format.1))?;
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|s| {
+            let s = s.trim().trim_matches('"');
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(s.to_owned())
+            } else {
+                Err(LzError::isv(bad_id.0, bad_id.1))
+            }
+        })
+        .collect()
+}
+
+/// `/orders/items/get`.
+pub(crate) fn get_multiple_order_items(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let ids = id_list(
+        call.required("order_ids")?,
+        ("E056", "Invalid Order ID List Format"),
+        ("E037", "Invalid Order ID"),
+    )?;
+    if ids.len() > MAX_ORDER_IDS {
+        return Err(LzError::isv("E038", "Too many orders were requested"));
+    }
+    sb.with_world(|w, _| {
+        let found: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| shop_order(w, call, id))
+            .map(|o| {
+                json!({"order_id": o.id.parse::<u64>().unwrap_or(0),
+                       "order_number": o.id.parse::<u64>().unwrap_or(0),
+                       "order_items": items(w, o)})
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(LzError::isv("E039", "No orders were found"));
+        }
+        Ok(Value::Array(found))
+    })
+}
+
+fn json_param(call: &Call, key: &str) -> Result<Value, LzError> {
+    serde_json::from_str(call.required(key)?).map_err(|_| LzError::invalid(key))
+}
+
+fn item_ids(o: &Order) -> Vec<u64> {
+    o.lines
+        .iter()
+        .flat_map(|l| (0..l.quantity).map(move |u| item_id(l.line_id, u)))
+        .collect()
+}
+
+fn ids_of(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `POST /order/fulfill/pack`. The sandbox keeps one package per order, so packing any item
+/// packs the whole order: it gets a package id, carrier and tracking number.
+pub(crate) fn pack(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let req = json_param(call, "packReq")?;
+    let list = req
+        .get("pack_order_list")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() || list.len() > MAX_PACK {
+        return Err(LzError::invalid("pack_order_list"));
+    }
+    if req.get("delivery_type").and_then(Value::as_str) != Some("dropship") {
+        return Err(LzError::invalid("delivery_type"));
+    }
+    let proto = super::LazadaProtocol;
+    sb.with_world(|w, now| {
+        let mut out = Vec::new();
+        for entry in &list {
+            let order_id = ids_of(&json!([entry.get("order_id").cloned().unwrap_or(Value::Null)]))
+                .pop()
+                .unwrap_or_default();
+            let wanted = ids_of(entry.get("order_item_list").unwrap_or(&Value::Null));
+            let Some(o) = shop_order(w, call, &order_id) else {
+                return Err(LzError::isv("E016", "Invalid Order ID"));
+            };
+            let known: Vec<String> = item_ids(o).iter().map(u64::to_string).collect();
+            if wanted.is_empty() || wanted.iter().any(|i| !known.contains(i)) {
+                return Err(LzError::invalid("order_item_list"));
+            }
+            let can_pack = o.stage == Stage::ReadyToShip;
+            if can_pack {
+                let seq = w.next_seq();
+                let tracking = crate::sandbox::Protocol::tracking_number(&proto, seq);
+                let (package_id, shop_id) = {
+                    let Some(o) = w.orders.get_mut(&order_id) else { continue };
+                    o.stage = Stage::Packed;
+                    o.tracking = Some(tracking.clone());
+                    o.update_ms = now.millis().max(o.update_ms);
+                    (o.package_id.clone(), o.shop_id)
+                };
+                w.push_status_event(&order_id);
+                w.events.push(crate::model::Event::Tracking {
+                    shop_id,
+                    order_id: order_id.clone(),
+                    package_id,
+                    tracking,
+                });
+            }
+            let Some(o) = w.orders.get(&order_id) else { continue };
+            let items: Vec<Value> = wanted
+                .iter()
+                .map(|i| {
+                    if can_pack {
+                        json!({"order_item_id": i, "package_id": o.package_id,
+                               "tracking_number": o.tracking, "shipment_provider": o.carrier,
+                               "item_err_code": "0", "msg": "success", "retry": false})
+                    } else {
+                        json!({"order_item_id": i, "item_err_code": "ITEM_STATUS_INVALID",
+                               "msg": format!("Only items in pending or repacked can be packed; this one is {}", item_status(o.stage)),
+                               "retry": false})
+                    }
+                })
+                .collect();
+            out.push(json!({"order_id": order_id, "order_item_list": items}));
+        }
+        Ok(json!({"pack_order_list": out}))
+    })
+}
+
+/// `POST /order/package/rts`: packed packages become ready to ship.
+pub(crate) fn ready_to_ship(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let req = json_param(call, "readyToShipReq")?;
+    let list = req
+        .get("packages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() || list.len() > MAX_PACK {
+        return Err(LzError::invalid("packages"));
+    }
+    sb.with_world(|w, now| {
+        let mut out = Vec::new();
+        for p in &list {
+            let package_id = p.get("package_id").and_then(Value::as_str).unwrap_or("").to_owned();
+            let order_id = w.packages.get(&package_id).cloned().unwrap_or_default();
+            let result = match w.orders.get_mut(&order_id).filter(|o| o.shop_id == call.shop_id) {
+                None => json!({"package_id": package_id, "item_err_code": "PACKAGE_NOT_FOUND", "msg": "Package not found", "retry": false}),
+                Some(o) if o.stage == Stage::Packed => {
+                    o.stage = Stage::Arranged;
+                    o.update_ms = now.millis().max(o.update_ms);
+                    json!({"package_id": package_id, "item_err_code": "0", "msg": "success", "retry": false})
+                }
+                Some(o) => json!({"package_id": package_id, "item_err_code": "PACKAGE_STATUS_INVALID",
+                                  "msg": format!("Only packed packages can be made ready to ship; this one is {}", item_status(o.stage)),
+                                  "retry": false}),
+            };
+            if result["item_err_code"] == "0" {
+                w.push_status_event(&order_id);
+            }
+            out.push(result);
+        }
+        Ok(json!({"packages": out}))
+    })
+}
+
+const REASONS: [(&str, &str); 3] = [
+    ("10000", "Out of stock"),
+    ("10001", "Wrong price or pricing error"),
+    ("10002", "Unable to deliver to buyer address"),
+];
+
+/// Checks that a cancel names items of a cancellable order, and returns the order id.
+fn cancellable(w: &World, call: &Call) -> Result<String, LzError> {
+    let id = call.required("order_id")?.to_owned();
+    let listed = id_list(
+        call.required("order_item_id_list")?,
+        (
+            "InvalidParameter",
+            "The specified parameter \u{201c}order_item_id_list\u{201d} is invalid",
+        ),
+        (
+            "InvalidParameter",
+            "The specified parameter \u{201c}order_item_id_list\u{201d} is invalid",
+        ),
+    )?;
+    let o = shop_order(w, call, &id).ok_or_else(|| LzError::isv("E016", "Invalid Order ID"))?;
+    let known: Vec<String> = item_ids(o).iter().map(u64::to_string).collect();
+    if listed.is_empty() || listed.iter().any(|i| !known.contains(i)) {
+        return Err(LzError::invalid("order_item_id_list"));
+    }
+    if !matches!(
+        o.stage,
+        Stage::Unpaid | Stage::ReadyToShip | Stage::InCancel | Stage::Packed
+    ) {
+        return Err(LzError::isv(
+            "CancelNotAllowed",
+            format!(
+                "Order items in status {} cannot be cancelled by the seller",
+                item_status(o.stage)
+            ),
+        ));
+    }
+    if listed.len() != known.len() {
+        return Err(LzError::isv(
+            "InvalidParameter",
+            "The sandbox cancels whole orders only: list every order item",
+        ));
+    }
+    Ok(id)
+}
+
+/// `/order/reverse/cancel/validate`.
+pub(crate) fn cancel_validate(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    sb.with_world(|w, _| cancellable(w, call))?;
+    Ok(json!({
+        "reason_options": REASONS.iter().map(|(id, name)| json!({"reason_id": id, "reason_name": name})).collect::<Vec<_>>(),
+        "tip_type": "NONE", "tip_content": "",
+    }))
+}
+
+/// `/order/reverse/cancel/create`.
+pub(crate) fn cancel_create(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
+    let reason_id = call.required("reason_id")?.to_owned();
+    let Some((_, reason)) = REASONS.iter().find(|(id, _)| *id == reason_id) else {
+        return Err(LzError::invalid("reason_id"));
+    };
+    let proto = super::LazadaProtocol;
+    sb.with_world(|w, now| {
+        let id = cancellable(w, call)?;
+        if let Some(o) = w.orders.get_mut(&id) {
+            o.cancel_reason = Some((*reason).to_owned());
+        }
+        w.advance(&id, OrderAction::SellerCancel, None, &proto, now)
+            .map_err(|e| LzError::isv("CancelNotAllowed", e.to_string()))?;
+        Ok(json!({}))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_and_id_lists() {
+        // 2023-11-14T22:13:20Z
+        assert_eq!(
+            local_time(1_700_000_000_000, "SG"),
+            "2023-11-15 06:13:20 +0800"
+        );
+        assert_eq!(
+            local_time(1_700_000_000_000, "VN"),
+            "2023-11-15 05:13:20 +0700"
+        );
+        let bad = ("E056", "f");
+        let bad_id = ("E037", "i");
+        assert_eq!(
+            id_list("[1, 2,3]", bad, bad_id).unwrap(),
+            vec!["1", "2", "3"]
+        );
+        assert_eq!(id_list("1,2", bad, bad_id).unwrap_err().code, "E056");
+        assert_eq!(id_list("[1,x]", bad, bad_id).unwrap_err().code, "E037");
+        assert_eq!(item_id(2_604_229_001, 3), 2_604_229_001_003);
+    }
+}
