@@ -186,7 +186,7 @@ async fn oversell(
     json: bool,
 ) -> anyhow::Result<()> {
     println!(
-        "storesync bench oversell: {} SKUs x {} units on Shopee and TikTok Shop, buyers at {}/s, {} ms API latency",
+        "storesync bench oversell: {} SKUs x {} units on Shopee, TikTok Shop and Lazada, buyers at {}/s, {} ms API latency",
         opts.skus, opts.stock, opts.rate, opts.latency_ms
     );
     let ours = crate::oversell::storm(config, opts, crate::server::SyncMode::Realtime).await?;

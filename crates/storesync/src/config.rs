@@ -51,6 +51,7 @@ pub struct FileConfig {
     pub drift_interval_secs: Option<u64>,
     pub shopee: Option<ShopeeFile>,
     pub tiktok: Option<TikTokFile>,
+    pub lazada: Option<LazadaFile>,
 }
 
 /// `[shopee]` in the TOML file: the installation's Shopee app.
@@ -70,6 +71,36 @@ pub struct TikTokFile {
     pub app_secret: Option<String>,
     pub service_id: Option<String>,
     pub base_url: Option<String>,
+}
+
+/// `[lazada]` in the TOML file: the installation's Lazada app.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LazadaFile {
+    pub app_key: Option<String>,
+    pub app_secret: Option<String>,
+    /// The country the app's shops sell in: sg, my, th, vn, ph or id.
+    pub venture: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// App credentials for Lazada.
+#[derive(Clone)]
+pub struct LazadaApp {
+    pub app_key: String,
+    pub app_secret: String,
+    pub venture: String,
+    pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for LazadaApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazadaApp")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"[REDACTED]")
+            .field("venture", &self.venture)
+            .finish()
+    }
 }
 
 /// App credentials for Shopee.
@@ -125,6 +156,7 @@ pub struct Config {
     pub public_url: String,
     pub shopee: Option<ShopeeApp>,
     pub tiktok: Option<TikTokApp>,
+    pub lazada: Option<LazadaApp>,
     /// Seconds between order polls of each shop (the webhook safety net).
     pub poll_interval_secs: u64,
     /// Seconds between read-backs of every shop's stock (drift repair).
@@ -236,6 +268,33 @@ impl Config {
             (None, None) => None,
             _ => bail!("TikTok Shop needs both an app key and an app secret"),
         };
+        let lazada_file = file.lazada.unwrap_or_default();
+        let lazada = match (
+            env("STORESYNC_LAZADA_APP_KEY").or(lazada_file.app_key),
+            env("STORESYNC_LAZADA_APP_SECRET").or(lazada_file.app_secret),
+        ) {
+            (Some(app_key), Some(app_secret)) => {
+                let venture = env("STORESYNC_LAZADA_VENTURE")
+                    .or(lazada_file.venture)
+                    .unwrap_or_else(|| "sg".to_owned())
+                    .to_lowercase();
+                venture
+                    .parse::<storesync_channels::lazada::Venture>()
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "unknown Lazada venture {venture:?} (sg, my, th, vn, ph or id)"
+                        )
+                    })?;
+                Some(LazadaApp {
+                    app_key,
+                    app_secret,
+                    venture,
+                    base_url: env("STORESYNC_LAZADA_BASE_URL").or(lazada_file.base_url),
+                })
+            }
+            (None, None) => None,
+            _ => bail!("Lazada needs both an app key and an app secret"),
+        };
         let public_url = env("STORESYNC_PUBLIC_URL")
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{bind}"));
@@ -259,6 +318,7 @@ impl Config {
             public_url,
             shopee,
             tiktok,
+            lazada,
             data_dir,
             database_url,
             bind,

@@ -1,5 +1,5 @@
 //! `storesync demo`: the whole product on one machine, no configuration.
-//! Starts Shopee and TikTok Shop sandboxes with demo shops selling the same
+//! Starts Shopee, TikTok Shop and Lazada sandboxes with demo shops selling the same
 //! SKUs, a demo organization with an owner and an API token, connects every
 //! shop through the real OAuth flow, starts gentle buyers, and serves.
 //! Data lives in `<data dir>/demo`; running again continues with it.
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
 use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
@@ -98,6 +99,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     // Sandboxes with one demo shop each, showing what the books hold.
     let shopee = SandboxServer::start(SandboxConfig::new(Marketplace::Shopee)).await?;
     let tiktok = SandboxServer::start(SandboxConfig::new(Marketplace::TikTok)).await?;
+    let lazada = SandboxServer::start(SandboxConfig::new(Marketplace::Lazada)).await?;
     let mut products = Vec::new();
     for (sku, name, price, initial) in CATALOG {
         let stock = match store.inventory(org.id, &sku.parse::<Sku>()?).await {
@@ -117,6 +119,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let t_shop = tiktok
         .sandbox()
         .create_shop(&spec("Toko Demo (TikTok Shop)")?)?;
+    let l_shop = lazada.sandbox().create_shop(&spec("Toko Demo (Lazada)")?)?;
 
     let clock: Arc<dyn storesync_domain::Clock> = Arc::new(SystemClock);
     let mut channels = ChannelRegistry::new();
@@ -143,6 +146,19 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         .with_base_url(tiktok.base_url());
         channels = channels.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
     }
+    if let Credentials::Lazada {
+        app_key,
+        app_secret,
+    } = &lazada.sandbox().credentials()
+    {
+        let c = LazadaConfig::new(
+            app_key.clone(),
+            Secret::new(app_secret.expose().to_owned()),
+            Venture::Id,
+        )
+        .with_base_url(lazada.base_url());
+        channels = channels.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
+    }
     let channels = Arc::new(channels);
 
     // Serve, then point the marketplaces at us.
@@ -165,6 +181,9 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     tiktok
         .sandbox()
         .set_redirect_url(Some(format!("{public}/oauth/tiktok_shop/callback")));
+    lazada
+        .sandbox()
+        .set_push_url(Some(format!("{public}/webhooks/lazada")));
 
     // Connect both shops through the real OAuth flow: our authorize URL,
     // the marketplace's approval, our callback.
@@ -172,6 +191,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     for (marketplace, sandbox, shop_id) in [
         ("shopee", shopee.sandbox(), s_shop.shop_id),
         ("tiktok_shop", tiktok.sandbox(), t_shop.shop_id),
+        ("lazada", lazada.sandbox(), l_shop.shop_id),
     ] {
         connect_shop(
             &store,
@@ -218,6 +238,12 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         t_shop.shop_id,
         args.buyer_rate
     );
+    println!(
+        "  Lazada sandbox:   {}  (seller {}, buyers at {}/s)",
+        lazada.base_url(),
+        l_shop.shop_id,
+        args.buyer_rate
+    );
     println!("  Data:             {}", dir.display());
     println!("  Try:  curl -H \"Authorization: Bearer $TOKEN\" {public}/api/v1/orders");
     println!("Press Ctrl-C to stop; run again to continue, or with --reset to start over.");
@@ -227,6 +253,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     running.stop().await?;
     shopee.shutdown().await;
     tiktok.shutdown().await;
+    lazada.shutdown().await;
     store.close().await;
     Ok(())
 }
@@ -254,7 +281,7 @@ async fn connect_shop(
     };
     let approved = sandbox.authorize(&AuthorizeRequest {
         shop_id,
-        redirect: param("redirect"),
+        redirect: param("redirect").or_else(|| param("redirect_uri")),
         state: param("state"),
     })?;
     let Some(back) = approved.redirect_url else {

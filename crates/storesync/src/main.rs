@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
 use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
@@ -206,6 +207,21 @@ pub(crate) fn channel_registry(config: &Config) -> anyhow::Result<ChannelRegistr
             c = c.with_base_url(url.clone());
         }
         registry = registry.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
+    }
+    if let Some(app) = &config.lazada {
+        let venture: Venture = app
+            .venture
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown Lazada venture {:?}", app.venture))?;
+        let mut c = LazadaConfig::new(
+            app.app_key.clone(),
+            Secret::new(app.app_secret.clone()),
+            venture,
+        );
+        if let Some(url) = &app.base_url {
+            c = c.with_base_url(url.clone());
+        }
+        registry = registry.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
     }
     Ok(registry)
 }

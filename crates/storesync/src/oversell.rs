@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
 use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
@@ -128,7 +129,11 @@ pub async fn storm(
     let org = store.create_org("storm", "Storm", &actor).await?.id;
 
     let mut servers = Vec::new();
-    for m in [Marketplace::Shopee, Marketplace::TikTok] {
+    for m in [
+        Marketplace::Shopee,
+        Marketplace::TikTok,
+        Marketplace::Lazada,
+    ] {
         let server = SandboxServer::start(SandboxConfig::new(m)).await?;
         server.sandbox().set_faults(FaultConfig {
             latency_ms: opts.latency_ms,
@@ -175,10 +180,23 @@ pub async fn storm(
                 .with_base_url(server.base_url());
                 registry = registry.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
             }
+            Credentials::Lazada {
+                app_key,
+                app_secret,
+            } => {
+                let c = LazadaConfig::new(
+                    app_key.clone(),
+                    Secret::new(app_secret.expose().to_owned()),
+                    Venture::Id,
+                )
+                .with_base_url(server.base_url());
+                registry = registry.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
+            }
         }
         let marketplace = match sb.marketplace() {
             Marketplace::Shopee => "shopee",
             Marketplace::TikTok => "tiktok_shop",
+            Marketplace::Lazada => "lazada",
         };
         let (access, refresh) = sb.mint_tokens(view.shop_id)?;
         let shop = store
@@ -549,7 +567,11 @@ async fn converge(
 fn stock_calls(sb: &storesync_sandbox::Sandbox) -> u64 {
     sb.calls()
         .iter()
-        .filter(|(k, _)| k.contains("update_stock") || k.contains("inventory/update"))
+        .filter(|(k, _)| {
+            k.contains("update_stock")
+                || k.contains("inventory/update")
+                || k.contains("stock/sellable/update")
+        })
         .map(|(_, v)| *v)
         .sum()
 }

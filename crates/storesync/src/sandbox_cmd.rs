@@ -1,4 +1,4 @@
-//! `storesync sandbox shopee|tiktok`: run one marketplace simulator on its
+//! `storesync sandbox shopee|tiktok|lazada`: run one marketplace simulator on its
 //! own, for trying StoreSync (or any client) against a local marketplace.
 
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use storesync_sandbox::{
 pub enum Which {
     Shopee,
     Tiktok,
+    Lazada,
 }
 
 #[derive(Debug, Args)]
@@ -27,10 +28,10 @@ pub struct SandboxArgs {
     /// Shopee: the partner key the sandbox accepts.
     #[arg(long, env = "STORESYNC_SANDBOX_PARTNER_KEY", hide_env_values = true)]
     partner_key: Option<String>,
-    /// TikTok Shop: the app key the sandbox accepts.
+    /// TikTok Shop and Lazada: the app key the sandbox accepts.
     #[arg(long, env = "STORESYNC_SANDBOX_APP_KEY")]
     app_key: Option<String>,
-    /// TikTok Shop: the app secret the sandbox accepts.
+    /// TikTok Shop and Lazada: the app secret the sandbox accepts.
     #[arg(long, env = "STORESYNC_SANDBOX_APP_SECRET", hide_env_values = true)]
     app_secret: Option<String>,
     /// TikTok Shop: the app's service id (consent link).
@@ -45,6 +46,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let marketplace = match args.marketplace {
         Which::Shopee => Marketplace::Shopee,
         Which::Tiktok => Marketplace::TikTok,
+        Which::Lazada => Marketplace::Lazada,
     };
     let mut config = SandboxConfig::new(marketplace);
     config.credentials = match config.credentials {
@@ -63,6 +65,13 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
             app_key: args.app_key.unwrap_or(app_key),
             app_secret: args.app_secret.map(Secret::new).unwrap_or(app_secret),
             service_id: args.service_id.unwrap_or(service_id),
+        },
+        Credentials::Lazada {
+            app_key,
+            app_secret,
+        } => Credentials::Lazada {
+            app_key: args.app_key.unwrap_or(app_key),
+            app_secret: args.app_secret.map(Secret::new).unwrap_or(app_secret),
         },
     };
     config.push_url = args.push_url;

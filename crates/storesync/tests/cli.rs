@@ -148,49 +148,78 @@ fn admin_commands_create_an_org_a_user_and_a_token() {
 
 #[test]
 fn sandbox_runs_standalone_and_prints_its_credentials() {
-    let mut child = storesync()
-        .args([
-            "sandbox",
-            "tiktok",
-            "--port",
-            "0",
-            "--app-key",
-            "mykey",
-            "--app-secret",
-            "mysecret",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let creds = lines.next().unwrap().unwrap();
-    assert!(
-        creds.starts_with("app_key=mykey app_secret=mysecret"),
-        "{creds}"
-    );
-    let listening = lines.next().unwrap().unwrap();
-    let url = listening.split_whitespace().last().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let info: serde_json::Value = rt.block_on(async {
-        reqwest::get(format!("{url}/__sandbox/info"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
-    assert_eq!(info["marketplace"], "tiktok");
-    child.kill().ok();
-    child.wait().ok();
+    for marketplace in ["tiktok", "lazada"] {
+        let mut child = KillOnDrop(
+            storesync()
+                .args([
+                    "sandbox",
+                    marketplace,
+                    "--port",
+                    "0",
+                    "--app-key",
+                    "mykey",
+                    "--app-secret",
+                    "mysecret",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let creds = lines.next().unwrap().unwrap();
+        assert!(
+            creds.starts_with("app_key=mykey app_secret=mysecret"),
+            "{creds}"
+        );
+        let listening = lines.next().unwrap().unwrap();
+        let url = listening.split_whitespace().last().unwrap().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let info: serde_json::Value = rt.block_on(async {
+            reqwest::get(format!("{url}/__sandbox/info"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        assert_eq!(info["marketplace"], marketplace);
+    }
 }
 
 /// Start `storesync demo` and return the child, its base URL and API token.
-fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String, String) {
+
+/// A child process that is killed if the test ends (or panics) while it
+/// still runs, so a failed test leaves no server behind.
+struct KillOnDrop(std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (KillOnDrop, String, String) {
     let mut child = storesync()
         .arg("demo")
         .arg("--data-dir")
@@ -215,7 +244,7 @@ fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, St
     }
     // Keep reading so the demo never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, url.unwrap(), token.unwrap())
+    (KillOnDrop(child), url.unwrap(), token.unwrap())
 }
 
 fn stop(child: &mut std::process::Child) {
@@ -266,7 +295,7 @@ fn demo_connects_shops_takes_live_orders_and_continues_after_a_restart() {
         .iter()
         .map(|s| (s["marketplace"].clone(), s["status"].clone()))
         .collect();
-    assert_eq!(marketplaces.len(), 2, "{shops}");
+    assert_eq!(marketplaces.len(), 3, "{shops}");
     assert!(marketplaces.iter().all(|(_, st)| st == "active"), "{shops}");
     // Buyers place orders on both marketplaces; they land in StoreSync.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -296,7 +325,7 @@ fn demo_connects_shops_takes_live_orders_and_continues_after_a_restart() {
     let shops = get(format!("{url}/api/v1/shops"), &token);
     assert_eq!(
         shops.as_array().unwrap().len(),
-        2,
+        3,
         "shops reconnected, not duplicated: {shops}"
     );
     stop(&mut child);

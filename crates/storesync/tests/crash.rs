@@ -83,7 +83,7 @@ impl Env {
             .unwrap()
     }
 
-    fn serve(&self, port: u16, sandbox: &str) -> Child {
+    fn serve(&self, port: u16, sandbox: &str) -> KillOnDrop {
         self.cmd(&["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("STORESYNC_SHOPEE_PARTNER_ID", "2001887")
             .env("STORESYNC_SHOPEE_PARTNER_KEY", "test_partner_key_0001")
@@ -92,6 +92,7 @@ impl Env {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
+            .map(KillOnDrop)
             .unwrap()
     }
 
@@ -117,6 +118,32 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A child process that is killed if the test ends (or panics) while it
+/// still runs, so a failed test leaves no server behind.
+struct KillOnDrop(std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 fn stop(server: &mut Child) {
