@@ -191,8 +191,6 @@ fn sandbox_runs_standalone_and_prints_its_credentials() {
     }
 }
 
-/// Start `storesync demo` and return the child, its base URL and API token.
-
 /// A child process that is killed if the test ends (or panics) while it
 /// still runs, so a failed test leaves no server behind.
 struct KillOnDrop(std::process::Child);
@@ -219,6 +217,7 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Start `storesync demo` and return the child, its base URL and API token.
 fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (KillOnDrop, String, String) {
     let mut child = storesync()
         .arg("demo")
