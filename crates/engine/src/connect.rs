@@ -41,6 +41,11 @@ impl ChannelRegistry {
     pub fn get(&self, marketplace: &str) -> Option<&Arc<dyn Channel>> {
         self.channels.get(marketplace)
     }
+
+    /// Names of the marketplaces shops can be connected to.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.channels.keys().map(String::as_str)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

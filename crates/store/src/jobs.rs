@@ -32,7 +32,16 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn parse(s: &str) -> Option<JobStatus> {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
         match s {
             "queued" => Some(JobStatus::Queued),
             "running" => Some(JobStatus::Running),

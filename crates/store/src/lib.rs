@@ -9,6 +9,7 @@
 
 mod audit;
 mod catalog;
+pub mod dashboard;
 mod db;
 mod error;
 mod idempotency;

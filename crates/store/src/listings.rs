@@ -346,6 +346,30 @@ impl Store {
         Ok(Page::from_rows(items, limit, |l| l.id.to_string()))
     }
 
+    /// Every listing mapped to one of `variants`.
+    pub async fn listings_of_variants(
+        &self,
+        org: OrgId,
+        variants: &[storesync_domain::ids::VariantId],
+    ) -> Result<Vec<Listing>> {
+        if variants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{LISTING_SELECT} WHERE l.org_id = $1 AND l.variant_id IN ({}) ORDER BY l.shop_id, l.id",
+            crate::catalog::placeholders(2, variants.len())
+        );
+        let mut q = sqlx::query(&sql).bind(org.to_string());
+        for v in variants {
+            q = q.bind(v.to_string());
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(Listing::from_row)
+            .collect()
+    }
+
     pub async fn listing(&self, org: OrgId, id: ListingRowId) -> Result<Listing> {
         let row = sqlx::query(&format!(
             "{LISTING_SELECT} WHERE l.org_id = $1 AND l.id = $2"

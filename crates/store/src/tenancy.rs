@@ -307,6 +307,105 @@ impl Store {
         Ok(user)
     }
 
+    /// Change a member's role, or with `None` remove them from the
+    /// organization. The last owner can be neither demoted nor removed.
+    pub async fn set_member_role(
+        &self,
+        org: OrgId,
+        user: UserId,
+        role: Option<Role>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let current =
+            sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+                .bind(org.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("member"))?
+                .text("role")?;
+        if current == Role::Owner.as_str() && role != Some(Role::Owner) {
+            let owners = sqlx::query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM memberships WHERE org_id = $1 AND role = 'owner'",
+            )
+            .bind(org.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+            .int("n")?;
+            if owners <= 1 {
+                return Err(StoreError::conflict(
+                    "last_owner",
+                    "the organization must keep at least one owner".to_owned(),
+                ));
+            }
+        }
+        match role {
+            Some(r) => {
+                sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.to_string())
+                    .bind(user.to_string())
+                    .bind(r.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM sessions WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        audit::record(
+            &mut tx,
+            now,
+            org,
+            actor,
+            Audit {
+                action: if role.is_some() { "member.role" } else { "member.remove" },
+                entity_type: "user",
+                entity_id: user.to_string(),
+                summary: serde_json::json!({ "before": { "role": current }, "after": { "role": role } }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Set the organization's time zone (pages show times in it).
+    pub async fn set_org_timezone(&self, org: OrgId, zone: &str, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE orgs SET timezone = $2 WHERE id = $1")
+            .bind(org.to_string())
+            .bind(zone)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            org,
+            actor,
+            Audit {
+                action: "org.timezone",
+                entity_type: "org",
+                entity_id: org.to_string(),
+                summary: serde_json::json!({ "after": { "timezone": zone } }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The user's id and password hash, for sign-in.
     pub async fn credentials(&self, email: &str) -> Result<Option<(UserId, Option<String>)>> {
         let Ok(email) = normalize_email(email) else {

@@ -1,9 +1,10 @@
-//! StoreSync's HTTP surface: the REST API v1, sign-in and sessions, health
-//! endpoints and the OpenAPI document.
+//! StoreSync's HTTP surface: the REST API v1, sign-in and sessions, the
+//! dashboard, health endpoints and the OpenAPI document.
 //!
 //! Handlers stay thin (parse → one store call → render); authorization is in
 //! their signatures ([`extract::Caller`] with a minimum role); the HTTP status
-//! of every error is decided in [`error`]. This crate never writes SQL.
+//! of every error is decided in [`error`] (pages: [`ui::UiError`]). This
+//! crate never writes SQL.
 
 pub mod api;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod session;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -113,26 +115,13 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{marketplace}",
             axum::routing::post(api::webhooks::receive),
         )
-        .route("/", get(home))
+        .merge(ui::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// A small page for a person who opens the server in a browser.
-async fn home() -> impl IntoResponse {
-    axum::response::Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>StoreSync</title></head>\
-         <body><main><h1>StoreSync</h1><p>The StoreSync API is running.</p><ul>\
-         <li><a href=\"/api/v1/openapi.json\">API reference (OpenAPI)</a></li>\
-         <li><a href=\"/healthz\">Health</a></li></ul>\
-         <p>Authenticate with <code>Authorization: Bearer &lt;API token&gt;</code>; \
-         <code>storesync token create</code> makes one.</p></main></body></html>",
-    )
 }
 
 async fn openapi_json() -> impl IntoResponse {

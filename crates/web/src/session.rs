@@ -88,14 +88,14 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    fn blocked(&self, email: &str, now: Timestamp) -> bool {
+    pub(crate) fn blocked(&self, email: &str, now: Timestamp) -> bool {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.get(email).is_some_and(|(n, since)| {
             *n >= MAX_FAILURES && now.millis() - since < LOCKOUT_WINDOW_MS
         })
     }
 
-    fn failed(&self, email: &str, now: Timestamp) {
+    pub(crate) fn failed(&self, email: &str, now: Timestamp) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Forget stale entries so the map cannot grow without bound.
         map.retain(|_, (_, since)| now.millis() - *since < LOCKOUT_WINDOW_MS);
@@ -103,7 +103,7 @@ impl LoginLimiter {
         entry.0 += 1;
     }
 
-    fn succeeded(&self, email: &str) {
+    pub(crate) fn succeeded(&self, email: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(email);
     }
@@ -126,7 +126,11 @@ pub struct SessionView {
     pub memberships: Vec<Membership>,
 }
 
-fn session_cookie_header(state: &AppState, id: &str, max_age_s: i64) -> ApiResult<HeaderValue> {
+pub(crate) fn session_cookie_header(
+    state: &AppState,
+    id: &str,
+    max_age_s: i64,
+) -> ApiResult<HeaderValue> {
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {
@@ -142,6 +146,18 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    let (cookie, view) = sign_in(&state, req).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(SET_COOKIE, cookie);
+    Ok((StatusCode::OK, headers, Json(view)))
+}
+
+/// Check the password (rate-limited per email, generic error) and open a
+/// fresh session: its cookie and what the client may show.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    req: LoginRequest,
+) -> ApiResult<(HeaderValue, SessionView)> {
     let email = req.email.trim().to_lowercase();
     let now = state.store.now();
     if state.login_limiter.blocked(&email, now) {
@@ -181,17 +197,13 @@ pub async fn login(
         .auth_user(user_id, membership.org.id)
         .await?
         .ok_or(ApiError::BadCredentials)?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        SET_COOKIE,
-        session_cookie_header(&state, id.expose(), lifetime / 1000)?,
-    );
+    let cookie = session_cookie_header(state, id.expose(), lifetime / 1000)?;
     let view = SessionView {
         user,
         csrf_token: Some(csrf_token_for(id.expose())),
         memberships,
     };
-    Ok((StatusCode::OK, headers, Json(view)))
+    Ok((cookie, view))
 }
 
 pub async fn logout(
@@ -240,18 +252,27 @@ pub async fn change_password(
     caller: Caller<Viewer>,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
+    change_own_password(&state, &caller, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn change_own_password(
+    state: &AppState,
+    user: &AuthUser,
+    req: PasswordChange,
+) -> ApiResult<()> {
     validate_new_password(&req.new_password)?;
     let (_, hash) = state
         .store
-        .credentials(&caller.email)
+        .credentials(&user.email)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     if !state.passwords.verify(req.current_password, hash).await? {
         return Err(ApiError::BadCredentials);
     }
     let new_hash = state.passwords.hash(req.new_password).await?;
-    state.store.set_password(caller.user_id, &new_hash).await?;
-    Ok(StatusCode::NO_CONTENT)
+    state.store.set_password(user.user_id, &new_hash).await?;
+    Ok(())
 }
 
 pub fn validate_new_password(password: &str) -> ApiResult<()> {

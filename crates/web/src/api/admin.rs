@@ -68,23 +68,7 @@ pub async fn add_member(
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewMember>,
 ) -> ApiResult<(StatusCode, Json<MemberView>)> {
-    if b.role == Role::Owner && caller.role != Role::Owner {
-        return Err(ApiError::Forbidden {
-            have: caller.role.as_str(),
-            need: Role::Owner.as_str(),
-        });
-    }
-    let hash = match b.password {
-        Some(p) => {
-            validate_new_password(&p)?;
-            Some(s.passwords.hash(p).await?)
-        }
-        None => None,
-    };
-    let user = s
-        .store
-        .add_member(caller.org_id, &b.email, hash, b.role, &caller.actor())
-        .await?;
+    let user = add_member_as(&s, &caller, &b.email, b.role, b.password).await?;
     Ok((
         StatusCode::CREATED,
         Json(MemberView {
@@ -94,6 +78,52 @@ pub async fn add_member(
             created_at: user.created_at,
         }),
     ))
+}
+
+/// Add a member (a new user gets `password`); only an owner makes owners.
+pub(crate) async fn add_member_as(
+    s: &AppState,
+    caller: &storesync_store::AuthUser,
+    email: &str,
+    role: Role,
+    password: Option<String>,
+) -> ApiResult<storesync_store::User> {
+    if role == Role::Owner && caller.role != Role::Owner {
+        return Err(ApiError::Forbidden {
+            have: caller.role.as_str(),
+            need: Role::Owner.as_str(),
+        });
+    }
+    let hash = match password {
+        Some(p) => {
+            validate_new_password(&p)?;
+            Some(s.passwords.hash(p).await?)
+        }
+        None => None,
+    };
+    Ok(s.store
+        .add_member(caller.org_id, email, hash, role, &caller.actor())
+        .await?)
+}
+
+/// A new API token for the caller: its record and the secret, shown once.
+pub(crate) async fn new_token(
+    s: &AppState,
+    caller: &storesync_store::AuthUser,
+    name: &str,
+) -> ApiResult<(ApiTokenInfo, String)> {
+    let token = random_token("ss_");
+    let info = s
+        .store
+        .create_api_token(
+            caller.org_id,
+            caller.user_id,
+            name,
+            &hash_token(token.expose()),
+            &caller.actor(),
+        )
+        .await?;
+    Ok((info, token.expose().clone()))
 }
 
 pub async fn list_tokens(
@@ -122,24 +152,8 @@ pub async fn create_token(
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let token = random_token("ss_");
-    let info = s
-        .store
-        .create_api_token(
-            caller.org_id,
-            caller.user_id,
-            &b.name,
-            &hash_token(token.expose()),
-            &caller.actor(),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            info,
-            token: token.expose().clone(),
-        }),
-    ))
+    let (info, token) = new_token(&s, &caller, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 
 pub async fn revoke_token(

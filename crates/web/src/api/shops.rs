@@ -170,7 +170,39 @@ async fn set_status(
     to: ShopStatus,
 ) -> ApiResult<Json<Shop>> {
     let id: ShopId = parse_id(id, "shop")?;
-    let shop = s.store.shop(caller.org_id, id).await?;
+    Ok(Json(
+        change_status(s, caller.org_id, &caller.actor(), id, from, to).await?,
+    ))
+}
+
+/// The shop statuses an action may start from, and where it leads.
+pub(crate) fn status_action(action: &str) -> Option<(&'static [ShopStatus], ShopStatus)> {
+    const PAUSE: [ShopStatus; 2] = [ShopStatus::Active, ShopStatus::Error];
+    const RESUME: [ShopStatus; 2] = [ShopStatus::Paused, ShopStatus::Error];
+    const DISCONNECT: [ShopStatus; 4] = [
+        ShopStatus::Active,
+        ShopStatus::Paused,
+        ShopStatus::Error,
+        ShopStatus::NeedsReauth,
+    ];
+    match action {
+        "pause" => Some((&PAUSE, ShopStatus::Paused)),
+        "resume" => Some((&RESUME, ShopStatus::Active)),
+        "disconnect" => Some((&DISCONNECT, ShopStatus::Disconnected)),
+        _ => None,
+    }
+}
+
+/// Move a shop from one of `from` to `to`, or say why not.
+pub(crate) async fn change_status(
+    s: &AppState,
+    org: storesync_domain::ids::OrgId,
+    actor: &storesync_store::Actor,
+    id: ShopId,
+    from: &[ShopStatus],
+    to: ShopStatus,
+) -> ApiResult<Shop> {
+    let shop = s.store.shop(org, id).await?;
     if !from.contains(&shop.status) {
         return Err(storesync_store::StoreError::conflict(
             "shop_status",
@@ -185,11 +217,7 @@ async fn set_status(
         )
         .into());
     }
-    Ok(Json(
-        s.store
-            .set_shop_status(caller.org_id, id, to, None, &caller.actor())
-            .await?,
-    ))
+    Ok(s.store.set_shop_status(org, id, to, None, actor).await?)
 }
 
 /// Stop all work for a shop (orders are still polled when resumed).
@@ -198,14 +226,8 @@ pub async fn pause(
     caller: Caller<Member>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    set_status(
-        &s,
-        &caller,
-        &id,
-        &[ShopStatus::Active, ShopStatus::Error],
-        ShopStatus::Paused,
-    )
-    .await
+    let (from, to) = status_action("pause").ok_or(ApiError::NotFound("action"))?;
+    set_status(&s, &caller, &id, from, to).await
 }
 
 pub async fn resume(
@@ -213,14 +235,8 @@ pub async fn resume(
     caller: Caller<Member>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    set_status(
-        &s,
-        &caller,
-        &id,
-        &[ShopStatus::Paused, ShopStatus::Error],
-        ShopStatus::Active,
-    )
-    .await
+    let (from, to) = status_action("resume").ok_or(ApiError::NotFound("action"))?;
+    set_status(&s, &caller, &id, from, to).await
 }
 
 /// Forget the shop's tokens; its orders and listings stay.
@@ -229,13 +245,8 @@ pub async fn disconnect(
     caller: Caller<Admin>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    let all = [
-        ShopStatus::Active,
-        ShopStatus::Paused,
-        ShopStatus::Error,
-        ShopStatus::NeedsReauth,
-    ];
-    set_status(&s, &caller, &id, &all, ShopStatus::Disconnected).await
+    let (from, to) = status_action("disconnect").ok_or(ApiError::NotFound("action"))?;
+    set_status(&s, &caller, &id, from, to).await
 }
 
 /// Poll the shop's orders and push its stock now.
@@ -245,7 +256,20 @@ pub async fn sync_now(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let id: ShopId = parse_id(&id, "shop")?;
-    let shop = s.store.shop(caller.org_id, id).await?;
+    queue_sync(&s, caller.org_id, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "queued": true })),
+    ))
+}
+
+/// Poll the shop's orders and push its stock as soon as a worker is free.
+pub(crate) async fn queue_sync(
+    s: &AppState,
+    org: storesync_domain::ids::OrgId,
+    id: ShopId,
+) -> ApiResult<()> {
+    let shop = s.store.shop(org, id).await?;
     if shop.status != ShopStatus::Active {
         return Err(storesync_store::StoreError::conflict(
             "shop_status",
@@ -258,15 +282,12 @@ pub async fn sync_now(
         storesync_engine::propagate::PUSH_JOB,
     ] {
         let job = NewJob::new(kind, serde_json::json!({ "shop_id": shop.id }))
-            .org(caller.org_id)
+            .org(org)
             .unique(format!("{kind}:{}", shop.id));
         s.store.enqueue(&job).await?;
     }
     s.job_waker.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "queued": true })),
-    ))
+    Ok(())
 }
 
 pub async fn settings(

@@ -1,0 +1,268 @@
+//! Read models for the dashboard: sales per day and channel, what needs
+//! the seller's attention, and stock levels per variant and location.
+//! Every query is scoped to one organization and served by an index.
+
+use serde::Serialize;
+use storesync_domain::ids::{OrgId, ShopId, VariantId};
+use storesync_domain::Timestamp;
+
+use crate::catalog::placeholders;
+use crate::row::RowExt;
+use crate::{Page, PageRequest, Result, Store};
+
+/// Orders and revenue of one local day on one channel, in one currency
+/// (cancelled orders excluded).
+#[derive(Debug, Clone, Serialize)]
+pub struct DaySales {
+    /// Days since 1970-01-01 in the organization's time zone.
+    pub day: i64,
+    pub channel: String,
+    pub currency: String,
+    pub orders: i64,
+    pub revenue: i64,
+}
+
+/// A shop that needs the seller.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopAttention {
+    pub id: ShopId,
+    pub name: String,
+    pub marketplace: String,
+    pub status: String,
+    /// Its authorization ends within 7 days.
+    pub ends_soon: bool,
+}
+
+/// What needs the seller's attention now.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Attention {
+    pub shops: Vec<ShopAttention>,
+    pub failed_jobs: i64,
+    pub dead_jobs: i64,
+    pub unmapped_listings: i64,
+    pub low_stock: i64,
+    /// Orders ready to ship for longer than the handling time.
+    pub late_orders: i64,
+}
+
+/// How long an order may wait ready to ship before it counts as late (the
+/// marketplaces' usual handling time).
+pub const HANDLING_TIME_MS: i64 = 48 * 3_600_000;
+
+/// Stock of one variant: totals and per location.
+#[derive(Debug, Clone, Serialize)]
+pub struct StockRow {
+    pub variant_id: VariantId,
+    pub sku: String,
+    pub product: String,
+    pub variant: Option<String>,
+    pub low_stock_threshold: Option<i64>,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    pub locations: Vec<LocationLevel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationLevel {
+    pub location: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+impl StockRow {
+    pub fn is_low(&self) -> bool {
+        self.low_stock_threshold
+            .is_some_and(|t| self.available <= t)
+    }
+}
+
+impl Store {
+    /// Orders and revenue per local day and channel from `from` to `to`.
+    pub async fn sales_by_day(
+        &self,
+        org: OrgId,
+        from: Timestamp,
+        to: Timestamp,
+        utc_offset_minutes: i64,
+    ) -> Result<Vec<DaySales>> {
+        let offset = utc_offset_minutes * 60_000;
+        let rows = sqlx::query(
+            "SELECT CAST((placed_at + $4) / 86400000 AS BIGINT) AS day, channel, currency, \
+             CAST(COUNT(*) AS BIGINT) AS orders, CAST(SUM(total_amount) AS BIGINT) AS revenue \
+             FROM orders WHERE org_id = $1 AND placed_at >= $2 AND placed_at < $3 AND status <> 'cancelled' \
+             GROUP BY 1, channel, currency ORDER BY 1, channel",
+        )
+        .bind(org.to_string())
+        .bind(from.millis())
+        .bind(to.millis())
+        .bind(offset)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DaySales {
+                    day: r.int("day")?,
+                    channel: r.text("channel")?,
+                    currency: r.text("currency")?,
+                    orders: r.int("orders")?,
+                    revenue: r.int("revenue")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Everything the overview lists under "needs attention".
+    pub async fn attention(&self, org: OrgId) -> Result<Attention> {
+        let now = self.now();
+        let mut a = Attention::default();
+        let soon = now.plus_millis(7 * 86_400_000).millis();
+        for r in sqlx::query(
+            "SELECT id, name, marketplace, status, refresh_expires_at FROM shops WHERE org_id = $1 \
+             AND status <> 'disconnected' AND (status <> 'active' OR refresh_expires_at < $2) ORDER BY name",
+        )
+        .bind(org.to_string())
+        .bind(soon)
+        .fetch_all(&self.read)
+        .await?
+        {
+            a.shops.push(ShopAttention {
+                id: r.parse("id")?,
+                name: r.text("name")?,
+                marketplace: r.text("marketplace")?,
+                status: r.text("status")?,
+                ends_soon: r.opt_int("refresh_expires_at")?.is_some_and(|t| t < soon),
+            });
+        }
+        let count = |sql: &'static str| {
+            let org = org.to_string();
+            async move {
+                sqlx::query(sql)
+                    .bind(org)
+                    .bind(now.plus_millis(-HANDLING_TIME_MS).millis())
+                    .fetch_one(&self.read)
+                    .await?
+                    .int("n")
+            }
+        };
+        a.failed_jobs = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM jobs WHERE org_id = $1 AND status = 'queued' AND attempts > 0 AND $2 = $2",
+        )
+        .await?;
+        a.dead_jobs = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM jobs WHERE org_id = $1 AND status = 'dead' AND $2 = $2",
+        )
+        .await?;
+        a.unmapped_listings = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM listings WHERE org_id = $1 AND variant_id IS NULL AND $2 = $2",
+        )
+        .await?;
+        a.low_stock = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM variants v WHERE v.org_id = $1 AND $2 = $2 \
+             AND v.low_stock_threshold IS NOT NULL AND v.low_stock_threshold >= \
+             COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
+                       WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0)",
+        )
+        .await?;
+        a.late_orders = count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM orders WHERE org_id = $1 AND status = 'ready_to_ship' AND placed_at < $2",
+        )
+        .await?;
+        Ok(a)
+    }
+
+    /// Stock per variant (SKU order, keyset-paged), optionally searched by
+    /// SKU prefix or only those at or below their low-stock threshold.
+    pub async fn stock_levels(
+        &self,
+        org: OrgId,
+        sku_prefix: Option<&str>,
+        low_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<StockRow>> {
+        let limit = page.limit();
+        let after = page.cursor.clone().unwrap_or_default();
+        let prefix = sku_prefix.map(str::trim).filter(|p| !p.is_empty());
+        let mut sql = String::from(
+            "SELECT v.id, v.sku, v.name AS variant_name, p.name AS product_name, v.low_stock_threshold, \
+             CAST(COALESCE((SELECT SUM(il.on_hand) FROM inventory_levels il WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0) AS BIGINT) AS on_hand, \
+             CAST(COALESCE((SELECT SUM(il.reserved) FROM inventory_levels il WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0) AS BIGINT) AS reserved \
+             FROM variants v JOIN products p ON p.org_id = v.org_id AND p.id = v.product_id \
+             WHERE v.org_id = $1 AND v.sku > $2",
+        );
+        if prefix.is_some() {
+            // A prefix range keeps the SKU index usable.
+            sql.push_str(" AND v.sku >= $4 AND v.sku < $5");
+        } else {
+            sql.push_str(" AND $4 = $4 AND $5 = $5");
+        }
+        if low_only {
+            sql.push_str(
+                " AND v.low_stock_threshold IS NOT NULL AND v.low_stock_threshold >= \
+                 COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
+                 WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0)",
+            );
+        }
+        sql.push_str(" ORDER BY v.sku LIMIT $3");
+        let (lo, hi) = match prefix {
+            Some(p) => (p.to_owned(), format!("{p}\u{10FFFF}")),
+            None => (String::new(), String::new()),
+        };
+        let rows = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(&after)
+            .bind(limit + 1)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.read)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (on_hand, reserved) = (r.int("on_hand")?, r.int("reserved")?);
+            items.push(StockRow {
+                variant_id: r.parse("id")?,
+                sku: r.text("sku")?,
+                product: r.text("product_name")?,
+                variant: r.opt_text("variant_name")?,
+                low_stock_threshold: r.opt_int("low_stock_threshold")?,
+                on_hand,
+                reserved,
+                available: on_hand - reserved,
+                locations: Vec::new(),
+            });
+        }
+        let page_rows = items
+            .len()
+            .min(usize::try_from(limit).unwrap_or(usize::MAX));
+        if page_rows > 0 {
+            let ids: Vec<String> = items[..page_rows]
+                .iter()
+                .map(|i| i.variant_id.to_string())
+                .collect();
+            let sql = format!(
+                "SELECT il.variant_id, l.code, il.on_hand, il.reserved FROM inventory_levels il \
+                 JOIN locations l ON l.org_id = il.org_id AND l.id = il.location_id \
+                 WHERE il.org_id = $1 AND il.variant_id IN ({}) ORDER BY l.code",
+                placeholders(2, ids.len())
+            );
+            let mut q = sqlx::query(&sql).bind(org.to_string());
+            for id in &ids {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let variant: VariantId = r.parse("variant_id")?;
+                if let Some(item) = items.iter_mut().find(|i| i.variant_id == variant) {
+                    let (on_hand, reserved) = (r.int("on_hand")?, r.int("reserved")?);
+                    item.locations.push(LocationLevel {
+                        location: r.text("code")?,
+                        on_hand,
+                        reserved,
+                        available: on_hand - reserved,
+                    });
+                }
+            }
+        }
+        Ok(Page::from_rows(items, limit, |i| i.sku.clone()))
+    }
+}

@@ -1,0 +1,231 @@
+//! Shops: status, token expiry, last error; connect (the marketplace's
+//! OAuth pages), pause/resume, sync now, disconnect, allocation rules.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+use storesync_domain::ids::ShopId;
+use storesync_domain::Role;
+use storesync_engine::connect;
+use storesync_store::shops::ShopSettingsPatch;
+
+use super::{csrf, done, empty, layout, redirect, render, require, Ui, UiError, UiForm, UiResult};
+use crate::api::shops::{change_status, queue_sync, status_action};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn marketplace_label(m: &str) -> &str {
+    match m {
+        "shopee" => "Shopee",
+        "tiktok_shop" => "TikTok Shop",
+        "lazada" => "Lazada",
+        "tokopedia" => "Tokopedia",
+        other => other,
+    }
+}
+
+pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
+    let shops = s.store.list_shops(ui.org.id).await?;
+    let soon = s.store.now().plus_millis(7 * 86_400_000);
+    let marketplaces: Vec<&str> = s.channels.names().collect();
+    let content = html! {
+        @if ui.can(Role::Admin) {
+            section class="panel" aria-labelledby="connect" {
+                h2 id="connect" { "Connect a shop" }
+                @if marketplaces.is_empty() {
+                    p class="muted" { "No marketplace app is configured on this installation (see README: configuration)." }
+                } @else {
+                    div class="actions" {
+                        @for m in &marketplaces {
+                            form method="post" action="/shops/connect" class="inline" {
+                                (csrf(&ui))
+                                input type="hidden" name="marketplace" value=(m);
+                                button type="submit" { "Connect " (marketplace_label(m)) }
+                            }
+                        }
+                    }
+                    p class="muted" { "You sign in at the marketplace and approve StoreSync; you come back here when it is done." }
+                }
+            }
+        }
+        @if shops.is_empty() {
+            (empty("No shops connected yet.", html! { p { "Connect your first shop above; its listings are imported and mapped to your SKUs." } }))
+        } @else {
+            section class="panel" {
+                table class="responsive" {
+                    thead { tr { th { "Shop" } th { "Marketplace" } th { "Status" } th { "Authorization" } th { "Last error" } th { "Actions" } } }
+                    tbody {
+                        @for shop in &shops {
+                            tr {
+                                td data-label="Shop" { (shop.name) br; span class="muted" { (shop.external_shop_id) } }
+                                td data-label="Marketplace" { (marketplace_label(&shop.marketplace)) }
+                                td data-label="Status" { span class=(format!("badge {}", shop.status.as_str())) { (shop.status.as_str().replace('_', " ")) }
+                                    @if shop.settings.dry_run { " " span class="badge" { "dry run" } } }
+                                td data-label="Authorization" {
+                                    @if let Some(t) = shop.access_expires_at { "token until " (ui.time(t)) br; }
+                                    @if let Some(t) = shop.refresh_expires_at {
+                                        span class=(if t < soon { "danger" } else { "muted" }) { "ends " (ui.time(t)) }
+                                    }
+                                }
+                                td data-label="Last error" { @if let Some(e) = &shop.last_error { span class="danger" { (e) } } @else { span class="muted" { "—" } } }
+                                td data-label="Actions" {
+                                    div class="actions" {
+                                        a href=(format!("/sync?shop={}", shop.id)) { "Calls" }
+                                        a href=(format!("/listings?shop={}", shop.id)) { "Listings" }
+                                        @if ui.can(Role::Member) && shop.status.as_str() == "active" {
+                                            (action_button(&ui, shop.id, "sync", "Sync now", false))
+                                            (action_button(&ui, shop.id, "pause", "Pause", false))
+                                        }
+                                        @if ui.can(Role::Member) && matches!(shop.status.as_str(), "paused" | "error") {
+                                            (action_button(&ui, shop.id, "resume", "Resume", false))
+                                        }
+                                        @if ui.can(Role::Admin) && shop.status.as_str() != "disconnected" {
+                                            (action_button(&ui, shop.id, "disconnect", "Disconnect", true))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if ui.can(Role::Admin) {
+                section class="panel" aria-labelledby="alloc" {
+                    h2 id="alloc" { "Allocation rules" }
+                    p class="muted" { "How much of your available stock each shop shows. At 10 units or fewer the last units are split between shops so none is sold twice." }
+                    @for shop in shops.iter().filter(|s| s.status.as_str() != "disconnected") {
+                        form method="post" action=(format!("/shops/{}/settings", shop.id)) class="row" {
+                            (csrf(&ui))
+                            strong { (shop.name) }
+                            label { "Show % of available" input type="number" name="allocation_percent" min="0" max="100" value=(shop.settings.allocation_percent); }
+                            label { "Hold back (units)" input type="number" name="buffer" min="0" value=(shop.settings.buffer); }
+                            label { "At most (units, empty = no cap)" input type="number" name="cap" min="0" value=[shop.settings.cap]; }
+                            label { "Dry run" select name="dry_run" {
+                                option value="false" selected[!shop.settings.dry_run] { "off — push stock" }
+                                option value="true" selected[shop.settings.dry_run] { "on — compute, do not push" }
+                            } }
+                            button type="submit" class="secondary" { "Save" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(render(&ui, layout(&ui, "/shops", "Shops", content)))
+}
+
+fn action_button(ui: &Ui, id: ShopId, action: &str, label: &str, danger: bool) -> maud::Markup {
+    html! {
+        form method="post" action=(format!("/shops/{id}/{action}")) class="inline" {
+            (csrf(ui))
+            @if danger {
+                button type="submit" class="danger" data-confirm="Disconnect this shop? Its orders and listings stay; stock stops syncing." { (label) }
+            } @else {
+                button type="submit" class="secondary" { (label) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectFields {
+    marketplace: String,
+}
+
+/// Start the marketplace's OAuth flow: off to its authorize page.
+pub async fn connect(
+    State(s): State<AppState>,
+    UiForm { ui, form }: UiForm<ConnectFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Admin)?;
+    let callback = format!("{}/oauth/{}/callback", s.public_url, form.marketplace);
+    let started = connect::start(
+        &s.store,
+        &s.channels,
+        ui.org.id,
+        ui.user.user_id,
+        &form.marketplace,
+        &callback,
+    )
+    .await
+    .map_err(ApiError::from);
+    match started {
+        Ok((url, _)) => Ok(redirect(url.as_str())),
+        Err(e) => done::<(), _>("/shops", Err(e), ""),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+pub async fn action(
+    State(s): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    UiForm { ui, .. }: UiForm<Empty>,
+) -> UiResult<Response> {
+    let id: ShopId = id.parse().map_err(|_| UiError::NotFound)?;
+    if action == "sync" {
+        require(&ui, Role::Member)?;
+        return done(
+            "/shops",
+            queue_sync(&s, ui.org.id, id).await,
+            "Sync queued: orders are polled and stock pushed now.",
+        );
+    }
+    let (from, to) = status_action(&action).ok_or(UiError::NotFound)?;
+    require(
+        &ui,
+        if action == "disconnect" {
+            Role::Admin
+        } else {
+            Role::Member
+        },
+    )?;
+    let result = change_status(&s, ui.org.id, &ui.user.actor(), id, from, to).await;
+    done(
+        "/shops",
+        result,
+        &format!("Shop {}.", to.as_str().replace('_', " ")),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsFields {
+    allocation_percent: i64,
+    buffer: i64,
+    #[serde(default)]
+    cap: String,
+    dry_run: bool,
+}
+
+pub async fn settings(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    UiForm { ui, form }: UiForm<SettingsFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Admin)?;
+    let id: ShopId = id.parse().map_err(|_| UiError::NotFound)?;
+    let cap = match form.cap.trim() {
+        "" => None,
+        c => Some(
+            c.parse::<i64>()
+                .map_err(|_| UiError::BadRequest(format!("“{c}” is not a number of units")))?,
+        ),
+    };
+    let patch = ShopSettingsPatch {
+        allocation_percent: Some(form.allocation_percent),
+        buffer: Some(form.buffer),
+        cap: Some(cap),
+        dry_run: Some(form.dry_run),
+    };
+    let result = s
+        .store
+        .update_shop_settings(ui.org.id, id, &patch, &ui.user.actor())
+        .await;
+    if result.is_ok() {
+        // New rules change what every listing of the shop should show.
+        let _ = queue_sync(&s, ui.org.id, id).await;
+    }
+    done("/shops", result, "Allocation rules saved.")
+}
