@@ -5,6 +5,7 @@
 
 pub mod connect;
 pub mod drift;
+pub mod fulfil;
 pub mod import;
 pub mod intake;
 pub mod propagate;

@@ -299,13 +299,14 @@ impl Store {
         // cancelled): keep our picture of what it shows in step.
         if order.status != OrderStatus::Cancelled {
             for l in &order.lines {
-                adjust_shown(
+                sold_on_channel(
                     tx,
                     org,
                     shop,
                     &l.external_listing_id,
                     &l.external_variant_id,
-                    -l.quantity,
+                    l.quantity,
+                    order.placed_at,
                 )
                 .await?;
             }
@@ -427,6 +428,41 @@ impl Store {
 }
 
 /// Move our record of what a channel listing shows by `delta` units.
+/// How close to a push a sale counts as possibly overwritten by it
+/// (marketplace order times have a second's resolution, clocks drift).
+const PUSH_RACE_SLACK_MS: i64 = 2_000;
+
+/// The marketplace took `quantity` units off the listing for a sale at
+/// `sold_at`. Unless our last push may have landed after the sale (and
+/// so overwritten the marketplace's deduction), the listing now shows that
+/// much less. In the doubtful case the number is left as pushed: believing
+/// the channel shows more than it does only costs a corrective push, while
+/// believing it shows less could hand the same unit to another channel.
+async fn sold_on_channel(
+    tx: &mut Tx,
+    org: OrgId,
+    shop: ShopId,
+    item: &str,
+    variant: &str,
+    quantity: i64,
+    sold_at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE listings SET channel_stock = channel_stock - $5, last_pushed_qty = last_pushed_qty - $5 \
+         WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4 \
+         AND (last_pushed_at IS NULL OR last_pushed_at < $6)",
+    )
+    .bind(org.to_string())
+    .bind(shop.to_string())
+    .bind(item)
+    .bind(variant)
+    .bind(quantity)
+    .bind(sold_at.millis() - PUSH_RACE_SLACK_MS)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn adjust_shown(
     tx: &mut Tx,
     org: OrgId,

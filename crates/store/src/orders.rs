@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{
-    LocationId, OrderId, OrderLineId, OrgId, ReservationId, ShipmentId, VariantId,
+    LocationId, OrderId, OrderLineId, OrgId, ReservationId, ShipmentId, ShopId, VariantId,
 };
 use storesync_domain::inventory::MovementKind;
 use storesync_domain::order::{StockEffect, Transition};
@@ -869,6 +869,20 @@ impl Store {
     }
 
     /// One order with lines, shipments and its status timeline.
+    /// The connected shop a marketplace order came from (`None` for
+    /// manual and website orders).
+    pub async fn order_shop(&self, org: OrgId, id: OrderId) -> Result<Option<ShopId>> {
+        let row = sqlx::query(
+            "SELECT o.shop_key FROM orders o JOIN shops s ON s.org_id = o.org_id AND s.id = o.shop_key \
+             WHERE o.org_id = $1 AND o.id = $2",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| r.parse("shop_key")).transpose()
+    }
+
     pub async fn order(&self, org: OrgId, id: OrderId) -> Result<Order> {
         let mut conn = self.read.acquire().await?;
         load_order(&mut conn, org, id).await

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
 use storesync_engine::drift::{DriftAllHandler, DriftHandler, DRIFT_ALL_JOB, DRIFT_JOB};
+use storesync_engine::fulfil::{FulfilHandler, CANCEL_JOB, SHIP_JOB};
 use storesync_engine::import::ImportHandler;
 use storesync_engine::intake::{
     Intake, PollAllHandler, PollHandler, WebhookHandler, POLL_ALL_JOB, POLL_JOB,
@@ -92,6 +93,11 @@ pub async fn start_with(
         poll_overlap: Duration::from_secs(10 * 60),
         first_poll_lookback: Duration::from_secs(3 * 24 * 3600),
     };
+    let fulfil: Arc<dyn storesync_engine::worker::JobHandler> = Arc::new(FulfilHandler {
+        store: store.clone(),
+        channels: Arc::clone(&channels),
+        locks: Arc::clone(&locks),
+    });
     let worker = Worker::new(store.clone(), WorkerConfig::default())
         .handle(
             IMPORT_JOB,
@@ -108,6 +114,8 @@ pub async fn start_with(
         .handle(POLL_JOB, Arc::new(PollHandler(intake.clone())))
         .handle(POLL_ALL_JOB, Arc::new(PollAllHandler(intake.clone())))
         .handle(DRIFT_JOB, Arc::new(DriftHandler(intake.clone())))
+        .handle(SHIP_JOB, Arc::clone(&fulfil))
+        .handle(CANCEL_JOB, fulfil)
         .handle(DRIFT_ALL_JOB, Arc::new(DriftAllHandler(intake)))
         .handle(
             PUSH_JOB,

@@ -3,10 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Timestamp, ValidationError};
+use storesync_engine::fulfil::{cancel_job, ship_job, CancelPayload, ShipPayload};
+use storesync_store::AuthUser;
 use storesync_store::{
     NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
 };
@@ -111,12 +114,13 @@ pub async fn ship(
     caller: Caller<Member>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ShipBody>,
-) -> ApiResult<Json<OrderOutcome>> {
+) -> ApiResult<Response> {
+    let id: OrderId = parse_id(&id, "order")?;
     let t = OrderTransition::Ship {
         carrier: b.carrier,
         tracking_number: b.tracking_number,
     };
-    transition(&s, &caller, &id, t).await
+    Ok(fulfil(&s, &caller, id, t).await?.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,14 +134,98 @@ pub async fn cancel(
     caller: Caller<Member>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CancelBody>,
-) -> ApiResult<Json<OrderOutcome>> {
-    transition(
-        &s,
-        &caller,
-        &id,
-        OrderTransition::Cancel { reason: b.reason },
-    )
-    .await
+) -> ApiResult<Response> {
+    let id: OrderId = parse_id(&id, "order")?;
+    let t = OrderTransition::Cancel { reason: b.reason };
+    Ok(fulfil(&s, &caller, id, t).await?.into_response())
+}
+
+/// What shipping or cancelling did.
+#[derive(Debug)]
+pub enum Fulfilment {
+    /// A StoreSync order: moved at once.
+    Done(OrderOutcome),
+    /// A marketplace order: the marketplace is told first (a job); the
+    /// order moves when it accepts.
+    Queued,
+}
+
+impl IntoResponse for Fulfilment {
+    fn into_response(self) -> Response {
+        match self {
+            Fulfilment::Done(o) => Json(o).into_response(),
+            Fulfilment::Queued => (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({ "queued": true })),
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Ship or cancel: marketplace orders through their marketplace, the
+/// others directly.
+pub(crate) async fn fulfil(
+    s: &AppState,
+    caller: &AuthUser,
+    id: OrderId,
+    t: OrderTransition,
+) -> ApiResult<Fulfilment> {
+    if s.store.order_shop(caller.org_id, id).await?.is_none() {
+        return Ok(Fulfilment::Done(
+            s.store
+                .transition_order(caller.org_id, id, &t, &caller.actor())
+                .await?,
+        ));
+    }
+    let to = match &t {
+        OrderTransition::Cancel { .. } => OrderStatus::Cancelled,
+        _ => OrderStatus::Shipped,
+    };
+    let job = match t {
+        OrderTransition::Ship {
+            carrier,
+            tracking_number,
+        } => ship_job(
+            caller.org_id,
+            &ShipPayload {
+                order_id: id,
+                carrier,
+                tracking_number,
+            },
+        ),
+        OrderTransition::Cancel { reason } => cancel_job(
+            caller.org_id,
+            &CancelPayload {
+                order_id: id,
+                reason,
+            },
+        ),
+        other => {
+            return Ok(Fulfilment::Done(
+                s.store
+                    .transition_order(caller.org_id, id, &other, &caller.actor())
+                    .await?,
+            ))
+        }
+    };
+    // The order must be in a state the marketplace can act on.
+    let order = s.store.order(caller.org_id, id).await?;
+    if !matches!(
+        order.status,
+        OrderStatus::Pending | OrderStatus::ReadyToShip
+    ) {
+        return Err(storesync_store::StoreError::IllegalTransition(
+            storesync_domain::order::IllegalTransition {
+                from: order.status,
+                to,
+            },
+        )
+        .into());
+    }
+    s.store.enqueue(&job).await?;
+    s.job_waker.notify_one();
+    Ok(Fulfilment::Queued)
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,6 +16,7 @@ use super::{
     csrf, done, empty, format_money, layout, next_link, redirect_with, render, require, Ui,
     UiError, UiForm, UiResult,
 };
+use crate::api::orders::{fulfil, Fulfilment};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, Default)]
@@ -240,11 +241,15 @@ async fn apply(
     require(ui, Role::Member)?;
     let oid: OrderId = id.parse().map_err(|_| UiError::NotFound)?;
     let back = format!("/orders/{oid}");
-    let result = s
-        .store
-        .transition_order(ui.org.id, oid, &t, &ui.user.actor())
-        .await;
-    done(&back, result, ok)
+    match fulfil(s, &ui.user, oid, t).await {
+        Ok(Fulfilment::Done(_)) => Ok(redirect_with(&back, false, ok)),
+        Ok(Fulfilment::Queued) => Ok(redirect_with(
+            &back,
+            false,
+            "Sent to the marketplace; the order moves as soon as it accepts (refresh in a moment).",
+        )),
+        Err(e) => done::<(), _>(&back, Err(e), ""),
+    }
 }
 
 pub async fn ship(
@@ -323,17 +328,15 @@ pub async fn bulk_ship(
             carrier: carrier.clone(),
             tracking_number: tracking,
         };
-        match s
-            .store
-            .transition_order(ui.org.id, oid, &t, &ui.user.actor())
-            .await
-        {
+        match fulfil(&s, &ui.user, oid, t).await {
             Ok(_) => shipped += 1,
             Err(e) => problems.push(format!("{oid}: {e}")),
         }
     }
     let text = if problems.is_empty() {
-        format!("{shipped} order(s) shipped.")
+        format!(
+            "{shipped} order(s) shipped (marketplace orders as soon as the marketplace accepts)."
+        )
     } else {
         format!(
             "{shipped} order(s) shipped; not shipped: {}",

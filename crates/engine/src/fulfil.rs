@@ -1,0 +1,180 @@
+//! Shipping and cancelling marketplace orders: the marketplace is told
+//! first, and the order moves (deducting or releasing its stock) only once
+//! the marketplace accepted. Runs as jobs, so token refreshes stay
+//! serialized per shop with everything else the worker does, and a
+//! marketplace that is briefly down is retried rather than forgotten.
+
+use serde::{Deserialize, Serialize};
+use storesync_channels::{CancelReason, CancelRequest, ExtOrderId, Handover, ShipRequest};
+use storesync_domain::ids::OrderId;
+use storesync_domain::OrderStatus;
+use storesync_store::jobs::{Job, NewJob};
+use storesync_store::{Actor, OrderTransition, Store};
+
+use crate::connect::ChannelRegistry;
+use crate::shop::{with_refresh, RefreshLocks, ShopSession};
+use crate::worker::{JobError, JobHandler};
+
+pub const SHIP_JOB: &str = "order.ship";
+pub const CANCEL_JOB: &str = "order.cancel";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShipPayload {
+    pub order_id: OrderId,
+    pub carrier: String,
+    /// The seller's own tracking number, when the seller arranges transport.
+    #[serde(default)]
+    pub tracking_number: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CancelPayload {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+/// Queue shipping a marketplace order (one job per order at a time).
+pub fn ship_job(org: storesync_domain::ids::OrgId, p: &ShipPayload) -> NewJob {
+    NewJob::new(SHIP_JOB, serde_json::json!(p))
+        .org(org)
+        .unique(format!("{SHIP_JOB}:{}", p.order_id))
+        .max_attempts(8)
+}
+
+pub fn cancel_job(org: storesync_domain::ids::OrgId, p: &CancelPayload) -> NewJob {
+    NewJob::new(CANCEL_JOB, serde_json::json!(p))
+        .org(org)
+        .unique(format!("{CANCEL_JOB}:{}", p.order_id))
+        .max_attempts(8)
+}
+
+#[derive(Debug)]
+pub struct FulfilHandler {
+    pub store: Store,
+    pub channels: std::sync::Arc<ChannelRegistry>,
+    pub locks: std::sync::Arc<RefreshLocks>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for FulfilHandler {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("order job without organization".into()))?;
+        let bad = |e: serde_json::Error| JobError::Permanent(format!("bad payload: {e}"));
+        if job.kind == CANCEL_JOB {
+            let p: CancelPayload = serde_json::from_value(job.payload.clone()).map_err(bad)?;
+            return self.cancel(org, p).await;
+        }
+        let p: ShipPayload = serde_json::from_value(job.payload.clone()).map_err(bad)?;
+        let order_id = p.order_id;
+        let order = self.store.order(org, order_id).await?;
+        match order.status {
+            OrderStatus::Pending | OrderStatus::ReadyToShip => {}
+            // Already done (a retry after the marketplace accepted).
+            OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed => return Ok(()),
+            other => {
+                return Err(JobError::Permanent(format!(
+                    "the order is {}; it cannot be shipped",
+                    other.as_str()
+                )))
+            }
+        }
+        let shop = self.store.order_shop(org, order_id).await?.ok_or_else(|| {
+            JobError::Permanent("not a marketplace order; ship it in StoreSync directly".into())
+        })?;
+        let mut session = ShopSession::open(&self.store, &self.channels, org, shop).await?;
+        let request = ShipRequest {
+            order_id: ExtOrderId::new(order.external_id.clone()),
+            package_id: None,
+            handover: Handover::Pickup,
+            tracking_number: (!p.tracking_number.trim().is_empty())
+                .then(|| p.tracking_number.trim().to_owned()),
+            shipping_provider_id: None,
+        };
+        let shipment = with_refresh(
+            &mut session,
+            &self.store,
+            &self.locks,
+            "ship_order",
+            |channel, creds| {
+                let request = request.clone();
+                async move { channel.ship_order(&creds, &request).await }
+            },
+        )
+        .await?;
+        let package = shipment.packages.first();
+        let tracking = package
+            .and_then(|p| p.tracking_number.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| p.tracking_number.clone());
+        let carrier = package
+            .and_then(|p| p.carrier.clone())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| p.carrier.clone());
+        let t = OrderTransition::Ship {
+            carrier,
+            tracking_number: tracking,
+        };
+        self.store
+            .transition_order(org, order_id, &t, &Actor::system(&session.shop.marketplace))
+            .await?;
+        Ok(())
+    }
+}
+
+impl FulfilHandler {
+    async fn cancel(
+        &self,
+        org: storesync_domain::ids::OrgId,
+        p: CancelPayload,
+    ) -> Result<(), JobError> {
+        let order = self.store.order(org, p.order_id).await?;
+        match order.status {
+            OrderStatus::Pending | OrderStatus::ReadyToShip => {}
+            OrderStatus::Cancelled => return Ok(()),
+            other => {
+                return Err(JobError::Permanent(format!(
+                    "the order is {}; it cannot be cancelled",
+                    other.as_str()
+                )))
+            }
+        }
+        let shop = self
+            .store
+            .order_shop(org, p.order_id)
+            .await?
+            .ok_or_else(|| {
+                JobError::Permanent(
+                    "not a marketplace order; cancel it in StoreSync directly".into(),
+                )
+            })?;
+        let mut session = ShopSession::open(&self.store, &self.channels, org, shop).await?;
+        let request = CancelRequest {
+            order_id: ExtOrderId::new(order.external_id.clone()),
+            reason: CancelReason::OutOfStock,
+            lines: Vec::new(),
+        };
+        with_refresh(
+            &mut session,
+            &self.store,
+            &self.locks,
+            "cancel_order",
+            |channel, creds| {
+                let request = request.clone();
+                async move { channel.cancel_order(&creds, &request).await }
+            },
+        )
+        .await?;
+        let t = OrderTransition::Cancel { reason: p.reason };
+        self.store
+            .transition_order(
+                org,
+                p.order_id,
+                &t,
+                &Actor::system(&session.shop.marketplace),
+            )
+            .await?;
+        Ok(())
+    }
+}
