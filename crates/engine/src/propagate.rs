@@ -154,7 +154,7 @@ impl PushHandler {
         let mut claimed = Vec::new();
         let mut replan = false;
         for item in plan {
-            if item.last_pushed == Some(item.target) {
+            if item.last_pushed == Some(item.target) && !item.uncertain {
                 continue;
             }
             // Raising a split share hands out units no other listing shows;

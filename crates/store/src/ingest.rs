@@ -435,9 +435,10 @@ const PUSH_RACE_SLACK_MS: i64 = 2_000;
 /// The marketplace took `quantity` units off the listing for a sale at
 /// `sold_at`. Unless our last push may have landed after the sale (and
 /// so overwritten the marketplace's deduction), the listing now shows that
-/// much less. In the doubtful case the number is left as pushed: believing
-/// the channel shows more than it does only costs a corrective push, while
-/// believing it shows less could hand the same unit to another channel.
+/// much less. In the doubtful case what we believe it shows stays as
+/// pushed (believing it shows less could hand the same unit to another
+/// channel) while its own count drops; the two then differ, which makes
+/// the next push send the listing's number again and settle the doubt.
 async fn sold_on_channel(
     tx: &mut Tx,
     org: OrgId,
@@ -448,9 +449,9 @@ async fn sold_on_channel(
     sold_at: Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE listings SET channel_stock = channel_stock - $5, last_pushed_qty = last_pushed_qty - $5 \
-         WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4 \
-         AND (last_pushed_at IS NULL OR last_pushed_at < $6)",
+        "UPDATE listings SET channel_stock = channel_stock - $5, last_pushed_qty = CASE \
+         WHEN last_pushed_at IS NULL OR last_pushed_at < $6 THEN last_pushed_qty - $5 ELSE last_pushed_qty END \
+         WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4",
     )
     .bind(org.to_string())
     .bind(shop.to_string())

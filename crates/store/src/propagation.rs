@@ -151,6 +151,9 @@ pub struct PushItem {
     /// The marketplace's own promotion hold, below which it refuses updates.
     pub floor: Option<i64>,
     pub last_pushed: Option<i64>,
+    /// A sale may have been overwritten by our last push: the channel shows
+    /// either `last_pushed` or less; push again to be sure.
+    pub uncertain: bool,
     /// What the channel is believed to show now.
     pub shown: i64,
     /// The master variant, and what all its listings together are believed
@@ -271,7 +274,7 @@ impl Store {
         // whichever shop is being pushed.
         let rows = sqlx::query(
             "SELECT l.id, l.shop_id, l.external_listing_id, l.external_variant_id, l.warehouse_id, \
-             l.channel_reserved, l.last_pushed_qty, COALESCE(l.last_pushed_qty, l.channel_stock) AS shown, \
+             l.channel_reserved, l.last_pushed_qty, l.channel_stock, COALESCE(l.last_pushed_qty, l.channel_stock) AS shown, \
              l.variant_id, v.is_bundle, s.status AS shop_status, s.dry_run, s.allocation_percent, s.stock_buffer, s.stock_cap \
              FROM listings l JOIN variants v ON v.org_id = l.org_id AND v.id = l.variant_id \
              JOIN shops s ON s.org_id = l.org_id AND s.id = l.shop_id \
@@ -290,6 +293,7 @@ impl Store {
             external_variant_id: String,
             warehouse_id: Option<String>,
             last_pushed: Option<i64>,
+            uncertain: bool,
             floor: Option<i64>,
             slot: Slot,
             why: String,
@@ -331,6 +335,9 @@ impl Store {
                 external_variant_id: r.text("external_variant_id")?,
                 warehouse_id: r.opt_text("warehouse_id")?,
                 last_pushed: r.opt_int("last_pushed_qty")?,
+                uncertain: r
+                    .opt_int("last_pushed_qty")?
+                    .is_some_and(|p| p != r.int("channel_stock").unwrap_or(p)),
                 floor,
                 slot: Slot {
                     shown: r.int("shown")?,
@@ -386,6 +393,7 @@ impl Store {
                     available,
                     floor: l.floor,
                     last_pushed: l.last_pushed,
+                    uncertain: l.uncertain,
                     shown: l.slot.shown,
                     variant_id,
                     shown_total,
