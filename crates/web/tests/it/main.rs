@@ -9,6 +9,7 @@ mod connect;
 mod cross_tenant;
 mod intake;
 mod propagation;
+mod ui;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
