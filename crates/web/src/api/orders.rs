@@ -144,7 +144,7 @@ pub async fn cancel(
 #[derive(Debug)]
 pub enum Fulfilment {
     /// A StoreSync order: moved at once.
-    Done(OrderOutcome),
+    Done(Box<OrderOutcome>),
     /// A marketplace order: the marketplace is told first (a job); the
     /// order moves when it accepts.
     Queued,
@@ -153,7 +153,7 @@ pub enum Fulfilment {
 impl IntoResponse for Fulfilment {
     fn into_response(self) -> Response {
         match self {
-            Fulfilment::Done(o) => Json(o).into_response(),
+            Fulfilment::Done(o) => Json(*o).into_response(),
             Fulfilment::Queued => (
                 StatusCode::ACCEPTED,
                 Json(serde_json::json!({ "queued": true })),
@@ -172,11 +172,11 @@ pub(crate) async fn fulfil(
     t: OrderTransition,
 ) -> ApiResult<Fulfilment> {
     if s.store.order_shop(caller.org_id, id).await?.is_none() {
-        return Ok(Fulfilment::Done(
+        return Ok(Fulfilment::Done(Box::new(
             s.store
                 .transition_order(caller.org_id, id, &t, &caller.actor())
                 .await?,
-        ));
+        )));
     }
     let to = match &t {
         OrderTransition::Cancel { .. } => OrderStatus::Cancelled,
@@ -202,11 +202,11 @@ pub(crate) async fn fulfil(
             },
         ),
         other => {
-            return Ok(Fulfilment::Done(
+            return Ok(Fulfilment::Done(Box::new(
                 s.store
                     .transition_order(caller.org_id, id, &other, &caller.actor())
                     .await?,
-            ))
+            )))
         }
     };
     // The order must be in a state the marketplace can act on.
