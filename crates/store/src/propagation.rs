@@ -33,6 +33,10 @@ pub struct Slot {
     /// (or claimed before sending a raise), moved by the sales and
     /// cancellations the marketplace applied itself.
     pub shown: i64,
+    /// The most it may be showing: above `shown` when a sale there may
+    /// have been overwritten by our last push (see `PushItem::uncertain`).
+    /// Counts against the units until a push settles it.
+    pub high: i64,
     /// Least it may show: the marketplace's promotion hold.
     pub floor: i64,
     /// Most it may show: its shop's allocation of the available units.
@@ -83,7 +87,7 @@ pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
     let exposed: i64 = t
         .iter()
         .zip(slots)
-        .map(|(v, s)| (*v).max(s.shown.max(0)))
+        .map(|(v, s)| (*v).max(s.shown.max(s.high).max(0)))
         .sum();
     let mut spare = available - exposed;
     while spare > 0 {
@@ -340,7 +344,8 @@ impl Store {
                     .is_some_and(|p| p != r.int("channel_stock").unwrap_or(p)),
                 floor,
                 slot: Slot {
-                    shown: r.int("shown")?,
+                    shown: r.int("channel_stock")?.min(r.int("shown")?),
+                    high: r.int("shown")?,
                     floor: floor.unwrap_or(0),
                     ceiling,
                     frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
@@ -354,7 +359,7 @@ impl Store {
             // The split is of the units themselves, so shares never overlap
             // whatever each shop's own allocation.
             let split = listings.len() > 1 && available.max(0) <= SPLIT_BELOW;
-            let shown_total: i64 = listings.iter().map(|l| l.slot.shown.max(0)).sum();
+            let shown_total: i64 = listings.iter().map(|l| l.slot.high.max(0)).sum();
             let variant_id: VariantId = variant
                 .parse()
                 .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
@@ -375,7 +380,7 @@ impl Store {
                     why.push_str(&format!(
                         "; at or below {SPLIT_BELOW} units split without overlap over {} listings: this one shows {target} (it showed {})",
                         shares.len(),
-                        l.slot.shown
+                        l.slot.high
                     ));
                 }
                 if let Some(f) = l.floor {
@@ -394,7 +399,7 @@ impl Store {
                     floor: l.floor,
                     last_pushed: l.last_pushed,
                     uncertain: l.uncertain,
-                    shown: l.slot.shown,
+                    shown: l.slot.high,
                     variant_id,
                     shown_total,
                     why,
@@ -729,6 +734,7 @@ mod tests {
     fn slot(shown: i64) -> Slot {
         Slot {
             shown,
+            high: shown,
             floor: 0,
             ceiling: i64::MAX,
             frozen: false,
@@ -746,6 +752,17 @@ mod tests {
         // A manual correction takes units from the channel showing most.
         assert_eq!(sticky_split(1, &[slot(1), slot(2)]), vec![1, 0]);
         assert_eq!(sticky_split(0, &[slot(1), slot(2)]), vec![0, 0]);
+    }
+
+    #[test]
+    fn a_doubtful_listing_is_set_to_its_share_and_its_units_stay_counted() {
+        // A sold one of 2 but our push may have landed after the sale: it
+        // shows 1 or 2. It is sent 1 (its share), and no spare unit goes
+        // to B until that is settled.
+        let doubtful = Slot { high: 2, ..slot(1) };
+        assert_eq!(sticky_split(3, &[doubtful, slot(2)]), vec![1, 2]);
+        assert_eq!(sticky_split(4, &[doubtful, slot(2)]), vec![1, 2]);
+        assert_eq!(sticky_split(4, &[slot(1), slot(2)]), vec![2, 2]);
     }
 
     #[test]
@@ -775,9 +792,11 @@ mod tests {
             floors in proptest::collection::vec(0i64..3, 5),
             ceilings in proptest::collection::vec(0i64..20, 5),
             frozen in proptest::collection::vec(proptest::bool::weighted(0.2), 5),
+            highs in proptest::collection::vec(proptest::bool::weighted(0.2), 5),
         ) {
             let slots: Vec<Slot> = shown.iter().enumerate().map(|(i, s)| Slot {
                 shown: *s,
+                high: *s + i64::from(highs[i]),
                 floor: floors[i],
                 ceiling: ceilings[i],
                 frozen: frozen[i],
@@ -800,13 +819,15 @@ mod tests {
             // covered by the units.
             let raised = slots.iter().zip(&t).any(|(s, v)| *v > s.shown.max(s.floor));
             if raised {
-                let exposed: i64 = slots.iter().zip(&t).map(|(s, v)| (*v).max(s.shown.max(0))).sum();
+                let exposed: i64 = slots.iter().zip(&t).map(|(s, v)| (*v).max(s.high.max(0))).sum();
                 prop_assert!(exposed <= available, "exposed {} over {} units", exposed, available);
                 prop_assert!(believed <= available);
+                // A doubtful listing is never raised: its units are counted
+                // at the most it may show.
             }
             // With no lowering waiting, every unit is on sale somewhere, as
             // far as ceilings allow.
-            let settled = slots.iter().all(|s| s.frozen || s.shown <= s.ceiling.min(available.max(0)).max(s.floor));
+            let settled = slots.iter().all(|s| s.high == s.shown && (s.frozen || s.shown <= s.ceiling.min(available.max(0)).max(s.floor)));
             if settled && fixed <= available.max(0) {
                 let room: i64 = slots.iter().map(|s| if s.frozen { s.shown.max(0) } else { s.ceiling.min(available.max(0)).max(s.floor) }).sum();
                 prop_assert_eq!(total, available.max(0).min(room));

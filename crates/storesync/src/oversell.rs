@@ -246,8 +246,23 @@ pub async fn storm(
     if mode == SyncMode::Realtime {
         // The import's stock marks must be pushed before the buyers come.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while store.has_dirty_variants().await? || store.pending_job_count().await? > 0 {
-            anyhow::ensure!(Instant::now() < deadline, "the first push did not finish");
+        loop {
+            let idle = !store.has_dirty_variants().await? && store.pending_job_count().await? == 0;
+            let mut shown: HashMap<String, i64> = HashMap::new();
+            for (server, (_, id, _)) in servers.iter().zip(&shops) {
+                for l in server.sandbox().listings(*id)? {
+                    *shown.entry(l.seller_sku.clone()).or_default() += l.total_stock;
+                }
+            }
+            let settled = opts.stock > storesync_store::propagation::SPLIT_BELOW
+                || shown.values().all(|n| *n == opts.stock);
+            if idle && settled {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the first push did not finish (idle {idle}, shown {shown:?})"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         for (server, (_, _, m)) in servers.iter().zip(&shops) {
