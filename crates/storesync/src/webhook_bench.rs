@@ -139,11 +139,12 @@ pub async fn run(
         SyncMode::Realtime,
     )
     .await?;
-    store
+    let import = store
         .enqueue(&NewJob::new(IMPORT_JOB, serde_json::json!({ "shop_id": shop.id })).org(org))
-        .await?;
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the import was not queued"))?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while store.pending_job_count().await? > 0 {
+    while store.job(import).await?.status != storesync_store::jobs::JobStatus::Done {
         anyhow::ensure!(
             Instant::now() < deadline,
             "the catalog import did not finish"
