@@ -266,3 +266,96 @@ impl Store {
         Ok(Page::from_rows(items, limit, |i| i.sku.clone()))
     }
 }
+
+impl Store {
+    /// Benchmarks only: fill an organization with `variants` variants (one
+    /// per product, stock at its first location) and `orders` one-line
+    /// orders spread over the last 60 days, with plain multi-row inserts.
+    pub async fn seed_for_page_bench(
+        &self,
+        org: OrgId,
+        variants: usize,
+        orders: usize,
+    ) -> Result<()> {
+        let location = self
+            .list_locations(org)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(crate::StoreError::NotFound("location"))?;
+        let now = self.now().millis();
+        let org_s = org.to_string();
+        let mut variant_ids = Vec::with_capacity(variants);
+        const BATCH: usize = 200;
+        for start in (0..variants).step_by(BATCH) {
+            let end = (start + BATCH).min(variants);
+            let mut tx = self.begin().await?;
+            let mut products = String::from(
+                "INSERT INTO products (org_id, id, name, created_at, updated_at) VALUES ",
+            );
+            let mut vars = String::from(
+                "INSERT INTO variants (org_id, id, product_id, sku, price_amount, price_currency, low_stock_threshold, created_at, updated_at) VALUES ",
+            );
+            let mut levels = String::from(
+                "INSERT INTO inventory_levels (org_id, variant_id, location_id, on_hand, reserved, updated_at) VALUES ",
+            );
+            for i in start..end {
+                let p = storesync_domain::Id::<()>::new().to_string();
+                let v = VariantId::new();
+                variant_ids.push((v, format!("SKU-{i:06}")));
+                let sep = if i == start { "" } else { "," };
+                products.push_str(&format!("{sep}('{org_s}','{p}','Product {i}',{now},{now})"));
+                vars.push_str(&format!(
+                    "{sep}('{org_s}','{v}','{p}','SKU-{i:06}',{},'IDR',{},{now},{now})",
+                    10_000 + (i % 500) * 1_000,
+                    i % 7
+                ));
+                levels.push_str(&format!(
+                    "{sep}('{org_s}','{v}','{}',{},0,{now})",
+                    location.id,
+                    i % 40
+                ));
+            }
+            for sql in [products, vars, levels] {
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+        if variant_ids.is_empty() {
+            return Ok(());
+        }
+        const CHANNELS: [&str; 4] = ["shopee", "tiktok_shop", "lazada", "tokopedia"];
+        const STATUSES: [&str; 4] = ["completed", "shipped", "ready_to_ship", "cancelled"];
+        for start in (0..orders).step_by(BATCH) {
+            let end = (start + BATCH).min(orders);
+            let mut tx = self.begin().await?;
+            let mut os = String::from(
+                "INSERT INTO orders (org_id, id, channel, shop_key, external_id, status, currency, subtotal_amount, \
+                 shipping_amount, discount_amount, total_amount, placed_at, created_at, updated_at) VALUES ",
+            );
+            let mut lines = String::from(
+                "INSERT INTO order_lines (org_id, id, order_id, line_no, sku, variant_id, quantity, unit_price_amount, total_amount) VALUES ",
+            );
+            for i in start..end {
+                let o = storesync_domain::Id::<()>::new().to_string();
+                let l = storesync_domain::Id::<()>::new().to_string();
+                let (v, sku) = &variant_ids[i % variant_ids.len()];
+                let amount = 25_000 + (i as i64 % 300) * 1_000;
+                let placed = now - (i as i64 * 7_919 * 1_000) % (60 * 86_400_000);
+                let sep = if i == start { "" } else { "," };
+                os.push_str(&format!(
+                    "{sep}('{org_s}','{o}','{}','','B-{i:07}','{}','IDR',{amount},0,0,{amount},{placed},{placed},{placed})",
+                    CHANNELS[i % 4],
+                    STATUSES[(i / 4) % 4]
+                ));
+                lines.push_str(&format!(
+                    "{sep}('{org_s}','{l}','{o}',1,'{sku}','{v}',1,{amount},{amount})"
+                ));
+            }
+            sqlx::query(&os).execute(&mut *tx).await?;
+            sqlx::query(&lines).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}

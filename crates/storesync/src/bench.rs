@@ -39,6 +39,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Dashboard page latency on a large catalog (scratch SQLite database).
+    Pages {
+        #[arg(long, default_value_t = 100_000)]
+        variants: usize,
+        #[arg(long, default_value_t = 200_000)]
+        orders: usize,
+        /// Requests per page (after 5 for warm-up).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Signed webhook deliveries at a steady rate while the worker books
     /// them: answer latency p50/p99/max and time until all are processed.
     Webhooks {
@@ -123,6 +135,25 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             read_seconds,
             json,
         } => inventory(config, orders, postgres_url, read_seconds, json).await,
+        BenchCommand::Pages {
+            variants,
+            orders,
+            requests,
+            json,
+        } => {
+            let figures = crate::page_bench::run(variants, orders, requests).await?;
+            println!("storesync bench pages: {variants} variants, {orders} orders, {requests} requests per page");
+            for f in &figures {
+                println!(
+                    "{:<44} p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms",
+                    f.page, f.p50_ms, f.p99_ms, f.max_ms
+                );
+            }
+            if json {
+                println!("{}", serde_json::to_string(&figures)?);
+            }
+            Ok(())
+        }
         BenchCommand::Webhooks {
             rate,
             seconds,

@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod demo;
 mod oversell;
+mod page_bench;
 mod sandbox_cmd;
 mod server;
 mod webhook_bench;
