@@ -7,6 +7,7 @@ use storesync_channels::{ListingQuery, ListingStatus, PageCursor};
 use storesync_domain::ids::ShopId;
 use storesync_store::jobs::Job;
 use storesync_store::listings::{ChannelListing, ImportOptions, ImportSummary};
+use storesync_store::StoreError;
 use storesync_store::{Actor, Store};
 
 use crate::connect::ChannelRegistry;
@@ -79,10 +80,23 @@ impl JobHandler for ImportHandler {
                     })
                 })
                 .collect();
-            let summary = self
+            let summary = match self
                 .store
                 .import_listings(org, payload.shop_id, &rows, options, &actor)
-                .await?;
+                .await
+            {
+                Ok(s) => s,
+                // Another shop's import created the same SKU a moment ago
+                // (imports of several shops run at once): run again, and
+                // the listing maps to that variant.
+                Err(StoreError::Conflict { code, .. }) if code == "duplicate_sku" => {
+                    return Err(JobError::Retry {
+                        message: "a SKU was created by a concurrent import; importing again".into(),
+                        after: Some(std::time::Duration::from_millis(200)),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
             total.add(summary);
             match page.next {
                 Some(next) => cursor = Some(next),
