@@ -355,6 +355,14 @@ impl Store {
         .await?;
         self.insert_variants(tx, org, product_id, &new.variants, "variants", now)
             .await?;
+        sqlx::query(&format!(
+            "{} AND product_id = $2",
+            crate::propagation::REFRESH_LOW
+        ))
+        .bind(org.to_string())
+        .bind(product_id.to_string())
+        .execute(&mut **tx)
+        .await?;
         Ok(product_id)
     }
 
@@ -597,6 +605,14 @@ impl Store {
         self.insert_variants(&mut tx, org, id, &patch.add_variants, "add_variants", now)
             .await?;
         let after = load_product(&mut tx, org, id).await?;
+        sqlx::query(&format!(
+            "{} AND product_id = $2",
+            crate::propagation::REFRESH_LOW
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         audit::record(
             &mut tx,
             now,

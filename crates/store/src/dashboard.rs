@@ -159,10 +159,7 @@ impl Store {
         )
         .await?;
         a.low_stock = count(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM variants v WHERE v.org_id = $1 AND $2 = $2 \
-             AND v.low_stock_threshold IS NOT NULL AND v.low_stock_threshold >= \
-             COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
-                       WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0)",
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM variants WHERE org_id = $1 AND is_low = 1 AND $2 = $2",
         )
         .await?;
         a.late_orders = count(
@@ -198,11 +195,7 @@ impl Store {
             sql.push_str(" AND $4 = $4 AND $5 = $5");
         }
         if low_only {
-            sql.push_str(
-                " AND v.low_stock_threshold IS NOT NULL AND v.low_stock_threshold >= \
-                 COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
-                 WHERE il.org_id = v.org_id AND il.variant_id = v.id), 0)",
-            );
+            sql.push_str(" AND v.is_low = 1");
         }
         sql.push_str(" ORDER BY v.sku LIMIT $3");
         let (lo, hi) = match prefix {
@@ -356,6 +349,10 @@ impl Store {
             sqlx::query(&lines).execute(&mut *tx).await?;
             tx.commit().await?;
         }
+        sqlx::query(crate::propagation::REFRESH_LOW)
+            .bind(org.to_string())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 }

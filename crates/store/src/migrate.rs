@@ -99,6 +99,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0014_push_history.sql"),
         postgres: include_str!("../migrations/0014_push_history.sql"),
     },
+    Step {
+        version: 15,
+        description: "dashboard indexes",
+        sqlite: include_str!("../migrations/0015_dashboard_indexes.sql"),
+        postgres: include_str!("../migrations/0015_dashboard_indexes.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {
