@@ -257,6 +257,16 @@ fn print_storm(label: &str, r: &crate::oversell::StormResult) {
         r.oversold_units, r.sell_through, r.orders_placed, r.orders_ingested,
         r.propagation_ms.p50, r.propagation_ms.p99, r.propagation_ms.max, r.api_calls, r.api_calls_min, r.seconds
     );
+    let by: Vec<String> = r
+        .api_calls_by_marketplace
+        .iter()
+        .map(|(m, n)| format!("{m} {n}"))
+        .collect();
+    println!(
+        "{:<28} stock-update calls by marketplace: {}",
+        "",
+        by.join(", ")
+    );
 }
 
 async fn inventory(

@@ -100,6 +100,9 @@ pub struct StormResult {
     pub propagation_ms: Latency,
     pub api_calls: u64,
     pub api_calls_min: u64,
+    /// Stock-update calls per marketplace (Lazada batches up to 50 SKUs of
+    /// any products in one call; Shopee and TikTok take one item each).
+    pub api_calls_by_marketplace: BTreeMap<String, u64>,
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub convergence: Option<Convergence>,
@@ -276,7 +279,7 @@ pub async fn storm(
             server.sandbox().set_faults(storm_faults(opts.latency_ms));
         }
     }
-    let calls_before: u64 = servers.iter().map(|s| stock_calls(s.sandbox())).sum();
+    let calls_before: Vec<u64> = servers.iter().map(|s| stock_calls(s.sandbox())).collect();
 
     // Sample every listing and the units sold while the buyers storm.
     let snapshots: Arc<Mutex<HashMap<String, Vec<Snapshot>>>> = Arc::default();
@@ -460,11 +463,18 @@ pub async fn storm(
         orders_ingested += page.items.len();
         cursor = page.next_cursor;
     }
-    let api_calls = servers
+    let api_calls_by_marketplace: BTreeMap<String, u64> = servers
         .iter()
-        .map(|s| stock_calls(s.sandbox()))
-        .sum::<u64>()
-        - calls_before;
+        .zip(&shops)
+        .zip(&calls_before)
+        .map(|((server, (_, _, m)), before)| {
+            (
+                m.to_string(),
+                stock_calls(server.sandbox()).saturating_sub(*before),
+            )
+        })
+        .collect();
+    let api_calls = api_calls_by_marketplace.values().sum::<u64>();
     // The least a perfect sync could do: after each sale, one update to
     // each other channel that sells the SKU.
     let api_calls_min = (within.max(0) as u64) * (servers.len() as u64 - 1);
@@ -486,6 +496,7 @@ pub async fn storm(
         propagation_ms,
         api_calls,
         api_calls_min,
+        api_calls_by_marketplace,
         seconds,
         convergence,
     })
