@@ -89,7 +89,10 @@ impl JobHandler for ImportHandler {
                 // Another shop's import created the same SKU a moment ago
                 // (imports of several shops run at once): run again, and
                 // the listing maps to that variant.
-                Err(StoreError::Conflict { code, .. }) if code == "duplicate_sku" => {
+                Err(StoreError::Conflict {
+                    code: "duplicate_sku",
+                    ..
+                }) => {
                     return Err(JobError::Retry {
                         message: "a SKU was created by a concurrent import; importing again".into(),
                         after: Some(std::time::Duration::from_millis(200)),
