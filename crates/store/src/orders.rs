@@ -177,6 +177,8 @@ pub struct OrderFilter {
     pub channel: Option<String>,
     pub placed_from: Option<Timestamp>,
     pub placed_to: Option<Timestamp>,
+    /// Orders from this connected shop only.
+    pub shop: Option<ShopId>,
 }
 
 fn effect_name(e: StockEffect) -> &'static str {
@@ -900,7 +902,7 @@ impl Store {
             "SELECT * FROM orders WHERE org_id = $1 AND id < $2 \
              AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR channel = $4) \
              AND ($5 IS NULL OR placed_at >= $5) AND ($6 IS NULL OR placed_at < $6) \
-             ORDER BY id DESC LIMIT $7",
+             AND ($8 IS NULL OR shop_key = $8) ORDER BY id DESC LIMIT $7",
         )
         .bind(org.to_string())
         .bind(page.before())
@@ -909,6 +911,7 @@ impl Store {
         .bind(filter.placed_from.map(|t| t.millis()))
         .bind(filter.placed_to.map(|t| t.millis()))
         .bind(limit + 1)
+        .bind(filter.shop.map(|s| s.to_string()))
         .fetch_all(&self.read)
         .await?;
         let mut orders = rows

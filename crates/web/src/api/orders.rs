@@ -55,6 +55,8 @@ pub struct OrderQuery {
     pub from: Option<Timestamp>,
     /// Orders placed before this time (RFC 3339).
     pub to: Option<Timestamp>,
+    /// Orders from this connected shop only.
+    pub shop: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -69,6 +71,7 @@ pub async fn list(
         channel: q.channel,
         placed_from: q.from,
         placed_to: q.to,
+        shop: q.shop.as_deref().map(|s| parse_id(s, "shop")).transpose()?,
     };
     let page = PageRequest {
         limit: q.limit,

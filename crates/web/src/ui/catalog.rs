@@ -11,7 +11,7 @@ use serde::Deserialize;
 use storesync_domain::ids::{ProductId, ShopId};
 use storesync_domain::{Money, Role, Sku};
 use storesync_store::listings::ListingRowId;
-use storesync_store::{NewProduct, NewVariant, PageRequest};
+use storesync_store::{NewProduct, NewVariant, PageRequest, ProductPatch, VariantPatch};
 
 use super::shops::marketplace_label;
 use super::{
@@ -101,11 +101,30 @@ pub async fn product(
         .into_iter()
         .map(|sh| (sh.id, (sh.name, sh.marketplace)))
         .collect();
+    let edit = ui.can(Role::Member);
     let content = html! {
         @if let Some(d) = &product.description { p { (d) } }
+        @if edit {
+            form method="post" action=(format!("/catalog/{}", product.id)) class="row panel" {
+                (csrf(&ui))
+                label { "Product name" input name="name" value=(product.name) required maxlength="300"; }
+                button type="submit" class="secondary" { "Rename" }
+            }
+        }
         @for v in &product.variants {
             section class="panel" {
                 h2 { (v.sku.as_str()) @if let Some(n) = &v.name { " — " (n) } }
+                @if edit {
+                    form method="post" action=(format!("/catalog/{}/variants", product.id)) class="row" {
+                        (csrf(&ui))
+                        input type="hidden" name="sku" value=(v.sku.as_str());
+                        label { "Variant name" input name="variant" value=(v.name.as_deref().unwrap_or("")); }
+                        label { "Price (" (v.price.currency.as_str()) ")" input name="price" inputmode="decimal" value=(plain_amount(v.price)); }
+                        label { "Barcode" input name="barcode" value=(v.barcode.as_deref().unwrap_or("")); }
+                        label { "Low-stock level" input type="number" min="0" name="low_stock" value=[v.low_stock_threshold]; }
+                        button type="submit" class="secondary" { "Save variant" }
+                    }
+                }
                 p { "Price " (format_money(v.price))
                     @if let Some(t) = v.low_stock_threshold { " · low-stock level " (t) }
                     " · " a href=(format!("/inventory/sku/{}", v.sku)) { "Stock and movements" } }
@@ -133,6 +152,106 @@ pub async fn product(
         }
     };
     Ok(render(&ui, layout(&ui, "/catalog", &product.name, content)))
+}
+
+/// An amount as typed in a form: `150000` or `12.50`.
+fn plain_amount(m: Money) -> String {
+    let digits = u32::from(m.currency.minor_digits());
+    if digits == 0 {
+        return m.amount.to_string();
+    }
+    let unit = 10i64.pow(digits);
+    format!(
+        "{}.{:0width$}",
+        m.amount / unit,
+        m.amount % unit,
+        width = digits as usize
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RenameFields {
+    name: String,
+}
+
+pub async fn rename(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    UiForm { ui, form }: UiForm<RenameFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Member)?;
+    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let patch = ProductPatch {
+        name: Some(form.name.trim().to_owned()),
+        description: None,
+        variants: Vec::new(),
+        add_variants: Vec::new(),
+    };
+    let result = s
+        .store
+        .update_product(ui.org.id, id, &patch, &ui.user.actor())
+        .await;
+    done(&format!("/catalog/{id}"), result, "Renamed.")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VariantFields {
+    sku: String,
+    #[serde(default)]
+    variant: String,
+    price: String,
+    #[serde(default)]
+    barcode: String,
+    #[serde(default)]
+    low_stock: String,
+}
+
+pub async fn edit_variant(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    UiForm { ui, form }: UiForm<VariantFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Member)?;
+    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let back = format!("/catalog/{id}");
+    let product = s.store.product(ui.org.id, id).await?;
+    let Some(v) = product.variants.iter().find(|v| v.sku.as_str() == form.sku) else {
+        return Err(UiError::NotFound);
+    };
+    let price = match parse_amount(&form.price, v.price.currency) {
+        Ok(p) => p,
+        Err(e) => return Ok(redirect_with(&back, true, &e)),
+    };
+    let low = match opt(&form.low_stock).map(|l| l.parse::<i64>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return Ok(redirect_with(
+                &back,
+                true,
+                "The low-stock level must be a whole number.",
+            ))
+        }
+    };
+    let patch = ProductPatch {
+        name: None,
+        description: None,
+        variants: vec![VariantPatch {
+            sku: v.sku.clone(),
+            name: opt(&form.variant),
+            price: Some(price),
+            barcode: opt(&form.barcode),
+            weight_grams: None,
+            allow_backorder: None,
+            low_stock_threshold: low,
+        }],
+        add_variants: Vec::new(),
+    };
+    let result = s
+        .store
+        .update_product(ui.org.id, id, &patch, &ui.user.actor())
+        .await;
+    done(&back, result, &format!("{} saved.", v.sku.as_str()))
 }
 
 pub async fn new_page(ui: Ui) -> UiResult<Response> {

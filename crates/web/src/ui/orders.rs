@@ -25,6 +25,8 @@ pub struct ListQuery {
     channel: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    shop: String,
     /// Local date `YYYY-MM-DD`, inclusive.
     #[serde(default)]
     from: String,
@@ -75,7 +77,9 @@ pub async fn page(
         channel: (!q.channel.is_empty()).then(|| q.channel.clone()),
         placed_from: parse_date(&q.from).map(|d| day_start(d, ui.offset)),
         placed_to: parse_date(&q.to).map(|d| day_start(d + 1, ui.offset)),
+        shop: q.shop.parse().ok(),
     };
+    let shops = s.store.list_shops(ui.org.id).await?;
     let page = s
         .store
         .list_orders(
@@ -93,6 +97,10 @@ pub async fn page(
             label { "Channel" select name="channel" {
                 option value="" { "All" }
                 @for c in CHANNELS { option value=(c) selected[q.channel == c] { (channel_label(c)) } }
+            } }
+            label { "Shop" select name="shop" {
+                option value="" { "All" }
+                @for sh in &shops { option value=(sh.id) selected[q.shop == sh.id.to_string()] { (sh.name) } }
             } }
             label { "Status" select name="status" {
                 option value="" { "All" }
@@ -139,7 +147,7 @@ pub async fn page(
                     }
                 }
             }
-            (next_link("/orders", &[("channel", &q.channel), ("status", &q.status), ("from", &q.from), ("to", &q.to)], page.next_cursor.as_ref()))
+            (next_link("/orders", &[("channel", &q.channel), ("shop", &q.shop), ("status", &q.status), ("from", &q.from), ("to", &q.to)], page.next_cursor.as_ref()))
         }
     };
     Ok(render(&ui, layout(&ui, "/orders", "Orders", content)))

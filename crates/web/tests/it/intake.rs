@@ -113,6 +113,10 @@ backend_test! {
         drain(&worker).await;
         let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
         assert_eq!(orders.body["items"].as_array().unwrap().len(), 2, "{}", orders.body);
+        let of_shop = test.get(&owner, &format!("/api/v1/orders?shop={}", shop.id)).await;
+        assert_eq!(of_shop.body["items"].as_array().unwrap().len(), 2, "filtered by shop: {}", of_shop.body);
+        let other = test.get(&owner, &format!("/api/v1/orders?shop={}", storesync_domain::ids::ShopId::new())).await;
+        assert_eq!(other.body["items"].as_array().unwrap().len(), 0, "{}", other.body);
         assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 5);
         assert_eq!(store.intake_counts(owner.org).await.unwrap(), (2, 1), "one order was missed by webhooks");
         let stats = test.get(&owner, "/api/v1/intake/stats").await;

@@ -174,6 +174,14 @@ backend_test! {
         assert!(product.contains("Rp 150.000"), "{product}");
         let (_, _, again) = b.get(&location).await;
         assert!(!again.contains("Product created."), "flash consumed");
+        // Edit the variant: price and low-stock level.
+        let (status, back, _) = b.post(&format!("{location}/variants"), &[("_csrf", &csrf), ("sku", "KAOS-UI-1"), ("variant", "M"), ("price", "175000"), ("low_stock", "3")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, edited) = b.get(&back).await;
+        assert!(edited.contains("KAOS-UI-1 saved.") && edited.contains("Rp 175.000"), "{edited}");
+        let (_, back, _) = b.post(&format!("{location}/variants"), &[("_csrf", &csrf), ("sku", "KAOS-UI-1"), ("price", "abc")]).await;
+        let (_, _, refused) = b.get(&back).await;
+        assert!(refused.contains("is not an amount"), "{refused}");
         let (_, _, page) = b.get("/inventory").await;
         let location = option(&page, "location");
         let (status, back, _) = b.post("/inventory/adjust", &[("_csrf", &csrf), ("sku", "kaos-ui-1"), ("location", &location), ("mode", "delta"), ("quantity", "2"), ("reason", "delivery")]).await;
@@ -185,7 +193,7 @@ backend_test! {
         let (_, _, moves) = b.get("/inventory/sku/KAOS-UI-1").await;
         assert!(moves.contains("delivery") && moves.contains(&owner.email), "who and why: {moves}");
         let (_, _, csv) = b.get("/inventory/export.csv").await;
-        assert!(csv.contains("KAOS-UI-1,Kaos Polos,,"), "{csv}");
+        assert!(csv.contains("KAOS-UI-1,Kaos Polos,M,"), "{csv}");
         // A bad action shows its error on the page, not as JSON.
         let (_, location, _) = b.post("/inventory/adjust", &[("_csrf", &csrf), ("sku", "NOPE-1"), ("location", &location), ("mode", "delta"), ("quantity", "1"), ("reason", "x")]).await;
         let (_, _, page) = b.get(&location).await;
