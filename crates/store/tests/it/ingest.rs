@@ -120,3 +120,44 @@ async fn shop_again(
 ) -> storesync_domain::ids::ShopId {
     shop(store, org).await
 }
+
+backend_test! {
+    async fn a_raise_of_a_split_share_is_claimed_once(store) {
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 4).await;
+        let (one, two) = (shop(&store, org).await, shop(&store, org).await);
+        for s in [one, two] {
+            store.import_listings(org, s, &[ChannelListing {
+                external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+                title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 1, reserved: None, price: None,
+            }], Default::default(), &actor()).await.unwrap();
+            let item = store.push_plan(org, s).await.unwrap().remove(0);
+            store.record_push(org, item.listing_id, Some(1), "ok").await.unwrap();
+        }
+        // 4 units, each listing shows 1: the 2 spare units go one to each.
+        let a = store.push_plan(org, one).await.unwrap().remove(0);
+        let stale_b = store.push_plan(org, two).await.unwrap().remove(0);
+        assert_eq!((a.split, a.shown, a.target), (true, 1, 2), "{}", a.why);
+        assert_eq!(stale_b.target, 2);
+        assert!(store.claim_raise(org, &a).await.unwrap());
+        assert!(!store.claim_raise(org, &a).await.unwrap(), "claimed once");
+        // B's plan was made before A's claim: planning again is required,
+        // and while A's raise is in flight its unit is not spare.
+        assert!(!store.claim_raise(org, &stale_b).await.unwrap());
+        let b = store.push_plan(org, two).await.unwrap().remove(0);
+        assert_eq!((b.shown_total, b.target), (3, 1));
+        // A's raise did not reach the marketplace: its unit is given back
+        // and is spare again.
+        store.release_raise(org, &a).await.unwrap();
+        let b = store.push_plan(org, two).await.unwrap().remove(0);
+        assert_eq!((b.shown_total, b.target), (2, 2));
+        assert!(store.claim_raise(org, &b).await.unwrap());
+        let a = store.push_plan(org, one).await.unwrap().remove(0);
+        assert_eq!((a.shown, a.target), (1, 2), "one spare unit left, for A");
+        assert!(store.claim_raise(org, &a).await.unwrap());
+        store.record_push(org, a.listing_id, Some(2), "ok").await.unwrap();
+        // Every unit is shown once; nothing is spare.
+        let done = store.push_plan(org, one).await.unwrap().remove(0);
+        assert_eq!((done.shown_total, done.target), (4, 2));
+    }
+}
