@@ -11,21 +11,15 @@
 //! loudly, unless `STORESYNC_REQUIRE_BROWSER=1`, which makes it fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a panic is a failed test.
 
+mod common;
+use common::KillOnDrop;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn storesync() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_storesync"));

@@ -2,6 +2,9 @@
 //! and a standalone sandbox.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a panic is a failed test.
 
+mod common;
+use common::KillOnDrop;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -188,32 +191,6 @@ fn sandbox_runs_standalone_and_prints_its_credentials() {
                 .unwrap()
         });
         assert_eq!(info["marketplace"], marketplace);
-    }
-}
-
-/// A child process that is killed if the test ends (or panics) while it
-/// still runs, so a failed test leaves no server behind.
-struct KillOnDrop(std::process::Child);
-
-impl std::ops::Deref for KillOnDrop {
-    type Target = std::process::Child;
-    fn deref(&self) -> &std::process::Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for KillOnDrop {
-    fn deref_mut(&mut self) -> &mut std::process::Child {
-        &mut self.0
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 }
 

@@ -156,6 +156,11 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth
 
 /// The session id from the `Cookie` header, if any.
 pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
+    cookie(parts, SESSION_COOKIE)
+}
+
+/// The value of cookie `name` from the `Cookie` headers, if any.
+pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(axum::http::header::COOKIE)
@@ -163,6 +168,6 @@ pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }

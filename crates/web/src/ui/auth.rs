@@ -10,10 +10,11 @@ use serde::Deserialize;
 use storesync_crypto::hash_token;
 
 use super::{
-    bare_page, csrf, layout, redirect, redirect_with, render, Ui, UiError, UiForm, UiResult,
+    bare_page, csrf, layout, redirect, redirect_with, render, NoFields, Ui, UiError, UiForm,
+    UiResult,
 };
 use crate::error::ApiError;
-use crate::extract::session_cookie;
+use crate::extract::{cookie, session_cookie};
 use crate::session::{
     change_own_password, session_cookie_header, sign_in, LoginRequest, PasswordChange,
 };
@@ -63,18 +64,6 @@ fn login_form(state: &AppState, error: Option<&str>) -> Response {
     response
 }
 
-fn login_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LOGIN_CSRF_COOKIE)
-        .map(|(_, v)| v.to_owned())
-}
-
 pub async fn login_page(
     State(state): State<AppState>,
     parts: Parts,
@@ -108,7 +97,7 @@ pub async fn login(
     parts: Parts,
     axum::Form(f): axum::Form<LoginFields>,
 ) -> UiResult<Response> {
-    let expected = login_cookie(&parts).unwrap_or_default();
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty()
         || !storesync_crypto::constant_time_eq(expected.as_bytes(), f.csrf.as_bytes())
     {
@@ -137,13 +126,10 @@ pub async fn login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 pub async fn logout(
     State(state): State<AppState>,
     parts: Parts,
-    UiForm { .. }: UiForm<Empty>,
+    UiForm { .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     if let Some(id) = session_cookie(&parts) {
         state.store.delete_session(&hash_token(&id)).await?;

@@ -35,7 +35,7 @@ use storesync_domain::Role;
 use storesync_store::{AuthUser, Membership, Org, StoreError};
 
 use crate::error::ApiError;
-use crate::extract::session_cookie;
+use crate::extract::{cookie, session_cookie};
 use crate::session::csrf_token_for;
 use crate::AppState;
 
@@ -230,15 +230,7 @@ async fn session_user(parts: &Parts, state: &AppState) -> UiResult<Option<(AuthU
 }
 
 fn read_flash(parts: &Parts) -> Option<Flash> {
-    let raw = parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == FLASH_COOKIE)
-        .map(|(_, v)| v.to_owned())?;
+    let raw = cookie(parts, FLASH_COOKIE)?;
     let decoded: String = url::form_urlencoded::parse(format!("f={raw}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())?;
@@ -274,6 +266,10 @@ impl FromRequestParts<AppState> for Ui {
         })
     }
 }
+
+/// The fields of a form that carries nothing but its CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
 
 /// A form post: the signed-in user, a valid CSRF token, and the fields.
 #[derive(Debug)]

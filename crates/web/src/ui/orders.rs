@@ -10,7 +10,7 @@ use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Role};
 use storesync_store::{OrderFilter, OrderTransition, PageRequest};
 
-use super::format::day_start;
+use super::format::{day_start, days_from_civil};
 use super::overview::channel_label;
 use super::{
     csrf, done, empty, format_money, layout, next_link, redirect_with, render, require, Ui,
@@ -47,14 +47,7 @@ fn parse_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    // Days from civil (inverse of format::civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    Some(days_from_civil(y, m, d))
 }
 
 const CHANNELS: [&str; 6] = [

@@ -11,6 +11,7 @@ use storesync_store::dashboard::{Attention, DaySales};
 
 use super::format::{day_start, format_day, local_day};
 use super::{empty, format_money, layout, render, svg, Ui, UiResult};
+use crate::api::shops::escape;
 use crate::AppState;
 
 const COLORS: [&str; 6] = [
@@ -218,11 +219,4 @@ fn chart(sales: &[DaySales], cur: Currency, today: i64) -> Markup {
             }
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

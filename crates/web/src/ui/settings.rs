@@ -10,7 +10,9 @@ use storesync_domain::Role;
 use storesync_store::NewLocation;
 
 use super::format::ZONES;
-use super::{csrf, done, layout, redirect_with, render, require, Ui, UiError, UiForm, UiResult};
+use super::{
+    csrf, done, layout, redirect_with, render, require, NoFields, Ui, UiError, UiForm, UiResult,
+};
 use crate::api::admin::{add_member_as, new_token};
 use crate::AppState;
 
@@ -200,13 +202,10 @@ pub async fn create_token(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 pub async fn revoke_token(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    UiForm { ui, .. }: UiForm<Empty>,
+    UiForm { ui, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let id: ApiTokenId = id.parse().map_err(|_| UiError::NotFound)?;

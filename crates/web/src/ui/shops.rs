@@ -10,7 +10,9 @@ use storesync_domain::Role;
 use storesync_engine::connect;
 use storesync_store::shops::ShopSettingsPatch;
 
-use super::{csrf, done, empty, layout, redirect, render, require, Ui, UiError, UiForm, UiResult};
+use super::{
+    csrf, done, empty, layout, redirect, render, require, NoFields, Ui, UiError, UiForm, UiResult,
+};
 use crate::api::shops::{change_status, queue_sync, status_action};
 use crate::error::ApiError;
 use crate::AppState;
@@ -156,13 +158,10 @@ pub async fn connect(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 pub async fn action(
     State(s): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    UiForm { ui, .. }: UiForm<Empty>,
+    UiForm { ui, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     let id: ShopId = id.parse().map_err(|_| UiError::NotFound)?;
     if action == "sync" {

@@ -11,7 +11,9 @@ use storesync_store::jobs::{JobId, JobStatus};
 use storesync_store::PageRequest;
 
 use super::shops::marketplace_label;
-use super::{csrf, done, empty, layout, next_link, render, require, Ui, UiError, UiForm, UiResult};
+use super::{
+    csrf, done, empty, layout, next_link, render, require, NoFields, Ui, UiError, UiForm, UiResult,
+};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, Default)]
@@ -113,13 +115,10 @@ pub async fn page(
     Ok(render(&ui, layout(&ui, "/sync", "Sync activity", content)))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
 pub async fn retry(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    UiForm { ui, .. }: UiForm<Empty>,
+    UiForm { ui, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     require(&ui, Role::Member)?;
     let id: JobId = id.parse().map_err(|_| UiError::NotFound)?;
