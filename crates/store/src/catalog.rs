@@ -12,7 +12,7 @@ use crate::audit::{self, Actor, Audit};
 use crate::db::Tx;
 use crate::page::{Page, PageRequest};
 use crate::row::RowExt;
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Location {
@@ -170,6 +170,38 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Above this many index hits a search checks products newest first
+/// instead (a common term fills a page quickly).
+const SEARCH_CANDIDATES: i64 = 1_000;
+
+/// Rewrites a product's searchable text: its name, then each variant's SKU
+/// and barcode, one per line.
+pub(crate) async fn index_for_search<'a>(
+    tx: &mut Tx,
+    org: OrgId,
+    product: ProductId,
+    name: &str,
+    variants: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<()> {
+    let mut text = name.to_owned();
+    for (sku, barcode) in variants {
+        text.push('\n');
+        text.push_str(sku);
+        text.push('\n');
+        text.push_str(barcode.unwrap_or_default());
+    }
+    sqlx::query(
+        "INSERT INTO catalog_search (org_id, product_id, text) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id, product_id) DO UPDATE SET text = excluded.text",
+    )
+    .bind(org.to_string())
+    .bind(product.to_string())
+    .bind(text)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn check_text(errors: &mut ValidationError, field: &str, value: &Option<String>, max: usize) {
@@ -363,6 +395,16 @@ impl Store {
         .bind(product_id.to_string())
         .execute(&mut **tx)
         .await?;
+        index_for_search(
+            tx,
+            org,
+            product_id,
+            new.name.trim(),
+            new.variants
+                .iter()
+                .map(|v| (v.sku.as_str(), v.barcode.as_deref())),
+        )
+        .await?;
         Ok(product_id)
     }
 
@@ -470,7 +512,8 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Product>> {
         let limit = page.limit();
-        let pattern = q.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+        let q = q.map(str::trim).filter(|q| !q.is_empty());
+        let pattern = q.map(|q| {
             format!(
                 "%{}%",
                 q.to_lowercase()
@@ -479,19 +522,45 @@ impl Store {
                     .replace('_', "\\_")
             )
         });
-        let rows = sqlx::query(
-            "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL AND p.id < $2 \
-             AND ($3 IS NULL OR LOWER(p.name) LIKE $3 ESCAPE '\\' OR EXISTS (\
-                 SELECT 1 FROM variants v WHERE v.org_id = p.org_id AND v.product_id = p.id \
-                 AND (LOWER(v.sku) LIKE $3 ESCAPE '\\' OR LOWER(v.barcode) LIKE $3 ESCAPE '\\'))) \
-             ORDER BY p.id DESC LIMIT $4",
-        )
-        .bind(org.to_string())
-        .bind(page.before())
-        .bind(pattern)
-        .bind(limit + 1)
-        .fetch_all(&self.read)
-        .await?;
+        // A rare term is looked up in the trigram index and only its
+        // candidates are checked; a common or short one is checked product
+        // by product, newest first, which stops after one page.
+        let candidates = match q {
+            Some(q) if q.chars().count() >= 3 => self.search_candidates(org, q).await?,
+            _ => None,
+        };
+        const MATCHES: &str = "(LOWER(p.name) LIKE $3 ESCAPE '\\' OR EXISTS (\
+             SELECT 1 FROM variants v WHERE v.org_id = p.org_id AND v.product_id = p.id \
+             AND (LOWER(v.sku) LIKE $3 ESCAPE '\\' OR LOWER(v.barcode) LIKE $3 ESCAPE '\\')))";
+        let rows = match candidates {
+            Some(ids) if ids.is_empty() => Vec::new(),
+            Some(ids) => {
+                let sql = format!(
+                    "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
+                     AND p.id < $2 AND {MATCHES} AND p.id IN ({}) ORDER BY p.id DESC LIMIT $4",
+                    placeholders(5, ids.len())
+                );
+                let mut query = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .bind(page.before())
+                    .bind(pattern)
+                    .bind(limit + 1);
+                for id in ids {
+                    query = query.bind(id);
+                }
+                query.fetch_all(&self.read).await?
+            }
+            None => sqlx::query(&format!(
+                "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
+                     AND p.id < $2 AND ($3 IS NULL OR {MATCHES}) ORDER BY p.id DESC LIMIT $4"
+            ))
+            .bind(org.to_string())
+            .bind(page.before())
+            .bind(pattern)
+            .bind(limit + 1)
+            .fetch_all(&self.read)
+            .await?,
+        };
         let ids = rows
             .iter()
             .map(|r| r.text("id"))
@@ -500,6 +569,53 @@ impl Store {
         let mut products = load_products(&mut conn, org, &ids).await?;
         products.sort_by_key(|p| std::cmp::Reverse(p.id));
         Ok(Page::from_rows(products, limit, |p| p.id.to_string()))
+    }
+
+    /// Products whose searchable text contains `q` (case-insensitive, at
+    /// least three characters), from the trigram index; `None` when there
+    /// are more than [`SEARCH_CANDIDATES`] and a scan is the better plan.
+    async fn search_candidates(&self, org: OrgId, q: &str) -> Result<Option<Vec<String>>> {
+        let rows = match self.backend {
+            Backend::Sqlite => {
+                // An FTS5 phrase: the trigram tokenizer matches it as a
+                // substring, ignoring case.
+                let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+                sqlx::query(
+                    "SELECT s.product_id FROM catalog_search_fts f \
+                     JOIN catalog_search s ON s.rowid = f.rowid \
+                     WHERE catalog_search_fts MATCH $2 AND s.org_id = $1 LIMIT $3",
+                )
+                .bind(org.to_string())
+                .bind(phrase)
+                .bind(SEARCH_CANDIDATES + 1)
+                .fetch_all(&self.read)
+                .await?
+            }
+            Backend::Postgres => {
+                let pattern = format!(
+                    "%{}%",
+                    q.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                sqlx::query(
+                    "SELECT product_id FROM catalog_search \
+                     WHERE org_id = $1 AND text ILIKE $2 LIMIT $3",
+                )
+                .bind(org.to_string())
+                .bind(pattern)
+                .bind(SEARCH_CANDIDATES + 1)
+                .fetch_all(&self.read)
+                .await?
+            }
+        };
+        if rows.len() as i64 > SEARCH_CANDIDATES {
+            return Ok(None);
+        }
+        rows.iter()
+            .map(|r| r.text("product_id"))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
     }
 
     pub async fn update_product(
@@ -605,6 +721,17 @@ impl Store {
         self.insert_variants(&mut tx, org, id, &patch.add_variants, "add_variants", now)
             .await?;
         let after = load_product(&mut tx, org, id).await?;
+        index_for_search(
+            &mut tx,
+            org,
+            id,
+            &after.name,
+            after
+                .variants
+                .iter()
+                .map(|v| (v.sku.as_str(), v.barcode.as_deref())),
+        )
+        .await?;
         sqlx::query(&format!(
             "{} AND product_id = $2",
             crate::propagation::REFRESH_LOW

@@ -45,6 +45,38 @@ pub struct Attention {
     pub late_orders: i64,
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// Adds `orders` orders worth `revenue` to the hourly sales rollup, in the
+/// caller's transaction (negative to take a cancelled order out). Call it
+/// last in the transaction: on PostgreSQL the rollup row stays locked until
+/// commit, and every order of that hour and channel goes through it.
+pub(crate) async fn add_sales(
+    tx: &mut crate::db::Tx,
+    org: OrgId,
+    placed_at: i64,
+    channel: &str,
+    currency: &str,
+    orders: i64,
+    revenue: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sales_hourly (org_id, hour, channel, currency, orders, revenue) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, hour, channel, currency) \
+         DO UPDATE SET orders = sales_hourly.orders + excluded.orders, \
+         revenue = sales_hourly.revenue + excluded.revenue",
+    )
+    .bind(org.to_string())
+    .bind(placed_at.div_euclid(HOUR_MS))
+    .bind(channel)
+    .bind(currency)
+    .bind(orders)
+    .bind(revenue)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// How long an order may wait ready to ship before it counts as late (the
 /// marketplaces' usual handling time).
 pub const HANDLING_TIME_MS: i64 = 48 * 3_600_000;
@@ -80,6 +112,11 @@ impl StockRow {
 
 impl Store {
     /// Orders and revenue per local day and channel from `from` to `to`.
+    ///
+    /// Read from the hourly rollup when the zone is a whole number of hours
+    /// from UTC and `from` starts an hour (every zone we offer); `to` then
+    /// counts up to the end of its hour. Anything else is summed from the
+    /// orders themselves.
     pub async fn sales_by_day(
         &self,
         org: OrgId,
@@ -88,18 +125,23 @@ impl Store {
         utc_offset_minutes: i64,
     ) -> Result<Vec<DaySales>> {
         let offset = utc_offset_minutes * 60_000;
-        let rows = sqlx::query(
-            "SELECT CAST((placed_at + $4) / 86400000 AS BIGINT) AS day, channel, currency, \
-             CAST(COUNT(*) AS BIGINT) AS orders, CAST(SUM(total_amount) AS BIGINT) AS revenue \
-             FROM orders WHERE org_id = $1 AND placed_at >= $2 AND placed_at < $3 AND status <> 'cancelled' \
-             GROUP BY 1, channel, currency ORDER BY 1, channel",
-        )
-        .bind(org.to_string())
-        .bind(from.millis())
-        .bind(to.millis())
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
+        let rollup = utc_offset_minutes % 60 == 0 && from.millis().rem_euclid(HOUR_MS) == 0;
+        let rows = if rollup {
+            sqlx::query(
+                "SELECT CAST((hour * 3600000 + $4) / 86400000 AS BIGINT) AS day, channel, currency, \
+                 CAST(SUM(orders) AS BIGINT) AS orders, CAST(SUM(revenue) AS BIGINT) AS revenue \
+                 FROM sales_hourly WHERE org_id = $1 AND hour >= $2 AND hour < $3 \
+                 GROUP BY 1, channel, currency HAVING SUM(orders) <> 0 ORDER BY 1, channel",
+            )
+            .bind(org.to_string())
+            .bind(from.millis().div_euclid(HOUR_MS))
+            .bind((to.millis() + HOUR_MS - 1).div_euclid(HOUR_MS))
+            .bind(offset)
+            .fetch_all(&self.read)
+            .await?
+        } else {
+            self.sales_by_day_from_orders(org, from, to, offset).await?
+        };
         rows.iter()
             .map(|r| {
                 Ok(DaySales {
@@ -111,6 +153,49 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Recomputes an organization's hourly sales rollup from its orders
+    /// (after bulk loads, or to repair it).
+    pub async fn rebuild_sales_rollup(&self, org: OrgId) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sales_hourly WHERE org_id = $1")
+            .bind(org.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sales_hourly (org_id, hour, channel, currency, orders, revenue) \
+             SELECT org_id, CAST(placed_at / 3600000 AS BIGINT), channel, currency, \
+             CAST(COUNT(*) AS BIGINT), CAST(SUM(total_amount) AS BIGINT) \
+             FROM orders WHERE org_id = $1 AND status <> 'cancelled' \
+             GROUP BY org_id, CAST(placed_at / 3600000 AS BIGINT), channel, currency",
+        )
+        .bind(org.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sales_by_day_from_orders(
+        &self,
+        org: OrgId,
+        from: Timestamp,
+        to: Timestamp,
+        offset: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>> {
+        Ok(sqlx::query(
+            "SELECT CAST((placed_at + $4) / 86400000 AS BIGINT) AS day, channel, currency, \
+             CAST(COUNT(*) AS BIGINT) AS orders, CAST(SUM(total_amount) AS BIGINT) AS revenue \
+             FROM orders WHERE org_id = $1 AND placed_at >= $2 AND placed_at < $3 AND status <> 'cancelled' \
+             GROUP BY 1, channel, currency ORDER BY 1, channel",
+        )
+        .bind(org.to_string())
+        .bind(from.millis())
+        .bind(to.millis())
+        .bind(offset)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// Everything the overview lists under "needs attention".
@@ -289,6 +374,8 @@ impl Store {
             let mut vars = String::from(
                 "INSERT INTO variants (org_id, id, product_id, sku, price_amount, price_currency, low_stock_threshold, created_at, updated_at) VALUES ",
             );
+            let mut search =
+                String::from("INSERT INTO catalog_search (org_id, product_id, text) VALUES ");
             let mut levels = String::from(
                 "INSERT INTO inventory_levels (org_id, variant_id, location_id, on_hand, reserved, updated_at) VALUES ",
             );
@@ -303,13 +390,16 @@ impl Store {
                     10_000 + (i % 500) * 1_000,
                     i % 7
                 ));
+                search.push_str(&format!(
+                    "{sep}('{org_s}','{p}','Product {i}\nSKU-{i:06}\n')"
+                ));
                 levels.push_str(&format!(
                     "{sep}('{org_s}','{v}','{}',{},0,{now})",
                     location.id,
                     i % 40
                 ));
             }
-            for sql in [products, vars, levels] {
+            for sql in [products, vars, search, levels] {
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -353,6 +443,6 @@ impl Store {
             .bind(org.to_string())
             .execute(&self.write)
             .await?;
-        Ok(())
+        self.rebuild_sales_rollup(org).await
     }
 }

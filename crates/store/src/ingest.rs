@@ -327,6 +327,18 @@ impl Store {
             self.follow_status(tx, org, id, order.status, actor, now)
                 .await?;
         }
+        // `initial` is never `cancelled`; a cancellation followed above took
+        // the order out again.
+        crate::dashboard::add_sales(
+            tx,
+            org,
+            order.placed_at.millis(),
+            marketplace,
+            currency.as_str(),
+            1,
+            total,
+        )
+        .await?;
         audit::record(
             tx,
             now,

@@ -105,6 +105,18 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0015_dashboard_indexes.sql"),
         postgres: include_str!("../migrations/0015_dashboard_indexes.sql"),
     },
+    Step {
+        version: 16,
+        description: "sales hourly",
+        sqlite: include_str!("../migrations/0016_sales_hourly.sql"),
+        postgres: include_str!("../migrations/0016_sales_hourly.sql"),
+    },
+    Step {
+        version: 17,
+        description: "catalog search",
+        sqlite: include_str!("../migrations/0017_catalog_search_sqlite.sql"),
+        postgres: include_str!("../migrations/0017_catalog_search_postgres.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -530,6 +530,18 @@ impl Store {
             },
         )
         .await?;
+        if status != OrderStatus::Cancelled {
+            crate::dashboard::add_sales(
+                &mut tx,
+                org,
+                placed_at.millis(),
+                &new.channel,
+                new.currency.as_str(),
+                1,
+                total.amount,
+            )
+            .await?;
+        }
         tx.commit().await?;
         let order = Order {
             id: order_id,
@@ -726,7 +738,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool> {
         let sql = format!(
-            "SELECT status FROM orders WHERE org_id = $1 AND id = $2{}",
+            "SELECT status, channel, currency, total_amount, placed_at FROM orders \
+             WHERE org_id = $1 AND id = $2{}",
             self.backend.for_update()
         );
         let row = sqlx::query(&sql)
@@ -839,6 +852,22 @@ impl Store {
         .bind(cancel_reason)
         .execute(&mut **tx)
         .await?;
+        // Cancelled orders are not sales: the rollup follows the order in
+        // and out of `cancelled`.
+        let cancelled = |s: OrderStatus| i64::from(s == OrderStatus::Cancelled);
+        let sales_change = cancelled(from) - cancelled(to);
+        if sales_change != 0 {
+            crate::dashboard::add_sales(
+                tx,
+                org,
+                row.int("placed_at")?,
+                &row.text("channel")?,
+                &row.text("currency")?,
+                sales_change,
+                sales_change * row.int("total_amount")?,
+            )
+            .await?;
+        }
         insert_event(
             tx,
             org,

@@ -110,3 +110,76 @@ backend_test! {
         assert!(matches!(err, StoreError::Validation(_)), "bundle of bundles: {err:?}");
     }
 }
+
+backend_test! {
+    async fn search_uses_the_index_for_rare_terms_and_pages_through_common_ones(store) {
+        let org = org_with_skus(&store, &["ZZ-ONLY"]).await;
+        // 1,200 products named "Product i" with SKU SKU-00iiii.
+        store.seed_for_page_bench(org, 1_200, 0).await.unwrap();
+        let other = org_with_skus(&store, &["SKU-001150"]).await;
+        let search = |q: &'static str, cursor: Option<String>| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_products(org, Some(q), &PageRequest { limit: Some(50), cursor })
+                    .await
+                    .unwrap()
+            }
+        };
+        let skus = |p: &storesync_store::Page<storesync_store::Product>| {
+            p.items.iter().map(|p| p.variants[0].sku.to_string()).collect::<Vec<_>>()
+        };
+
+        // A rare term: ten index hits, every one checked, none of the other
+        // organization's.
+        let rare = search("sku-00115", None).await;
+        let mut found = skus(&rare);
+        found.sort();
+        assert_eq!(found, (1150..1160).map(|i| format!("SKU-{i:06}")).collect::<Vec<_>>());
+        assert!(rare.next_cursor.is_none());
+        // Case does not matter; what is not there is not found.
+        assert_eq!(skus(&search("Sku-001199", None).await), vec!["SKU-001199"]);
+        assert!(search("sku-009999", None).await.items.is_empty());
+        assert!(search("no such thing", None).await.items.is_empty());
+
+        // A common term (every product): pages newest first, 50 at a time,
+        // without repeats, to the end.
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = search("sku-0", cursor).await;
+            pages += 1;
+            for p in &page.items {
+                assert!(seen.insert(p.id), "product listed twice");
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 1_200);
+        assert_eq!(pages, 24);
+
+        // Renaming and new barcodes are searchable at once; the old name is gone.
+        let only = search("zz-only", None).await.items.remove(0);
+        store
+            .update_product(org, only.id, &ProductPatch {
+                name: Some("Batik Shirt".into()),
+                variants: vec![VariantPatch { sku: sku("ZZ-ONLY"), name: None, price: None, barcode: Some("8991234".into()), weight_grams: None, allow_backorder: None, low_stock_threshold: None }],
+                ..Default::default()
+            }, &actor())
+            .await
+            .unwrap();
+        assert_eq!(search("batik", None).await.items.len(), 1);
+        assert_eq!(search("1234", None).await.items.len(), 1);
+        assert!(search("test product", None).await.items.is_empty());
+        // Archived products leave the results.
+        store.archive_product(org, only.id, &actor()).await.unwrap();
+        assert!(search("batik", None).await.items.is_empty());
+
+        // The other organization sees only its own.
+        let theirs = store.list_products(other, Some("sku-00115"), &PageRequest::default()).await.unwrap();
+        assert_eq!(skus(&theirs), vec!["SKU-001150"]);
+    }
+}

@@ -161,3 +161,57 @@ backend_test! {
         assert_eq!((done.shown_total, done.target), (4, 2));
     }
 }
+
+backend_test! {
+    async fn the_hourly_sales_rollup_follows_inserts_and_cancellations(store) {
+        use storesync_store::OrderTransition;
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 100).await;
+        let shop = shop(&store, org).await;
+        const HOUR: i64 = 3_600_000;
+        // Day 20000 (UTC) 16:30 is day 20000 23:30 in UTC+7; 17:30 is the
+        // next local day.
+        let day = 20_000 * 86_400_000;
+        let at = |h: i64, m: i64| Timestamp::from_millis(day + h * HOUR + m * 60_000);
+        let manual = |id: &str, t: Timestamp| NewOrder { placed_at: Some(t), ..order(id, &[("A", 2)]) };
+        store.create_order(org, &manual("m1", at(16, 30)), &actor()).await.unwrap();
+        store.create_order(org, &manual("m2", at(17, 30)), &actor()).await.unwrap();
+        let m3 = store.create_order(org, &manual("m3", at(17, 45)), &actor()).await.unwrap().order;
+        let mut mp = mp_order("S-1", OrderStatus::ReadyToShip, vec![line("100", "A", 3)]);
+        mp.placed_at = at(16, 5);
+        store.ingest_order(org, shop, "shopee", &mp, Via::Webhook, &actor()).await.unwrap();
+        // Ingested already cancelled: never a sale.
+        let mut gone = mp_order("S-2", OrderStatus::Cancelled, vec![line("100", "A", 1)]);
+        gone.placed_at = at(16, 6);
+        store.ingest_order(org, shop, "shopee", &gone, Via::Poll, &actor()).await.unwrap();
+        // Cancelled later, and a duplicate cancel changes nothing twice.
+        let cancel = OrderTransition::Cancel { reason: "buyer".into() };
+        store.transition_order(org, m3.id, &cancel, &actor()).await.unwrap();
+        store.transition_order(org, m3.id, &cancel, &actor()).await.unwrap();
+
+        let from = Timestamp::from_millis(day - 7 * 60 * 60_000);
+        let to = at(23, 0);
+        let summary = |v: Vec<storesync_store::dashboard::DaySales>| {
+            v.into_iter().map(|d| (d.day, d.channel, d.orders, d.revenue)).collect::<Vec<_>>()
+        };
+        let local = summary(store.sales_by_day(org, from, to, 7 * 60).await.unwrap());
+        assert_eq!(
+            local,
+            vec![
+                (20_000, "manual".to_owned(), 1, 2_000),
+                (20_000, "shopee".to_owned(), 1, 3_000),
+                (20_001, "manual".to_owned(), 1, 2_000),
+            ],
+            "m1 and the Shopee order on the 23rd hour of the local day, m2 the next day, m3 cancelled"
+        );
+        let utc = summary(store.sales_by_day(org, Timestamp::from_millis(day), to, 0).await.unwrap());
+        assert_eq!(utc, vec![(20_000, "manual".to_owned(), 2, 4_000), (20_000, "shopee".to_owned(), 1, 3_000)]);
+        // A zone off the hour reads the orders themselves: same answer.
+        let odd = summary(store.sales_by_day(org, from, to, 7 * 60 + 30).await.unwrap());
+        assert_eq!(odd.iter().map(|r| r.2).sum::<i64>(), 3);
+
+        // Recomputing from the orders agrees with what was kept.
+        store.rebuild_sales_rollup(org).await.unwrap();
+        assert_eq!(summary(store.sales_by_day(org, from, to, 7 * 60).await.unwrap()), local);
+    }
+}
