@@ -177,6 +177,23 @@ pub(crate) struct Order {
     pub currency: String,
     pub shipping_fee_cents: i64,
     pub warehouse: String,
+    /// Lazada: order items (one per unit, by order item id) the seller cancelled on their own
+    /// while the rest of the order goes on, with the reason given.
+    pub cancelled_items: BTreeMap<u64, String>,
+    /// Lazada: packages packed from some of the order's items, each with its own package id
+    /// and tracking number.
+    pub parcels: Vec<Parcel>,
+}
+
+/// Lazada: one package packed from some order items of an order.
+#[derive(Debug, Clone)]
+pub(crate) struct Parcel {
+    pub package_id: String,
+    pub tracking: String,
+    /// Order item ids.
+    pub items: Vec<u64>,
+    /// Marked ready to ship.
+    pub ready: bool,
 }
 
 impl Order {
@@ -984,6 +1001,8 @@ impl World {
             currency,
             shipping_fee_cents: 0,
             warehouse,
+            cancelled_items: BTreeMap::new(),
+            parcels: Vec::new(),
         };
         self.packages.insert(package_id, order_id.clone());
         self.orders.insert(order_id.clone(), order);
@@ -1126,10 +1145,11 @@ impl World {
             variant_id: vid,
             seller_sku: sku,
             taken,
-            quantity: qty,
             ..
         } in lines
         {
+            // What is still taken: units cancelled on their own (Lazada) went back already.
+            let qty: i64 = taken.iter().map(|(_, n)| n).sum();
             if let Some(v) = self.variant_mut(pid, vid) {
                 let before = v.total();
                 for (wh, n) in taken {

@@ -240,7 +240,10 @@ pub fn listing(product: &wire::Product, currency: Currency) -> Result<Listing, C
 }
 
 /// One order assembled from its items (`/orders/items/get`). Items of the
-/// same SKU are merged into one line whose quantity is the item count.
+/// same SKU are merged into one line whose quantity is the item count;
+/// while some items are live, the cancelled ones are left out of the lines
+/// (a partial cancellation), and each package appears once with its own
+/// tracking number.
 pub fn order(
     order_id: &str,
     items: &[wire::OrderItem],
@@ -258,6 +261,10 @@ pub fn order(
     let mut created: Option<Timestamp> = None;
     let mut updated: Option<Timestamp> = None;
     let mut cancel_reason = None;
+    // Units the seller cancelled on their own are no longer part of an order that goes on; an
+    // order cancelled as a whole keeps them all, so its lines say what was released.
+    let cancelled = |i: &wire::OrderItem| item_status(&i.status) == Some(OrderStatus::Cancelled);
+    let any_live = items.iter().any(|i| !cancelled(i));
     for item in items {
         let listing_id = ListingId::new(item.product_id.clone().unwrap_or_default());
         let variant_id = ExtVariantId::new(item.sku_id.clone().unwrap_or_default());
@@ -295,6 +302,9 @@ pub fn order(
                     status: Some(item.status.clone()),
                 });
             }
+        }
+        if any_live && cancelled(item) {
+            continue;
         }
         if let Some(line) = lines
             .iter_mut()
@@ -578,7 +588,7 @@ mod tests {
         assert_eq!(o.status, OrderStatus::ReadyToShip);
         assert_eq!(o.marketplace_status, "packed");
         assert_eq!(o.placed_on, Marketplace::Lazada);
-        assert_eq!(o.lines.len(), 2);
+        assert_eq!(o.lines.len(), 1, "the cancelled cap is no longer ordered");
         assert_eq!(o.lines[0].quantity, 2, "one order item per unit");
         assert_eq!(o.lines[0].line_ids, vec!["11", "12"]);
         assert_eq!(o.lines[0].unit_price, Some(Money::new(990, sgd)));
@@ -595,6 +605,23 @@ mod tests {
             o.updated_at,
             parse_time("2024-01-01 12:00:00 +0800").unwrap()
         );
+    }
+
+    #[test]
+    fn a_wholly_cancelled_order_keeps_every_unit_in_its_lines() {
+        let sgd: Currency = "SGD".parse().unwrap();
+        let items: Vec<wire::OrderItem> = serde_json::from_str(
+            r#"[{"order_item_id":11,"status":"canceled","sku":"TEE","sku_id":5,"product_id":7,"paid_price":"2.00","reason":"Out of stock"},
+                {"order_item_id":12,"status":"canceled","sku":"TEE","sku_id":5,"product_id":7,"paid_price":"2.00"},
+                {"order_item_id":13,"status":"canceled","sku":"CAP","sku_id":6,"product_id":8,"paid_price":"1.00"}]"#,
+        )
+        .unwrap();
+        let o = order("1", &items, sgd).unwrap();
+        assert_eq!(o.status, OrderStatus::Cancelled);
+        let units: Vec<u32> = o.lines.iter().map(|l| l.quantity).collect();
+        assert_eq!(units, vec![2, 1]);
+        assert_eq!(o.total, None);
+        assert_eq!(o.cancel_reason.as_deref(), Some("Out of stock"));
     }
 
     #[test]

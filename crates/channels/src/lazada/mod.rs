@@ -898,10 +898,12 @@ impl Channel for LazadaClient {
         Ok(orders)
     }
 
-    /// Packs every `pending`/`repacked` item of the order (Lazada assigns
-    /// package, carrier and tracking number), then marks the packages ready
-    /// to ship. With `package_id`, only that package is marked ready. A
-    /// seller tracking number is not sent: Lazada dropship allocates it.
+    /// Packs every `pending`/`repacked` item of the order into one package
+    /// (Lazada assigns package, carrier and tracking number), then marks it
+    /// and every package packed earlier (Seller Center may have split the
+    /// order) ready to ship. With `package_id`, only that package is marked
+    /// ready. A seller tracking number is not sent: Lazada dropship
+    /// allocates it.
     async fn ship_order(
         &self,
         creds: &ShopCredentials,
@@ -1024,7 +1026,9 @@ impl Channel for LazadaClient {
     }
 
     /// Validates the cancellation to learn the reason options, picks the
-    /// one matching the reason, and creates it for the chosen items.
+    /// one matching the reason, and creates it for the chosen items: every
+    /// live order item (one per unit) of the requested lines, or of the
+    /// whole order when no line is named. The rest of the order goes on.
     async fn cancel_order(
         &self,
         creds: &ShopCredentials,

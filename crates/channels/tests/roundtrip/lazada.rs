@@ -2624,3 +2624,312 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
         );
     }
 }
+
+// ---- partial cancellation and orders of several packages --------------------------------------
+
+#[tokio::test]
+async fn cancel_of_some_lines_names_every_unit_item_of_those_skus_and_puts_their_stock_back() {
+    let env = Env::start().await;
+    let (view, creds, _) = env.shop(json!({"region": "SG", "products": [
+        {"name": "Kaos", "variants": [
+            {"seller_sku": "KAOS-M", "price": "10", "stock": 10},
+            {"seller_sku": "KAOS-L", "price": "10", "stock": 10}]}]}));
+    let o = env.place(
+        view.shop_id,
+        json!({"lines": [{"seller_sku": "KAOS-M", "quantity": 3}, {"seller_sku": "KAOS-L", "quantity": 1}]}),
+    );
+    let (_, answer) = raw_call(
+        &env,
+        Carry::Query,
+        "/order/items/get",
+        &[("order_id", &o.order_id)],
+        Some(creds.access_token.expose()),
+    )
+    .await;
+    let ids_of_sku = |sku: &str| -> Vec<String> {
+        let mut ids: Vec<String> = answer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["sku"] == sku)
+            .map(|i| i["order_item_id"].to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (m_items, l_items) = (ids_of_sku("KAOS-M"), ids_of_sku("KAOS-L"));
+    assert_eq!(m_items.len(), 3);
+    let (proxy, url) = Proxy::start(env.server.base_url()).await;
+    let client = client_at(&url, APP_SECRET, env.clock.clone());
+    let c = client
+        .cancel_order(
+            &creds,
+            &CancelRequest {
+                order_id: ExtOrderId::new(o.order_id.clone()),
+                reason: CancelReason::OutOfStock,
+                lines: vec![ids_of(&view, "KAOS-M")],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status.as_deref(), Some("canceled"));
+    let created = proxy
+        .seen()
+        .into_iter()
+        .find(|s| s.api_name() == "/order/reverse/cancel/create")
+        .unwrap();
+    let list = created.param("order_item_id_list").unwrap();
+    let mut sent: Vec<String> = list
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    sent.sort();
+    assert_eq!(sent, m_items, "every unit of the SKU, no other");
+    assert_eq!(created.param("reason_id").as_deref(), Some("10000"));
+
+    // In the sandbox: the three units are back, the order goes on with the other SKU.
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-M")
+            .unwrap()
+            .total_stock,
+        10
+    );
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-L")
+            .unwrap()
+            .total_stock,
+        9
+    );
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "pending");
+    // Read back: still to ship, only the live SKU in the lines, charged for it alone.
+    let read = &env
+        .client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
+        .await
+        .unwrap()[0];
+    assert_eq!(read.status, OrderStatus::ReadyToShip);
+    assert_eq!(read.marketplace_status, "pending");
+    assert_eq!(read.lines.len(), 1);
+    assert_eq!(read.lines[0].seller_sku, "KAOS-L");
+    assert_eq!(read.lines[0].quantity, 1);
+    assert_eq!(read.lines[0].line_ids, l_items);
+    assert_eq!(read.total, Some(Money::new(1_000, sgd())));
+    assert_eq!(read.cancel_reason.as_deref(), Some("Out of stock"));
+
+    // Cancelling "everything" now names only the item still live, and the order is cancelled.
+    client
+        .cancel_order(&creds, &cancel_all(&o.order_id))
+        .await
+        .unwrap();
+    let last = proxy
+        .seen()
+        .into_iter()
+        .rfind(|s| s.api_name() == "/order/reverse/cancel/create")
+        .unwrap();
+    assert_eq!(
+        last.param("order_item_id_list"),
+        Some(format!("[{}]", l_items[0]))
+    );
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "canceled");
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-L")
+            .unwrap()
+            .total_stock,
+        10
+    );
+    let read = &env
+        .client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
+        .await
+        .unwrap()[0];
+    assert_eq!(read.status, OrderStatus::Cancelled);
+    let units: Vec<(String, u32)> = read
+        .lines
+        .iter()
+        .map(|l| (l.seller_sku.clone(), l.quantity))
+        .collect();
+    assert_eq!(
+        units,
+        vec![("KAOS-M".to_owned(), 3), ("KAOS-L".to_owned(), 1)],
+        "a cancelled order keeps every unit it released"
+    );
+    // Nothing is left to cancel.
+    let e = client
+        .cancel_order(&creds, &cancel_all(&o.order_id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ChannelError::Invalid { code, .. } if code == "no_items"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn ship_order_readies_every_package_of_a_multi_package_order_or_only_the_one_named() {
+    let env = Env::start().await;
+    let (view, creds, _) = env.shop(simple_shop());
+    let token = creds.access_token.expose().clone();
+
+    // Seller Center packed one unit on its own; shipping the order packs the rest into a
+    // second package and makes both ready.
+    let o = env.place(
+        view.shop_id,
+        json!({"lines": [{"seller_sku": "TEE-M", "quantity": 2}, {"seller_sku": "CAP-1"}]}),
+    );
+    let items = raw_item_ids(&env, &token, &o.order_id).await;
+    let first = raw_pack(&env, &token, &o.order_id, &items[..1]).await;
+    let p1 = first["result"]["data"]["pack_order_list"][0]["order_item_list"][0]["package_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.sb().reset_calls();
+    let shipment = env
+        .client
+        .ship_order(&creds, &ship(&o.order_id))
+        .await
+        .unwrap();
+    assert_eq!(env.calls("POST /order/fulfill/pack"), 1);
+    assert_eq!(
+        env.calls("POST /order/package/rts"),
+        1,
+        "both packages in one call"
+    );
+    assert_eq!(shipment.packages.len(), 2);
+    let ids: HashSet<&str> = shipment
+        .packages
+        .iter()
+        .map(|p| p.package_id.as_ref().unwrap().as_str())
+        .collect();
+    assert!(ids.contains(p1.as_str()));
+    let trackings: HashSet<&str> = shipment
+        .packages
+        .iter()
+        .map(|p| p.tracking_number.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        trackings.len(),
+        2,
+        "each package has its own tracking number"
+    );
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "ready_to_ship");
+    let read = &env
+        .client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
+        .await
+        .unwrap()[0];
+    assert_eq!(read.packages.len(), 2);
+    assert!(read
+        .packages
+        .iter()
+        .all(|p| p.status.as_deref() == Some("ready_to_ship")));
+    let read_trackings: HashSet<&str> = read
+        .packages
+        .iter()
+        .map(|p| p.tracking_number.as_deref().unwrap())
+        .collect();
+    assert_eq!(read_trackings, trackings);
+    assert_eq!(read.lines.iter().map(|l| l.quantity).sum::<u32>(), 3);
+
+    // Naming one package makes only that one ready; the rest of the order waits.
+    let o = env.place(
+        view.shop_id,
+        json!({"lines": [{"seller_sku": "TEE-L", "quantity": 2}]}),
+    );
+    let items = raw_item_ids(&env, &token, &o.order_id).await;
+    raw_pack(&env, &token, &o.order_id, &items[..1]).await;
+    let second = raw_pack(&env, &token, &o.order_id, &items[1..]).await;
+    let p2 = second["result"]["data"]["pack_order_list"][0]["order_item_list"][0]["package_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shipment = env
+        .client
+        .ship_order(
+            &creds,
+            &ShipRequest {
+                package_id: Some(PackageId::new(p2.clone())),
+                ..ship(&o.order_id)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(shipment.packages.len(), 1);
+    assert_eq!(
+        shipment.packages[0].package_id.as_ref().unwrap().as_str(),
+        p2
+    );
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "packed");
+    let read = &env
+        .client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
+        .await
+        .unwrap()[0];
+    let mut states: Vec<(String, String)> = read
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.package_id.as_ref().unwrap().as_str().to_owned(),
+                p.status.clone().unwrap(),
+            )
+        })
+        .collect();
+    states.sort();
+    assert_eq!(states.len(), 2);
+    assert!(states.contains(&(p2.clone(), "ready_to_ship".to_owned())));
+    assert!(states.iter().any(|(p, s)| *p != p2 && s == "packed"));
+    assert_eq!(read.status, OrderStatus::ReadyToShip);
+    // Shipping the whole order now readies what is left.
+    env.client
+        .ship_order(&creds, &ship(&o.order_id))
+        .await
+        .unwrap();
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "ready_to_ship");
+}
+
+#[tokio::test]
+async fn pushes_after_a_partial_cancel_carry_each_items_own_status() {
+    let env = Env::start().await;
+    let mut hooks = Hooks::start().await;
+    let (view, creds, _) = env.shop(simple_shop());
+    let o = env.place(
+        view.shop_id,
+        json!({"lines": [{"seller_sku": "TEE-M", "quantity": 2}, {"seller_sku": "CAP-1"}]}),
+    );
+    env.sb().set_push_url(Some(hooks.url.clone()));
+    env.client
+        .cancel_order(
+            &creds,
+            &CancelRequest {
+                order_id: ExtOrderId::new(o.order_id.clone()),
+                reason: CancelReason::OutOfStock,
+                lines: vec![ids_of(&view, "CAP-1")],
+            },
+        )
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (headers, body) = hooks.next(0, |_| true).await;
+        env.client
+            .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
+            .unwrap();
+        match &env.client.parse_webhook(&body).unwrap()[0].kind {
+            WebhookEventKind::OrderStatusChanged {
+                order_id,
+                marketplace_status,
+                ..
+            } => {
+                assert_eq!(order_id.as_str(), o.order_id);
+                statuses.push(marketplace_status.clone());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec!["canceled", "pending", "pending"]);
+}

@@ -2,8 +2,9 @@
 //! name and sorted parameters (read from the query *and* a form-urlencoded body), millisecond
 //! timestamps within ±7200 s, `{code:"0", data}` / `{type, code, message}` envelopes, the auth
 //! endpoints with rotating refresh tokens, products with sellable / occupied stock, orders with
-//! one item per unit and Lazada's item statuses, pack and ready-to-ship, cancellation, the
-//! consent page and signed pushes (200 within 500 ms, else retried every 30 min, 12 times).
+//! one item per unit and Lazada's item statuses, pack (some items per package, several packages
+//! per order) and ready-to-ship per package, cancellation of some or all items, the consent
+//! page and signed pushes (200 within 500 ms, else retried every 30 min, 12 times).
 
 mod auth;
 mod orders;

@@ -1,18 +1,72 @@
 //! Lazada order APIs: `/orders/get` (time filters, status filter, offset/limit ≤ 100, sorting),
 //! `/order/get`, `/order/items/get`, `/orders/items/get` (bracketed id list ≤ 50), pack and
 //! ready-to-ship (≤ 20 orders, `result` wrapper with per-item codes) and seller cancellation.
-//! Every unit of a line is its own order item, `line_id * 1000 + unit`.
+//! Every unit of a line is its own order item, `line_id * 1000 + unit`, with its own status: a
+//! seller may pack some items of an order into one package and others into another (each with
+//! its own package id and tracking number), and cancel some items while the rest goes on (their
+//! units go back on the listing at once).
 
 use serde_json::{json, Value};
 
+use storesync_domain::Timestamp;
+
 use super::{item_status, parse_iso_ms, Call, LzError, MAX_ORDER_IDS, MAX_ORDER_LIMIT, MAX_PACK};
-use crate::model::{Order, OrderAction, Stage, World};
-use crate::sandbox::Sandbox;
+use crate::model::{Event, Order, Parcel, Stage, World};
+use crate::sandbox::{IdKind, Protocol, Sandbox};
 use crate::util;
 
 /// The order item id of unit `unit` of a line.
 pub(crate) fn item_id(line_id: u64, unit: i64) -> u64 {
     line_id * 1000 + u64::try_from(unit).unwrap_or(0)
+}
+
+/// The line an order item belongs to.
+fn line_of(item: u64) -> u64 {
+    item / 1000
+}
+
+/// The package an order item was packed into on its own, if any.
+fn parcel_of(o: &Order, item: u64) -> Option<&Parcel> {
+    o.parcels.iter().find(|p| p.items.contains(&item))
+}
+
+/// The Lazada status of one order item when the order is at `stage`: cancelled on its own,
+/// packed (or made ready to ship) in its package while the order has not left, or the order's.
+pub(crate) fn unit_status(o: &Order, item: u64, stage: Stage) -> &'static str {
+    if o.cancelled_items.contains_key(&item) {
+        return "canceled";
+    }
+    if matches!(stage, Stage::ReadyToShip | Stage::Packed | Stage::Arranged) {
+        if let Some(p) = parcel_of(o, item) {
+            return if p.ready { "ready_to_ship" } else { "packed" };
+        }
+    }
+    item_status(stage)
+}
+
+/// The order's stage from its items once some were packed or cancelled on their own: while any
+/// live item waits to be packed the order is pending; once all are packed it is packed; once
+/// every package is ready it is ready to ship.
+fn settle(o: &mut Order) {
+    if o.parcels.is_empty()
+        || !matches!(
+            o.stage,
+            Stage::ReadyToShip | Stage::Packed | Stage::Arranged
+        )
+    {
+        return;
+    }
+    let all_packed = item_ids(o)
+        .iter()
+        .filter(|i| !o.cancelled_items.contains_key(i))
+        .all(|i| parcel_of(o, *i).is_some());
+    o.stage = if !all_packed {
+        Stage::ReadyToShip
+    } else if o.parcels.iter().all(|p| p.ready || p.items.is_empty()) {
+        Stage::Arranged
+    } else {
+        Stage::Packed
+    };
 }
 
 /// UTC offset of a venture's local time, in hours.
@@ -62,10 +116,8 @@ fn packed(stage: Stage) -> bool {
 /// Every order item (one per unit) of an order.
 pub(crate) fn items(w: &World, o: &Order) -> Vec<Value> {
     let region = region_of(w, o);
-    let status = item_status(o.stage);
     let price = |c: i64| util::cents_to_decimal(c, &o.currency);
-    let is_packed = packed(o.stage);
-    let initiator = match o.cancel_by.as_deref() {
+    let order_initiator = match o.cancel_by.as_deref() {
         Some("seller") => "cancellation-seller",
         Some(_) => "cancellation-customer",
         None => "",
@@ -73,23 +125,49 @@ pub(crate) fn items(w: &World, o: &Order) -> Vec<Value> {
     let mut out = Vec::new();
     for l in &o.lines {
         for unit in 0..l.quantity {
+            let id = item_id(l.line_id, unit);
+            let status = unit_status(o, id, o.stage);
+            let (package_id, tracking) = match parcel_of(o, id) {
+                Some(p) => (p.package_id.clone(), p.tracking.clone()),
+                None if packed(o.stage) => {
+                    (o.package_id.clone(), o.tracking.clone().unwrap_or_default())
+                }
+                None => (String::new(), String::new()),
+            };
+            let (reason, initiator) = match o.cancelled_items.get(&id) {
+                Some(r) => (r.clone(), "cancellation-seller"),
+                None if o.stage == Stage::Cancelled => {
+                    (o.cancel_reason.clone().unwrap_or_default(), order_initiator)
+                }
+                None => (String::new(), ""),
+            };
             out.push(json!({
-                "order_item_id": item_id(l.line_id, unit), "order_id": o.id.parse::<u64>().unwrap_or(0),
+                "order_item_id": id, "order_id": o.id.parse::<u64>().unwrap_or(0),
                 "status": status, "name": l.product_name, "sku": l.seller_sku,
                 "shop_sku": format!("{}_{}AMZ-{}", l.product_id, region, l.variant_id),
                 "sku_id": l.variant_id.to_string(), "product_id": l.product_id.to_string(),
                 "variation": l.variant_name,
                 "item_price": price(l.original_price_cents), "paid_price": price(l.unit_price_cents),
                 "currency": o.currency, "shipping_type": "Dropshipping",
-                "shipment_provider": if is_packed { o.carrier.as_str() } else { "" },
-                "tracking_code": if is_packed { o.tracking.clone().unwrap_or_default() } else { String::new() },
-                "package_id": if is_packed { o.package_id.as_str() } else { "" },
-                "invoice_number": "",
-                "reason": if o.stage == Stage::Cancelled { o.cancel_reason.clone().unwrap_or_default() } else { String::new() },
-                "reason_detail": "", "return_status": "", "cancel_return_initiator": if o.stage == Stage::Cancelled { initiator } else { "" },
+                "shipment_provider": if package_id.is_empty() { "" } else { o.carrier.as_str() },
+                "tracking_code": tracking, "package_id": package_id,
+                "invoice_number": "", "reason": reason, "reason_detail": "", "return_status": "",
+                "cancel_return_initiator": initiator,
                 "created_at": local_time(o.create_ms, &region), "updated_at": local_time(o.update_ms, &region),
                 "is_fbl": 0, "warehouse_code": o.warehouse,
             }));
+        }
+    }
+    out
+}
+
+/// The distinct statuses of an order's items, in item order.
+fn statuses(o: &Order) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for id in item_ids(o) {
+        let s = unit_status(o, id, o.stage);
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
     out
@@ -104,7 +182,7 @@ fn header(w: &World, o: &Order) -> Value {
     json!({
         "order_id": o.id.parse::<u64>().unwrap_or(0), "order_number": o.id.parse::<u64>().unwrap_or(0),
         "created_at": local_time(o.create_ms, &region), "updated_at": local_time(o.update_ms, &region),
-        "statuses": [item_status(o.stage)], "items_count": units,
+        "statuses": statuses(o), "items_count": units,
         "price": util::cents_to_decimal(o.subtotal_cents(), &o.currency),
         "shipping_fee": util::cents_to_decimal(o.shipping_fee_cents, &o.currency),
         "payment_method": "COD", "voucher": "0.00", "customer_first_name": o.buyer_name,
@@ -313,8 +391,56 @@ fn ids_of(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `POST /order/fulfill/pack`. The sandbox keeps one package per order, so packing any item
-/// packs the whole order: it gets a package id, carrier and tracking number.
+/// Distinct ids in the order given.
+fn distinct(ids: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in ids {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Packs `items` (pending items of a paid order) into a new package with its own tracking
+/// number. The order's first package takes the package id it was given at placement.
+fn pack_items(w: &mut World, order_id: &str, items: Vec<u64>, now: Timestamp) {
+    let proto = super::LazadaProtocol;
+    let seq = w.next_seq();
+    let tracking = proto.tracking_number(seq);
+    let Some(o) = w.orders.get_mut(order_id) else {
+        return;
+    };
+    let package_id = if o.parcels.iter().any(|p| p.package_id == o.package_id) {
+        proto.id_string(IdKind::Package, seq)
+    } else {
+        o.package_id.clone()
+    };
+    o.parcels.push(Parcel {
+        package_id: package_id.clone(),
+        tracking: tracking.clone(),
+        items,
+        ready: false,
+    });
+    if o.tracking.is_none() || package_id == o.package_id {
+        o.tracking = Some(tracking.clone());
+    }
+    settle(o);
+    o.update_ms = now.millis().max(o.update_ms);
+    let shop_id = o.shop_id;
+    w.packages.insert(package_id.clone(), order_id.to_owned());
+    w.push_status_event(order_id);
+    w.events.push(Event::Tracking {
+        shop_id,
+        order_id: order_id.to_owned(),
+        package_id,
+        tracking,
+    });
+}
+
+/// `POST /order/fulfill/pack`. The listed items that are `pending` go into one new package
+/// (package id, carrier, tracking number); the others get a per-item error. Items of an order
+/// may be packed into several packages by packing them in several calls.
 pub(crate) fn pack(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
     let req = json_param(call, "packReq")?;
     let list = req
@@ -328,14 +454,13 @@ pub(crate) fn pack(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
     if req.get("delivery_type").and_then(Value::as_str) != Some("dropship") {
         return Err(LzError::invalid("delivery_type"));
     }
-    let proto = super::LazadaProtocol;
     sb.with_world(|w, now| {
         let mut out = Vec::new();
         for entry in &list {
             let order_id = ids_of(&json!([entry.get("order_id").cloned().unwrap_or(Value::Null)]))
                 .pop()
                 .unwrap_or_default();
-            let wanted = ids_of(entry.get("order_item_list").unwrap_or(&Value::Null));
+            let wanted = distinct(ids_of(entry.get("order_item_list").unwrap_or(&Value::Null)));
             let Some(o) = shop_order(w, call, &order_id) else {
                 return Err(LzError::isv("E016", "Invalid Order ID"));
             };
@@ -343,38 +468,34 @@ pub(crate) fn pack(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
             if wanted.is_empty() || wanted.iter().any(|i| !known.contains(i)) {
                 return Err(LzError::invalid("order_item_list"));
             }
-            let can_pack = o.stage == Stage::ReadyToShip;
-            if can_pack {
-                let seq = w.next_seq();
-                let tracking = crate::sandbox::Protocol::tracking_number(&proto, seq);
-                let (package_id, shop_id) = {
-                    let Some(o) = w.orders.get_mut(&order_id) else { continue };
-                    o.stage = Stage::Packed;
-                    o.tracking = Some(tracking.clone());
-                    o.update_ms = now.millis().max(o.update_ms);
-                    (o.package_id.clone(), o.shop_id)
-                };
-                w.push_status_event(&order_id);
-                w.events.push(crate::model::Event::Tracking {
-                    shop_id,
-                    order_id: order_id.clone(),
-                    package_id,
-                    tracking,
-                });
+            let status_of = |i: &str| unit_status(o, i.parse().unwrap_or(0), o.stage);
+            let packable: Vec<u64> = wanted
+                .iter()
+                .filter(|i| o.stage == Stage::ReadyToShip && status_of(i) == "pending")
+                .filter_map(|i| i.parse().ok())
+                .collect();
+            let refused: Vec<(String, &'static str)> = wanted
+                .iter()
+                .filter(|i| !packable.iter().any(|p| p.to_string() == **i))
+                .map(|i| (i.clone(), status_of(i)))
+                .collect();
+            if !packable.is_empty() {
+                pack_items(w, &order_id, packable.clone(), now);
             }
             let Some(o) = w.orders.get(&order_id) else { continue };
             let items: Vec<Value> = wanted
                 .iter()
-                .map(|i| {
-                    if can_pack {
-                        json!({"order_item_id": i, "package_id": o.package_id,
-                               "tracking_number": o.tracking, "shipment_provider": o.carrier,
-                               "item_err_code": "0", "msg": "success", "retry": false})
-                    } else {
-                        json!({"order_item_id": i, "item_err_code": "ITEM_STATUS_INVALID",
-                               "msg": format!("Only items in pending or repacked can be packed; this one is {}", item_status(o.stage)),
-                               "retry": false})
+                .map(|i| match refused.iter().find(|(r, _)| r == i) {
+                    None => {
+                        let p = i.parse().ok().and_then(|i| parcel_of(o, i));
+                        json!({"order_item_id": i, "package_id": p.map(|p| p.package_id.clone()),
+                               "tracking_number": p.map(|p| p.tracking.clone()),
+                               "shipment_provider": o.carrier, "item_err_code": "0",
+                               "msg": "success", "retry": false})
                     }
+                    Some((_, status)) => json!({"order_item_id": i, "item_err_code": "ITEM_STATUS_INVALID",
+                        "msg": format!("Only items in pending or repacked can be packed; this one is {status}"),
+                        "retry": false}),
                 })
                 .collect();
             out.push(json!({"order_id": order_id, "order_item_list": items}));
@@ -383,7 +504,8 @@ pub(crate) fn pack(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
     })
 }
 
-/// `POST /order/package/rts`: packed packages become ready to ship.
+/// `POST /order/package/rts`: packed packages become ready to ship, each on its own; the order
+/// is ready to ship once all its items are in packages that are.
 pub(crate) fn ready_to_ship(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
     let req = json_param(call, "readyToShipReq")?;
     let list = req
@@ -399,16 +521,32 @@ pub(crate) fn ready_to_ship(sb: &Sandbox, call: &Call) -> Result<Value, LzError>
         for p in &list {
             let package_id = p.get("package_id").and_then(Value::as_str).unwrap_or("").to_owned();
             let order_id = w.packages.get(&package_id).cloned().unwrap_or_default();
+            let not_found = json!({"package_id": package_id, "item_err_code": "PACKAGE_NOT_FOUND",
+                                   "msg": "Package not found", "retry": false});
+            let invalid = |status: &str| json!({"package_id": package_id, "item_err_code": "PACKAGE_STATUS_INVALID",
+                "msg": format!("Only packed packages can be made ready to ship; this one is {status}"),
+                "retry": false});
             let result = match w.orders.get_mut(&order_id).filter(|o| o.shop_id == call.shop_id) {
-                None => json!({"package_id": package_id, "item_err_code": "PACKAGE_NOT_FOUND", "msg": "Package not found", "retry": false}),
-                Some(o) if o.stage == Stage::Packed => {
-                    o.stage = Stage::Arranged;
-                    o.update_ms = now.millis().max(o.update_ms);
-                    json!({"package_id": package_id, "item_err_code": "0", "msg": "success", "retry": false})
+                None => not_found,
+                Some(o) => {
+                    let open = matches!(o.stage, Stage::ReadyToShip | Stage::Packed);
+                    let stage_status = item_status(o.stage);
+                    let legacy = o.parcels.is_empty() && package_id == o.package_id;
+                    match o.parcels.iter_mut().find(|x| x.package_id == package_id) {
+                        // A package whose items were all cancelled is gone.
+                        Some(x) if x.items.is_empty() => not_found,
+                        Some(x) if open && !x.ready => {
+                            x.ready = true;
+                            settle(o);
+                            o.update_ms = now.millis().max(o.update_ms);
+                            json!({"package_id": package_id, "item_err_code": "0", "msg": "success", "retry": false})
+                        }
+                        Some(x) => invalid(if x.ready && open { "ready_to_ship" } else { stage_status }),
+                        // The order's own package before anything was packed.
+                        None if legacy => invalid(stage_status),
+                        None => not_found,
+                    }
                 }
-                Some(o) => json!({"package_id": package_id, "item_err_code": "PACKAGE_STATUS_INVALID",
-                                  "msg": format!("Only packed packages can be made ready to ship; this one is {}", item_status(o.stage)),
-                                  "retry": false}),
             };
             if result["item_err_code"] == "0" {
                 w.push_status_event(&order_id);
@@ -425,8 +563,9 @@ const REASONS: [(&str, &str); 3] = [
     ("10002", "Unable to deliver to buyer address"),
 ];
 
-/// Checks that a cancel names items of a cancellable order, and returns the order id.
-fn cancellable(w: &World, call: &Call) -> Result<String, LzError> {
+/// Checks that a cancel names items of the seller's order that can still be cancelled (unpaid,
+/// pending or packed), and returns the order id and those items.
+fn cancellable(w: &World, call: &Call) -> Result<(String, Vec<u64>), LzError> {
     let id = call.required("order_id")?.to_owned();
     let listed = id_list(
         call.required("order_item_id_list")?,
@@ -440,29 +579,96 @@ fn cancellable(w: &World, call: &Call) -> Result<String, LzError> {
         ),
     )?;
     let o = shop_order(w, call, &id).ok_or_else(|| LzError::isv("E016", "Invalid Order ID"))?;
-    let known: Vec<String> = item_ids(o).iter().map(u64::to_string).collect();
+    let known = item_ids(o);
+    let listed: Vec<u64> = distinct(listed)
+        .iter()
+        .filter_map(|i| i.parse().ok())
+        .collect();
     if listed.is_empty() || listed.iter().any(|i| !known.contains(i)) {
         return Err(LzError::invalid("order_item_id_list"));
     }
-    if !matches!(
-        o.stage,
-        Stage::Unpaid | Stage::ReadyToShip | Stage::InCancel | Stage::Packed
-    ) {
-        return Err(LzError::isv(
-            "CancelNotAllowed",
-            format!(
-                "Order items in status {} cannot be cancelled by the seller",
-                item_status(o.stage)
-            ),
-        ));
+    for i in &listed {
+        let status = unit_status(o, *i, o.stage);
+        if !matches!(status, "unpaid" | "pending" | "packed") {
+            return Err(LzError::isv(
+                "CancelNotAllowed",
+                format!("Order item {i} in status {status} cannot be cancelled by the seller"),
+            ));
+        }
     }
-    if listed.len() != known.len() {
-        return Err(LzError::isv(
-            "InvalidParameter",
-            "The sandbox cancels whole orders only: list every order item",
-        ));
+    Ok((id, listed))
+}
+
+/// Units going back to a variant: product, variant, seller SKU, (warehouse, units).
+type PutBack = (u64, u64, String, Vec<(String, i64)>);
+
+/// Cancels some items of an order as the seller: they leave their packages, their units go back
+/// on the listing, and the order is cancelled once no item is left.
+fn cancel_items(w: &mut World, order_id: &str, items: &[u64], reason: &str, now: Timestamp) {
+    let Some(o) = w.orders.get_mut(order_id) else {
+        return;
+    };
+    for i in items {
+        o.cancelled_items.insert(*i, reason.to_owned());
     }
-    Ok(id)
+    // A package left without items is gone; its id is never given out again.
+    for p in &mut o.parcels {
+        p.items.retain(|i| !items.contains(i));
+    }
+    // Units go back to the warehouses they were taken from, latest first.
+    let mut back: Vec<PutBack> = Vec::new();
+    for l in &mut o.lines {
+        let mut n =
+            i64::try_from(items.iter().filter(|i| line_of(**i) == l.line_id).count()).unwrap_or(0);
+        let mut put = Vec::new();
+        for (wh, t) in l.taken.iter_mut().rev() {
+            let k = n.min(*t);
+            if k > 0 {
+                *t -= k;
+                n -= k;
+                put.push((wh.clone(), k));
+            }
+        }
+        l.taken.retain(|(_, t)| *t > 0);
+        if !put.is_empty() {
+            back.push((l.product_id, l.variant_id, l.seller_sku.clone(), put));
+        }
+    }
+    if item_ids(o)
+        .iter()
+        .all(|i| o.cancelled_items.contains_key(i))
+    {
+        o.stage = Stage::Cancelled;
+        o.cancel_by = Some("seller".to_owned());
+        o.cancel_reason = Some(reason.to_owned());
+        o.buyer_cancel_requested = false;
+    } else {
+        settle(o);
+    }
+    o.update_ms = now.millis().max(o.update_ms);
+    let shop_id = o.shop_id;
+    for (product_id, variant_id, sku, put) in back {
+        let units: i64 = put.iter().map(|(_, k)| k).sum();
+        if let Some(v) = w.variant_mut(product_id, variant_id) {
+            let before = v.total();
+            for (wh, k) in put {
+                *v.stock.entry(wh).or_insert(0) += k;
+            }
+            let (after, reserved) = (v.total(), v.reserved);
+            w.events.push(Event::Inventory {
+                shop_id,
+                product_id,
+                variant_id,
+                before,
+                after,
+                reserved,
+            });
+        }
+        let s = w.sales.entry(shop_id).or_default().entry(sku).or_default();
+        s.units_cancelled += units;
+        s.units_net = s.units_ordered - s.units_cancelled;
+    }
+    w.push_status_event(order_id);
 }
 
 /// `/order/reverse/cancel/validate`.
@@ -474,20 +680,15 @@ pub(crate) fn cancel_validate(sb: &Sandbox, call: &Call) -> Result<Value, LzErro
     }))
 }
 
-/// `/order/reverse/cancel/create`.
+/// `/order/reverse/cancel/create`: cancels the listed items (all of them, or some).
 pub(crate) fn cancel_create(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
     let reason_id = call.required("reason_id")?.to_owned();
     let Some((_, reason)) = REASONS.iter().find(|(id, _)| *id == reason_id) else {
         return Err(LzError::invalid("reason_id"));
     };
-    let proto = super::LazadaProtocol;
     sb.with_world(|w, now| {
-        let id = cancellable(w, call)?;
-        if let Some(o) = w.orders.get_mut(&id) {
-            o.cancel_reason = Some((*reason).to_owned());
-        }
-        w.advance(&id, OrderAction::SellerCancel, None, &proto, now)
-            .map_err(|e| LzError::isv("CancelNotAllowed", e.to_string()))?;
+        let (id, items) = cancellable(w, call)?;
+        cancel_items(w, &id, &items, reason, now);
         Ok(json!({}))
     })
 }

@@ -1,14 +1,14 @@
-//! Lazada pushes: one message per order item (line unit) on every order status change
-//! (message type 0), shallow-stock alerts when sellable stock falls below 5 (type 6) and
+//! Lazada pushes: one message per order item (line unit) with that item's status on every order
+//! status change (message type 0), shallow-stock alerts when sellable stock falls below 5 (type 6) and
 //! authorization expiry alerts (type 8), sent to the app's one callback URL and signed with
 //! HMAC(app_secret, app_key + body) in the `Authorization` header.
 
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
-use super::orders::item_id;
+use super::orders::{item_id, unit_status};
 use super::products::occupied;
-use super::{item_status, sign, SHALLOW_STOCK};
+use super::{sign, SHALLOW_STOCK};
 use crate::model::{Event, World};
 use crate::webhook::Outgoing;
 use crate::Credentials;
@@ -50,12 +50,13 @@ pub(crate) fn render(
             if let Some(o) = world.orders.get(order_id) {
                 for l in &o.lines {
                     for unit in 0..l.quantity {
+                        let id = item_id(l.line_id, unit);
                         messages.push((
                             0,
                             "trade_order",
                             *shop_id,
-                            json!({"order_status": item_status(*stage), "trade_order_id": order_id,
-                                   "trade_order_line_id": item_id(l.line_id, unit).to_string(),
+                            json!({"order_status": unit_status(o, id, *stage), "trade_order_id": order_id,
+                                   "trade_order_line_id": id.to_string(),
                                    "status_update_time": update_ms.div_euclid(1000)}),
                         ));
                     }

@@ -611,6 +611,306 @@ async fn order_items_are_units_and_pack_then_rts_moves_them() {
     assert_eq!(r["data"]["countTotal"], 0);
 }
 
+// ---- partial fulfilment and partial cancellation ---------------------------------------------
+
+impl Seller {
+    async fn place(&self, order: Value) -> String {
+        let o = self
+            .env
+            .control(
+                "POST",
+                &format!("/__sandbox/shops/{}/orders", self.shop_id),
+                order,
+            )
+            .await;
+        o["order_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn items(&self, order_id: &str) -> Vec<Value> {
+        let r = self
+            .call(Carry::Query, "/order/items/get", &[("order_id", order_id)])
+            .await;
+        assert_eq!(r["code"], "0", "{r}");
+        r["data"].as_array().unwrap().clone()
+    }
+
+    /// Item ids of one seller SKU in an order.
+    async fn item_ids(&self, order_id: &str, seller_sku: &str) -> Vec<u64> {
+        self.items(order_id)
+            .await
+            .iter()
+            .filter(|i| i["sku"] == seller_sku)
+            .map(|i| i["order_item_id"].as_u64().unwrap())
+            .collect()
+    }
+
+    async fn pack(&self, order_id: &str, items: &[u64]) -> Value {
+        let req = json!({"pack_order_list": [{"order_id": order_id, "order_item_list": items}],
+                         "delivery_type": "dropship", "shipping_allocate_type": "TFS"})
+        .to_string();
+        let r = self
+            .call(Carry::Form, "/order/fulfill/pack", &[("packReq", &req)])
+            .await;
+        assert_eq!(r["code"], "0", "{r}");
+        r["result"]["data"]["pack_order_list"][0]["order_item_list"].clone()
+    }
+
+    async fn rts(&self, package_id: &str) -> Value {
+        let req = json!({"packages": [{"package_id": package_id}]}).to_string();
+        let r = self
+            .call(
+                Carry::Form,
+                "/order/package/rts",
+                &[("readyToShipReq", &req)],
+            )
+            .await;
+        assert_eq!(r["code"], "0", "{r}");
+        r["result"]["data"]["packages"][0].clone()
+    }
+
+    /// Validates, then creates a cancellation of `items` (reason "Out of stock").
+    async fn cancel(&self, order_id: &str, items: &[u64]) -> Value {
+        let list = format!(
+            "[{}]",
+            items
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let params = [
+            ("order_id", order_id),
+            ("order_item_id_list", list.as_str()),
+        ];
+        let v = self
+            .call(Carry::Query, "/order/reverse/cancel/validate", &params)
+            .await;
+        if v["code"] != "0" {
+            return v;
+        }
+        assert_eq!(v["data"]["reason_options"][0]["reason_id"], "10000");
+        self.call(
+            Carry::Query,
+            "/order/reverse/cancel/create",
+            &[
+                ("order_id", order_id),
+                ("order_item_id_list", list.as_str()),
+                ("reason_id", "10000"),
+            ],
+        )
+        .await
+    }
+
+    fn stock(&self, seller_sku: &str) -> i64 {
+        self.env
+            .server
+            .sandbox()
+            .listing(self.shop_id, seller_sku)
+            .unwrap()
+            .total_stock
+    }
+
+    fn order_status(&self, order_id: &str) -> String {
+        self.env.server.sandbox().order(order_id).unwrap().status
+    }
+
+    async fn statuses(&self, order_id: &str) -> Value {
+        let h = self
+            .call(Carry::Query, "/order/get", &[("order_id", order_id)])
+            .await;
+        h["data"]["statuses"].clone()
+    }
+}
+
+/// Status, package id and tracking code of one item.
+fn item_state(items: &[Value], id: u64) -> (String, String, String) {
+    let i = items
+        .iter()
+        .find(|i| i["order_item_id"].as_u64() == Some(id))
+        .unwrap();
+    (
+        i["status"].as_str().unwrap().to_owned(),
+        i["package_id"].as_str().unwrap().to_owned(),
+        i["tracking_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn some_items_pack_into_packages_of_their_own_made_ready_one_at_a_time() {
+    let s = setup().await;
+    let id = s
+        .place(json!({"lines": [{"seller_sku": "TEE-M", "quantity": 3}, {"seller_sku": "TEE-L"}]}))
+        .await;
+    let placed_package = s.env.server.sandbox().order(&id).unwrap().package_id;
+    let m = s.item_ids(&id, "TEE-M").await;
+    let l = s.item_ids(&id, "TEE-L").await;
+    assert_eq!((m.len(), l.len()), (3, 1));
+
+    // Two of the three units go into a first package: the order's own package id.
+    let r = s.pack(&id, &m[..2]).await;
+    assert!(r
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["item_err_code"] == "0"));
+    let p1 = r[0]["package_id"].as_str().unwrap().to_owned();
+    let t1 = r[0]["tracking_number"].as_str().unwrap().to_owned();
+    assert_eq!(p1, placed_package);
+    assert_eq!(r[1]["package_id"], p1.as_str());
+    let items = s.items(&id).await;
+    assert_eq!(
+        item_state(&items, m[0]),
+        ("packed".into(), p1.clone(), t1.clone())
+    );
+    assert_eq!(
+        item_state(&items, m[2]),
+        ("pending".into(), String::new(), String::new())
+    );
+    assert_eq!(s.statuses(&id).await, json!(["packed", "pending"]));
+    assert_eq!(s.order_status(&id), "pending", "items wait to be packed");
+
+    // An item already packed is refused per item; the pending one gets a second package.
+    let r = s.pack(&id, &[m[1], m[2]]).await;
+    assert_eq!(r[0]["item_err_code"], "ITEM_STATUS_INVALID");
+    assert!(r[0]["msg"].as_str().unwrap().contains("packed"));
+    assert_eq!(r[1]["item_err_code"], "0");
+    let p2 = r[1]["package_id"].as_str().unwrap().to_owned();
+    let t2 = r[1]["tracking_number"].as_str().unwrap().to_owned();
+    assert_ne!(p2, p1);
+    assert_ne!(t2, t1);
+    assert!(p2.starts_with("FP") && t2.starts_with("LXAD"));
+
+    // The first package alone is made ready to ship.
+    assert_eq!(s.rts(&p1).await["item_err_code"], "0");
+    let items = s.items(&id).await;
+    assert_eq!(item_state(&items, m[1]).0, "ready_to_ship");
+    assert_eq!(
+        item_state(&items, m[2]),
+        ("packed".into(), p2.clone(), t2.clone())
+    );
+    assert_eq!(s.order_status(&id), "pending");
+
+    // Once every item is packed the order is packed; once every package is ready, ready to ship.
+    let r = s.pack(&id, &l).await;
+    let p3 = r[0]["package_id"].as_str().unwrap().to_owned();
+    assert_ne!(p3, p2);
+    assert_eq!(s.order_status(&id), "packed");
+    assert_eq!(s.rts(&p2).await["item_err_code"], "0");
+    assert_eq!(s.order_status(&id), "packed");
+    assert_eq!(s.rts(&p3).await["item_err_code"], "0");
+    assert_eq!(s.order_status(&id), "ready_to_ship");
+    assert_eq!(s.statuses(&id).await, json!(["ready_to_ship"]));
+    assert_eq!(s.rts(&p1).await["item_err_code"], "PACKAGE_STATUS_INVALID");
+    let items = s.items(&id).await;
+    let packages: std::collections::BTreeSet<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["package_id"].as_str().unwrap().to_owned(),
+                i["tracking_code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(packages.len(), 3, "three packages, three tracking numbers");
+    let r = s
+        .call(
+            Carry::Query,
+            "/orders/get",
+            &[
+                ("created_after", "2000-01-01T00:00:00+08:00"),
+                ("status", "ready_to_ship"),
+            ],
+        )
+        .await;
+    assert_eq!(r["data"]["countTotal"], 1);
+}
+
+#[tokio::test]
+async fn cancelling_some_items_puts_their_units_back_and_the_rest_goes_on() {
+    let s = setup().await;
+    let id = s
+        .place(json!({"lines": [{"seller_sku": "TEE-M", "quantity": 3}, {"seller_sku": "TEE-L"}]}))
+        .await;
+    assert_eq!((s.stock("TEE-M"), s.stock("TEE-L")), (7, 3));
+    let m = s.item_ids(&id, "TEE-M").await;
+    let l = s.item_ids(&id, "TEE-L").await;
+
+    let r = s.cancel(&id, &m[..2]).await;
+    assert_eq!(r["code"], "0", "{r}");
+    assert_eq!(s.stock("TEE-M"), 9, "two units back on the listing");
+    assert_eq!(s.stock("TEE-L"), 3);
+    assert_eq!(
+        s.order_status(&id),
+        "pending",
+        "the rest of the order goes on"
+    );
+    assert_eq!(s.statuses(&id).await, json!(["canceled", "pending"]));
+    let items = s.items(&id).await;
+    let cancelled = items
+        .iter()
+        .find(|i| i["order_item_id"].as_u64() == Some(m[0]))
+        .unwrap();
+    assert_eq!(cancelled["status"], "canceled");
+    assert_eq!(cancelled["reason"], "Out of stock");
+    assert_eq!(cancelled["cancel_return_initiator"], "cancellation-seller");
+    assert_eq!(item_state(&items, m[2]).0, "pending");
+    // Only the live unit is still occupied.
+    let products = s
+        .call(Carry::Query, "/products/get", &[("filter", "all")])
+        .await;
+    let tee_m = products["data"]["products"][0]["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["SellerSku"] == "TEE-M")
+        .unwrap()
+        .clone();
+    assert_eq!(tee_m["multiWarehouseInventories"][0]["occupyQuantity"], 1);
+    assert_eq!(tee_m["Available"], 9);
+
+    // A cancelled item cannot be cancelled again.
+    let r = s.cancel(&id, &[m[0]]).await;
+    assert_eq!(r["code"], "CancelNotAllowed", "{r}");
+    assert_eq!(s.stock("TEE-M"), 9);
+
+    // A packed item can be cancelled: it leaves its package, which is then gone.
+    let packed = s.pack(&id, &[m[2]]).await;
+    let package = packed[0]["package_id"].as_str().unwrap().to_owned();
+    assert_eq!(s.cancel(&id, &[m[2]]).await["code"], "0");
+    assert_eq!(s.stock("TEE-M"), 10);
+    assert_eq!(s.rts(&package).await["item_err_code"], "PACKAGE_NOT_FOUND");
+    assert_eq!(s.order_status(&id), "pending");
+
+    // The last live item cancelled: the order is cancelled, every unit is back.
+    assert_eq!(s.cancel(&id, &l).await["code"], "0");
+    assert_eq!(s.order_status(&id), "canceled");
+    assert_eq!((s.stock("TEE-M"), s.stock("TEE-L")), (10, 4));
+    assert_eq!(s.statuses(&id).await, json!(["canceled"]));
+    let sales = s.env.server.sandbox().sales()[&s.shop_id].clone();
+    assert_eq!(sales["TEE-M"].units_cancelled, 3);
+    assert_eq!(sales["TEE-L"].units_cancelled, 1);
+    assert_eq!(sales["TEE-M"].units_net, 0);
+
+    // Items of a package made ready to ship can no longer be cancelled.
+    let id = s
+        .place(json!({"lines": [{"seller_sku": "TEE-L", "quantity": 2}]}))
+        .await;
+    let l = s.item_ids(&id, "TEE-L").await;
+    let packed = s.pack(&id, &l[..1]).await;
+    s.rts(packed[0]["package_id"].as_str().unwrap()).await;
+    let r = s.cancel(&id, &l).await;
+    assert_eq!(r["code"], "CancelNotAllowed", "{r}");
+    assert!(r["message"].as_str().unwrap().contains("ready_to_ship"));
+    assert_eq!(s.stock("TEE-L"), 2, "nothing was cancelled");
+    assert_eq!(s.cancel(&id, &l[1..]).await["code"], "0");
+    assert_eq!(s.stock("TEE-L"), 3);
+    assert_eq!(
+        s.order_status(&id),
+        "ready_to_ship",
+        "the one live package is ready"
+    );
+}
+
 // ---- pushes -----------------------------------------------------------------------------------
 
 #[derive(Clone)]
