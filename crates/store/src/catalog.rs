@@ -96,6 +96,9 @@ pub struct VariantPatch {
     pub allow_backorder: Option<bool>,
     #[serde(default)]
     pub low_stock_threshold: Option<i64>,
+    /// A bundle's new components, replacing the old ones (bundles only).
+    #[serde(default)]
+    pub components: Option<Vec<BundleComponentInput>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -172,6 +175,52 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Links `components` to `bundle`: each must be an existing plain variant
+/// of the organization, listed once.
+async fn insert_components(
+    tx: &mut Tx,
+    org: OrgId,
+    bundle: VariantId,
+    components: &[BundleComponentInput],
+    path: &str,
+) -> Result<()> {
+    for (j, c) in components.iter().enumerate() {
+        let comp = sqlx::query("SELECT id, is_bundle FROM variants WHERE org_id = $1 AND sku = $2")
+            .bind(org.to_string())
+            .bind(c.sku.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let path = format!("{path}.components[{j}].sku");
+        let Some(comp) = comp else {
+            return Err(ValidationError::field(path, format!("unknown SKU {}", c.sku)).into());
+        };
+        if comp.flag("is_bundle")? {
+            return Err(
+                ValidationError::field(path, "a bundle cannot contain another bundle").into(),
+            );
+        }
+        sqlx::query(
+            "INSERT INTO bundle_components (org_id, bundle_variant_id, component_variant_id, quantity) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.to_string())
+        .bind(bundle.to_string())
+        .bind(comp.text("id")?)
+        .bind(c.quantity)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            let e = StoreError::from(e);
+            if e.is_unique_violation() {
+                ValidationError::field(path.clone(), "component listed twice").into()
+            } else {
+                e
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Above this many index hits a search checks products newest first
 /// instead (a common term fills a page quickly).
 const SEARCH_CANDIDATES: i64 = 1_000;
@@ -227,14 +276,23 @@ fn validate_new_variant(errors: &mut ValidationError, path: &str, v: &NewVariant
     }
     check_text(errors, &format!("{path}.name"), &v.name, 200);
     check_text(errors, &format!("{path}.barcode"), &v.barcode, 64);
-    for (j, c) in v.components.iter().enumerate() {
+    validate_components(errors, path, &v.sku, &v.components);
+}
+
+fn validate_components(
+    errors: &mut ValidationError,
+    path: &str,
+    bundle: &Sku,
+    components: &[BundleComponentInput],
+) {
+    for (j, c) in components.iter().enumerate() {
         if c.quantity <= 0 {
             errors.add(
                 format!("{path}.components[{j}].quantity"),
                 "must be at least 1",
             );
         }
-        if c.sku == v.sku {
+        if &c.sku == bundle {
             errors.add(
                 format!("{path}.components[{j}].sku"),
                 "a bundle cannot contain itself",
@@ -451,46 +509,7 @@ impl Store {
                     format!("SKU {} already exists in this organization", v.sku),
                 ));
             }
-            for (j, c) in v.components.iter().enumerate() {
-                let comp = sqlx::query(
-                    "SELECT id, is_bundle FROM variants WHERE org_id = $1 AND sku = $2",
-                )
-                .bind(org.to_string())
-                .bind(c.sku.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-                let path = format!("{field}[{i}].components[{j}].sku");
-                let Some(comp) = comp else {
-                    return Err(
-                        ValidationError::field(path, format!("unknown SKU {}", c.sku)).into(),
-                    );
-                };
-                if comp.flag("is_bundle")? {
-                    return Err(ValidationError::field(
-                        path,
-                        "a bundle cannot contain another bundle",
-                    )
-                    .into());
-                }
-                sqlx::query(
-                    "INSERT INTO bundle_components (org_id, bundle_variant_id, component_variant_id, quantity) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .bind(comp.text("id")?)
-                .bind(c.quantity)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| {
-                    let e = StoreError::from(e);
-                    if e.is_unique_violation() {
-                        ValidationError::field(path.clone(), "component listed twice").into()
-                    } else {
-                        e
-                    }
-                })?;
-            }
+            insert_components(tx, org, id, &v.components, &format!("{field}[{i}]")).await?;
         }
         Ok(())
     }
@@ -550,16 +569,18 @@ impl Store {
                 }
                 query.fetch_all(&self.read).await?
             }
-            None => sqlx::query(&format!(
+            None => {
+                sqlx::query(&format!(
                 "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
                      AND p.id < $2 AND ($3 IS NULL OR {MATCHES}) ORDER BY p.id DESC LIMIT $4"
             ))
-            .bind(org.to_string())
-            .bind(page.before())
-            .bind(pattern)
-            .bind(limit + 1)
-            .fetch_all(&self.read)
-            .await?,
+                .bind(org.to_string())
+                .bind(page.before())
+                .bind(pattern)
+                .bind(limit + 1)
+                .fetch_all(&self.read)
+                .await?
+            }
         };
         let ids = rows
             .iter()
@@ -651,6 +672,16 @@ impl Store {
                     "must not be negative",
                 );
             }
+            if let Some(components) = &v.components {
+                let path = format!("variants[{i}]");
+                if components.is_empty() {
+                    errors.add(
+                        format!("{path}.components"),
+                        "a bundle needs at least one component",
+                    );
+                }
+                validate_components(&mut errors, &path, &v.sku, components);
+            }
         }
         for (i, v) in patch.add_variants.iter().enumerate() {
             validate_new_variant(&mut errors, &format!("add_variants[{i}]"), v);
@@ -716,6 +747,32 @@ impl Store {
                     ),
                     other => other.into(),
                 })?;
+            }
+            if let Some(components) = &v.components {
+                if !existing.is_bundle {
+                    return Err(ValidationError::field(
+                        format!("variants[{i}].components"),
+                        "only a bundle has components",
+                    )
+                    .into());
+                }
+                sqlx::query(
+                    "DELETE FROM bundle_components WHERE org_id = $1 AND bundle_variant_id = $2",
+                )
+                .bind(org.to_string())
+                .bind(existing.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                insert_components(
+                    &mut tx,
+                    org,
+                    existing.id,
+                    components,
+                    &format!("variants[{i}]"),
+                )
+                .await?;
+                // What the bundle can sell changed: push it again.
+                crate::propagation::mark_dirty(&mut tx, org, existing.id, now).await?;
             }
         }
         self.insert_variants(&mut tx, org, id, &patch.add_variants, "add_variants", now)

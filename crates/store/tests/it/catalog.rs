@@ -36,7 +36,7 @@ backend_test! {
         let patched = store
             .update_product(org, mug.id, &ProductPatch {
                 name: Some("Big Mug".into()),
-                variants: vec![VariantPatch { sku: sku("MUG-1"), name: None, price: Some(idr(2500)), barcode: Some("899".into()), weight_grams: None, allow_backorder: None, low_stock_threshold: Some(3) }],
+                variants: vec![VariantPatch { sku: sku("MUG-1"), name: None, price: Some(idr(2500)), barcode: Some("899".into()), weight_grams: None, allow_backorder: None, low_stock_threshold: Some(3), components: None }],
                 add_variants: vec![variant("MUG-2", vec![])],
                 ..Default::default()
             }, &actor())
@@ -166,7 +166,7 @@ backend_test! {
         store
             .update_product(org, only.id, &ProductPatch {
                 name: Some("Batik Shirt".into()),
-                variants: vec![VariantPatch { sku: sku("ZZ-ONLY"), name: None, price: None, barcode: Some("8991234".into()), weight_grams: None, allow_backorder: None, low_stock_threshold: None }],
+                variants: vec![VariantPatch { sku: sku("ZZ-ONLY"), name: None, price: None, barcode: Some("8991234".into()), weight_grams: None, allow_backorder: None, low_stock_threshold: None, components: None }],
                 ..Default::default()
             }, &actor())
             .await
@@ -181,5 +181,50 @@ backend_test! {
         // The other organization sees only its own.
         let theirs = store.list_products(other, Some("sku-00115"), &PageRequest::default()).await.unwrap();
         assert_eq!(skus(&theirs), vec!["SKU-001150"]);
+    }
+}
+
+backend_test! {
+    async fn bundle_components_are_replaced_checked_and_pushed_again(store) {
+        use storesync_store::BundleComponentInput;
+        let org = org_with_skus(&store, &["CUP", "SAUCER", "BOX"]).await;
+        let set = store
+            .create_product(org, &NewProduct { name: "Tea set".into(), description: None, variants: vec![variant("SET", vec![("CUP", 2)])] }, &actor())
+            .await
+            .unwrap();
+        let patch = |sku_: &str, components: Vec<(&str, i64)>| ProductPatch {
+            variants: vec![VariantPatch {
+                sku: sku(sku_), name: None, price: None, barcode: None, weight_grams: None, allow_backorder: None, low_stock_threshold: None,
+                components: Some(components.into_iter().map(|(s, q)| BundleComponentInput { sku: sku(s), quantity: q }).collect()),
+            }],
+            ..Default::default()
+        };
+        store.drain_dirty(1_000).await.unwrap();
+        assert!(!store.has_dirty_variants().await.unwrap());
+        let after = store.update_product(org, set.id, &patch("SET", vec![("CUP", 1), ("SAUCER", 1)]), &actor()).await.unwrap();
+        let mut parts: Vec<_> = after.variants[0].components.iter().map(|c| (c.sku.to_string(), c.quantity)).collect();
+        parts.sort();
+        assert_eq!(parts, vec![("CUP".to_owned(), 1), ("SAUCER".to_owned(), 1)]);
+        assert!(store.has_dirty_variants().await.unwrap(), "the bundle is pushed again");
+
+        let refused = |p: ProductPatch| {
+            let store = store.clone();
+            async move { store.update_product(org, set.id, &p, &actor()).await.unwrap_err() }
+        };
+        for (p, why) in [
+            (patch("SET", vec![]), "a bundle needs at least one component"),
+            (patch("SET", vec![("CUP", 0)]), "must be at least 1"),
+            (patch("SET", vec![("SET", 1)]), "a bundle cannot contain itself"),
+            (patch("SET", vec![("NOPE", 1)]), "unknown SKU NOPE"),
+            (patch("SET", vec![("CUP", 1), ("CUP", 2)]), "component listed twice"),
+        ] {
+            let err = refused(p).await;
+            assert!(format!("{err:?}").contains(why), "{why}: {err:?}");
+        }
+        // A plain variant has no components; nothing was half-written.
+        let plain = store.list_products(org, Some("box"), &PageRequest::default()).await.unwrap().items.remove(0);
+        let err = store.update_product(org, plain.id, &patch("BOX", vec![("CUP", 1)]), &actor()).await.unwrap_err();
+        assert!(format!("{err:?}").contains("only a bundle has components"), "{err:?}");
+        assert_eq!(store.product(org, set.id).await.unwrap().variants[0].components.len(), 2);
     }
 }

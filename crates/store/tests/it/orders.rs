@@ -149,13 +149,13 @@ backend_test! {
         let product = store.list_products(org, None, &PageRequest::default()).await.unwrap().items.remove(0);
         assert!(store.create_order(org, &order("x", &[("PRE", 2)]), &actor()).await.is_err());
         store.update_product(org, product.id, &storesync_store::ProductPatch {
-            variants: vec![storesync_store::VariantPatch { sku: sku("PRE"), name: None, price: None, barcode: None, weight_grams: None, allow_backorder: Some(true), low_stock_threshold: None }],
+            variants: vec![storesync_store::VariantPatch { sku: sku("PRE"), name: None, price: None, barcode: None, weight_grams: None, allow_backorder: Some(true), low_stock_threshold: None, components: None }],
             ..Default::default()
         }, &actor()).await.unwrap();
         store.create_order(org, &order("y", &[("PRE", 2)]), &actor()).await.unwrap();
         assert_eq!(available(&store, org, "PRE").await, (0, 2, -2));
         let err = store.update_product(org, product.id, &storesync_store::ProductPatch {
-            variants: vec![storesync_store::VariantPatch { sku: sku("PRE"), name: None, price: None, barcode: None, weight_grams: None, allow_backorder: Some(false), low_stock_threshold: None }],
+            variants: vec![storesync_store::VariantPatch { sku: sku("PRE"), name: None, price: None, barcode: None, weight_grams: None, allow_backorder: Some(false), low_stock_threshold: None, components: None }],
             ..Default::default()
         }, &actor()).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { code: "backorders_outstanding", .. }), "{err:?}");

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use storesync_domain::ids::{ProductId, ShopId};
 use storesync_domain::{Money, Role, Sku};
 use storesync_store::listings::ListingRowId;
-use storesync_store::{NewProduct, NewVariant, PageRequest, ProductPatch, VariantPatch};
+use storesync_store::{
+    BundleComponentInput, NewProduct, NewVariant, PageRequest, ProductPatch, VariantPatch,
+};
 
 use super::shops::marketplace_label;
 use super::{
@@ -123,6 +125,26 @@ pub async fn product(
                         label { "Barcode" input name="barcode" value=(v.barcode.as_deref().unwrap_or("")); }
                         label { "Low-stock level" input type="number" min="0" name="low_stock" value=[v.low_stock_threshold]; }
                         button type="submit" class="secondary" { "Save variant" }
+                    }
+                }
+                @if v.is_bundle {
+                    h3 { "Bundle of" }
+                    ul {
+                        @for c in &v.components {
+                            li { (c.quantity) " × " a href=(format!("/inventory/sku/{}", c.sku)) { (c.sku.as_str()) } }
+                        }
+                    }
+                    @if edit {
+                        form method="post" action=(format!("/catalog/{}/components", product.id)) class="stack" {
+                            (csrf(&ui))
+                            input type="hidden" name="sku" value=(v.sku.as_str());
+                            label { "Components, one per line: SKU and how many (e.g. " code { "TEE-RED-M 2" } ")"
+                                textarea name="components" rows=(v.components.len().max(2) + 1) required {
+                                    @for c in &v.components { (c.sku.as_str()) " " (c.quantity) "\n" }
+                                }
+                            }
+                            button type="submit" class="secondary" { "Save components" }
+                        }
                     }
                 }
                 p { "Price " (format_money(v.price))
@@ -244,6 +266,7 @@ pub async fn edit_variant(
             weight_grams: None,
             allow_backorder: None,
             low_stock_threshold: low,
+            components: None,
         }],
         add_variants: Vec::new(),
     };
@@ -252,6 +275,92 @@ pub async fn edit_variant(
         .update_product(ui.org.id, id, &patch, &ui.user.actor())
         .await;
     done(&back, result, &format!("{} saved.", v.sku.as_str()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComponentFields {
+    sku: String,
+    components: String,
+}
+
+/// Components as typed: one per line, a SKU and optionally how many
+/// (`TEE-RED-M 2`, `TEE-RED-M x2`, `TEE-RED-M`); the error names the line.
+pub fn parse_components(text: &str) -> Result<Vec<BundleComponentInput>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let sku = parts.next().unwrap_or_default();
+        let quantity = match parts.next().map(|q| q.trim_start_matches(['x', 'X', '×'])) {
+            None => 1,
+            Some(q) => match q.parse::<i64>() {
+                Ok(q) if q >= 1 => q,
+                _ => {
+                    return Err(format!(
+                        "Line {}: \"{line}\" — how many must be a whole number of at least 1.",
+                        n + 1
+                    ))
+                }
+            },
+        };
+        if parts.next().is_some() {
+            return Err(format!(
+                "Line {}: \"{line}\" — write a SKU and how many, nothing else.",
+                n + 1
+            ));
+        }
+        let sku = sku
+            .parse()
+            .map_err(|e| format!("Line {}: \"{line}\" — {e}", n + 1))?;
+        out.push(BundleComponentInput { sku, quantity });
+    }
+    if out.is_empty() {
+        return Err("A bundle needs at least one component.".to_owned());
+    }
+    Ok(out)
+}
+
+pub async fn edit_components(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    UiForm { ui, form }: UiForm<ComponentFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Member)?;
+    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let back = format!("/catalog/{id}");
+    let product = s.store.product(ui.org.id, id).await?;
+    let Some(v) = product.variants.iter().find(|v| v.sku.as_str() == form.sku) else {
+        return Err(UiError::NotFound);
+    };
+    let components = match parse_components(&form.components) {
+        Ok(c) => c,
+        Err(e) => return Ok(redirect_with(&back, true, &e)),
+    };
+    let patch = ProductPatch {
+        variants: vec![VariantPatch {
+            sku: v.sku.clone(),
+            name: None,
+            price: None,
+            barcode: None,
+            weight_grams: None,
+            allow_backorder: None,
+            low_stock_threshold: None,
+            components: Some(components),
+        }],
+        ..ProductPatch::default()
+    };
+    let result = s
+        .store
+        .update_product(ui.org.id, id, &patch, &ui.user.actor())
+        .await;
+    done(
+        &back,
+        result,
+        &format!("Components of {} saved.", v.sku.as_str()),
+    )
 }
 
 pub async fn new_page(ui: Ui) -> UiResult<Response> {
@@ -268,6 +377,8 @@ pub async fn new_page(ui: Ui) -> UiResult<Response> {
             } }
             label { "Barcode (optional)" input name="barcode"; }
             label { "Low-stock level (optional)" input type="number" name="low_stock" min="0"; }
+            label { "Bundle of (optional): one component per line, its SKU and how many, e.g. " code { "TEE-RED-M 2" }
+                textarea name="components" rows="3" {} }
             button type="submit" { "Create product" }
         }
     };
@@ -286,6 +397,8 @@ pub struct NewFields {
     barcode: String,
     #[serde(default)]
     low_stock: String,
+    #[serde(default)]
+    components: String,
 }
 
 /// `150000`, `12.50` or `12,50` in the currency's minor units.
@@ -350,6 +463,14 @@ pub async fn create(
             ))
         }
     };
+    let components = if form.components.trim().is_empty() {
+        Vec::new()
+    } else {
+        match parse_components(&form.components) {
+            Ok(c) => c,
+            Err(e) => return Ok(redirect_with(back, true, &e)),
+        }
+    };
     let new = NewProduct {
         name: form.name.trim().to_owned(),
         description: None,
@@ -361,7 +482,7 @@ pub async fn create(
             weight_grams: None,
             allow_backorder: false,
             low_stock_threshold: low,
-            components: Vec::new(),
+            components,
         }],
     };
     match s

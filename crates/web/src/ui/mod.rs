@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/new", get(catalog::new_page).post(catalog::create))
         .route("/catalog/{id}", get(catalog::product).post(catalog::rename))
         .route("/catalog/{id}/variants", post(catalog::edit_variant))
+        .route("/catalog/{id}/components", post(catalog::edit_components))
         .route("/listings", get(catalog::listings))
         .route("/listings/{id}/map", post(catalog::map))
         .route("/inventory", get(inventory::page))

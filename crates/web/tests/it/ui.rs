@@ -194,6 +194,22 @@ backend_test! {
         assert!(moves.contains("delivery") && moves.contains(&owner.email), "who and why: {moves}");
         let (_, _, csv) = b.get("/inventory/export.csv").await;
         assert!(csv.contains("KAOS-UI-1,Kaos Polos,M,"), "{csv}");
+        // A bundle made in the form, then its components edited.
+        let (status, bundle, _) = b.post("/catalog/new", &[("_csrf", &csrf), ("name", "Paket Dua"), ("sku", "PAKET-2"), ("price", "280000"), ("currency", "IDR"), ("components", "KAOS-UI-1 x2\n")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, page) = b.get(&bundle).await;
+        assert!(page.contains("Bundle of") && page.contains("2 × <a href=\"/inventory/sku/KAOS-UI-1\">KAOS-UI-1</a>"), "{page}");
+        let (_, back, _) = b.post(&format!("{bundle}/components"), &[("_csrf", &csrf), ("sku", "PAKET-2"), ("components", "KAOS-UI-1 2\nKAOS-UI-1 zero")]).await;
+        let (_, _, refused) = b.get(&back).await;
+        assert!(refused.contains("Line 2: &quot;KAOS-UI-1 zero&quot;"), "the offending line is named: {refused}");
+        let (_, back, _) = b.post(&format!("{bundle}/components"), &[("_csrf", &csrf), ("sku", "PAKET-2"), ("components", "NOPE-9 1")]).await;
+        let (_, _, refused) = b.get(&back).await;
+        assert!(refused.contains("unknown SKU NOPE-9"), "{refused}");
+        let (_, back, _) = b.post(&format!("{bundle}/components"), &[("_csrf", &csrf), ("sku", "PAKET-2"), ("components", "KAOS-UI-1 1")]).await;
+        let (_, _, saved) = b.get(&back).await;
+        assert!(saved.contains("Components of PAKET-2 saved.") && saved.contains("1 × <a"), "{saved}");
+        let inv = app.call(Some(&owner), Method::GET, "/api/v1/inventory?sku=PAKET-2", None).await;
+        assert_eq!(inv.body["totals"]["available"], 2, "one KAOS-UI-1 per bundle now: {}", inv.body);
         // A bad action shows its error on the page, not as JSON.
         let (_, location, _) = b.post("/inventory/adjust", &[("_csrf", &csrf), ("sku", "NOPE-1"), ("location", &location), ("mode", "delta"), ("quantity", "1"), ("reason", "x")]).await;
         let (_, _, page) = b.get(&location).await;
