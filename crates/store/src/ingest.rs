@@ -439,10 +439,13 @@ impl Store {
     }
 }
 
-/// Move our record of what a channel listing shows by `delta` units.
-/// How close to a push a sale counts as possibly overwritten by it
-/// (marketplace order times have a second's resolution, clocks drift).
-const PUSH_RACE_SLACK_MS: i64 = 2_000;
+/// How far the marketplace's clock may run ahead of ours. A push can only
+/// have overwritten a sale that happened before it landed; marketplaces
+/// stamp orders with the second the buyer ordered (rounded down), so a sale
+/// stamped at or after the push's landing plus this slack came after it.
+/// Every push that is not needed races the next buyer on that listing, so
+/// the window is kept as narrow as the clocks allow.
+const PUSH_RACE_SLACK_MS: i64 = 1_000;
 
 /// The marketplace took `quantity` units off the listing for a sale at
 /// `sold_at`. Unless our last push may have landed after the sale (and

@@ -114,6 +114,8 @@ struct Snapshot {
     at: Instant,
     sold: i64,
     shown: Vec<i64>,
+    /// Units sold per channel (same order as `shown`).
+    sold_by: Vec<i64>,
 }
 
 /// Run one storm in `mode`.
@@ -292,11 +294,15 @@ pub async fn storm(
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let now = Instant::now();
                 let mut sold: HashMap<String, i64> = HashMap::new();
+                let mut sold_by: HashMap<String, Vec<i64>> = HashMap::new();
                 let mut shown: HashMap<String, Vec<i64>> = HashMap::new();
                 for (i, sb) in sandboxes.iter().enumerate() {
                     if let Some(per_sku) = sb.sales().get(&ids[i]) {
                         for (sku, s) in per_sku {
                             *sold.entry(sku.clone()).or_default() += s.units_net;
+                            sold_by
+                                .entry(sku.clone())
+                                .or_insert_with(|| vec![0; sandboxes.len()])[i] = s.units_net;
                         }
                     }
                     if let Ok(listings) = sb.listings(ids[i]) {
@@ -311,6 +317,7 @@ pub async fn storm(
                     let mut all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
                     for (sku, shown) in shown {
                         let sold = sold.get(&sku).copied().unwrap_or(0);
+                        let by = sold_by.remove(&sku).unwrap_or_default();
                         let line = all.entry(sku).or_default();
                         if line
                             .last()
@@ -320,6 +327,7 @@ pub async fn storm(
                                 at: now,
                                 sold,
                                 shown,
+                                sold_by: by,
                             });
                         }
                     }
@@ -432,6 +440,25 @@ pub async fn storm(
     }
     let physical = opts.stock;
     let oversold: i64 = sold.values().map(|s| (s - physical).max(0)).sum();
+    if std::env::var_os("STORESYNC_STORM_TRACE").is_some() {
+        // What each channel showed and sold, for every SKU sold beyond its
+        // stock: the trail to the push that let it happen.
+        let all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        for (sku, n) in &sold {
+            if *n <= physical {
+                continue;
+            }
+            eprintln!("{sku}: sold {n} of {physical}");
+            for s in all.get(sku).map(Vec::as_slice).unwrap_or_default() {
+                eprintln!(
+                    "  {:>7.1} ms shown {:?} sold {:?}",
+                    s.at.saturating_duration_since(started).as_secs_f64() * 1000.0,
+                    s.shown,
+                    s.sold_by
+                );
+            }
+        }
+    }
     let within: i64 = skus
         .iter()
         .map(|k| sold.get(k).copied().unwrap_or(0).min(physical))

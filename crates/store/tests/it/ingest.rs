@@ -215,3 +215,41 @@ backend_test! {
         assert_eq!(summary(store.sales_by_day(org, from, to, 7 * 60).await.unwrap()), local);
     }
 }
+
+backend_test! {
+    async fn only_a_sale_near_or_before_our_push_is_in_doubt(store) {
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 3).await;
+        let (one, two, three) = (shop(&store, org).await, shop(&store, org).await, shop(&store, org).await);
+        let mut pushed_at = Vec::new();
+        for s in [one, two, three] {
+            store.import_listings(org, s, &[ChannelListing {
+                external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+                title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 1, reserved: None, price: None,
+            }], Default::default(), &actor()).await.unwrap();
+            let item = store.push_plan(org, s).await.unwrap().remove(0);
+            store.record_push(org, item.listing_id, Some(1), "ok").await.unwrap();
+            pushed_at.push(store.now());
+        }
+        let sell = |shop, id: &str, at: Timestamp| {
+            let store = store.clone();
+            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+            o.placed_at = at;
+            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
+        };
+        // Stamped a second and a half after the push landed: it came after
+        // it, the marketplace's own count is right, nothing to send.
+        sell(one, "S-1", pushed_at[0].plus_millis(1_500)).await;
+        let p = store.push_plan(org, one).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.shown, p.last_pushed), (false, 0, Some(0)), "{p:?}");
+        // Stamped within the second of the push: the push may have landed
+        // after it and overwritten the deduction: the listing is sent again.
+        sell(two, "S-2", pushed_at[1].plus_millis(300)).await;
+        let p = store.push_plan(org, two).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.shown, p.last_pushed), (true, 1, Some(1)), "{p:?}");
+        // Sold before the push (a late delivery): overwritten for sure.
+        sell(three, "S-3", pushed_at[2].plus_millis(-60_000)).await;
+        let p = store.push_plan(org, three).await.unwrap().remove(0);
+        assert!(p.uncertain, "{p:?}");
+    }
+}
