@@ -15,8 +15,12 @@ pub struct ShopRef {
     /// The marketplace's shop id (Shopee `shop_id` as decimal text, TikTok
     /// shop `id`).
     pub shop_id: ExtShopId,
-    /// TikTok's opaque `shop_cipher`, required on every shop-scoped TikTok
-    /// call; `None` for marketplaces that select the shop by id.
+    /// Marketplace-specific shop handle the client needs on every
+    /// shop-scoped call: TikTok's opaque `shop_cipher`, sent with each
+    /// call; Lazada's venture code (`"SG"`, `"MY"`, …), which picks the
+    /// shop's API host and currency (a cross-border seller has shops in
+    /// several ventures; `None` means the client's configured venture).
+    /// `None` for marketplaces that select the shop by id alone.
     pub cipher: Option<String>,
 }
 

@@ -8,6 +8,13 @@
 //! GET calls carry every parameter in the query; POST calls carry them all
 //! as an `application/x-www-form-urlencoded` body (as the official Python
 //! SDK does), so XML payloads never travel in a URL.
+//!
+//! A cross-border seller has a shop in several ventures under one
+//! authorization, so the venture is per shop: connecting learns each shop's
+//! country from the token answer and puts its code (`"MY"`) in
+//! [`ShopRef::cipher`]; every shop-scoped call picks that venture's API host
+//! and currency, and falls back to the configured venture when the shop
+//! carries none.
 
 pub mod map;
 pub mod sign;
@@ -165,14 +172,18 @@ impl std::str::FromStr for Venture {
     }
 }
 
-/// App credentials and endpoints of a Lazada app for one venture.
+/// App credentials and endpoints of a Lazada app. `venture` is the default
+/// for shops whose [`ShopRef`] names none.
 #[derive(Debug, Clone)]
 pub struct LazadaConfig {
     pub app_key: String,
     pub app_secret: Secret<String>,
     pub venture: Venture,
-    /// API base including `/rest`.
+    /// API base of `venture`, including `/rest`.
     pub api_base_url: String,
+    /// API bases (including `/rest`) of other ventures that do not use the
+    /// real host: a sandbox or a proxy.
+    pub venture_api_base_urls: Vec<(Venture, String)>,
     /// Token host base including `/rest`.
     pub auth_base_url: String,
     /// Consent page host (`/oauth/authorize` is appended).
@@ -187,20 +198,39 @@ impl LazadaConfig {
             app_secret,
             venture,
             api_base_url: venture.api_base_url().to_owned(),
+            venture_api_base_urls: Vec::new(),
             auth_base_url: DEFAULT_AUTH_BASE_URL.to_owned(),
             authorize_base_url: DEFAULT_AUTHORIZE_BASE_URL.to_owned(),
             http: HttpSettings::default(),
         }
     }
 
-    /// Points API, token and consent hosts at one server (a sandbox serves
-    /// `/rest/...` and `/oauth/authorize` on one port).
+    /// Points API (of every venture), token and consent hosts at one
+    /// server (a sandbox serves `/rest/...` and `/oauth/authorize` on one
+    /// port).
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         let base = base_url.into();
         let trimmed = base.trim_end_matches('/');
-        self.api_base_url = format!("{trimmed}/rest");
+        let api = format!("{trimmed}/rest");
+        self.venture_api_base_urls = Venture::ALL.iter().map(|v| (*v, api.clone())).collect();
+        self.api_base_url = api;
         self.auth_base_url = format!("{trimmed}/rest");
         self.authorize_base_url = trimmed.to_owned();
+        self
+    }
+
+    /// Overrides one venture's API host (base including `/rest`).
+    pub fn with_venture_api_base_url(
+        mut self,
+        venture: Venture,
+        base_url: impl Into<String>,
+    ) -> Self {
+        let base = base_url.into();
+        if venture == self.venture {
+            self.api_base_url = base.clone();
+        }
+        self.venture_api_base_urls.retain(|(v, _)| *v != venture);
+        self.venture_api_base_urls.push((venture, base));
         self
     }
 
@@ -216,8 +246,8 @@ pub struct LazadaClient {
     app_key: String,
     app_secret: Secret<String>,
     venture: Venture,
-    currency: Currency,
-    api_base: url::Url,
+    /// The API base of every venture, in [`Venture::ALL`] order.
+    api_bases: [url::Url; 6],
     auth_base: url::Url,
     authorize_base: url::Url,
     http: reqwest::Client,
@@ -230,7 +260,7 @@ impl std::fmt::Debug for LazadaClient {
             .field("app_key", &self.app_key)
             .field("app_secret", &self.app_secret)
             .field("venture", &self.venture)
-            .field("api_base", &self.api_base.as_str())
+            .field("api_base", &self.api_base(self.venture).as_str())
             .finish_non_exhaustive()
     }
 }
@@ -238,7 +268,8 @@ impl std::fmt::Debug for LazadaClient {
 /// Which host a call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Host {
-    Api,
+    /// The API host of a venture.
+    Api(Venture),
     Auth,
 }
 
@@ -255,13 +286,24 @@ impl LazadaClient {
         clock: Arc<dyn Clock>,
         http: reqwest::Client,
     ) -> Result<Self, ChannelError> {
-        let currency = config
-            .venture
-            .currency_code()
-            .parse()
-            .map_err(|_| ChannelError::config("venture currency unknown"))?;
+        let mut api_bases = Vec::with_capacity(Venture::ALL.len());
+        for v in Venture::ALL {
+            let base = if v == config.venture {
+                config.api_base_url.as_str()
+            } else {
+                config
+                    .venture_api_base_urls
+                    .iter()
+                    .find(|(o, _)| *o == v)
+                    .map_or(v.api_base_url(), |(_, b)| b.as_str())
+            };
+            api_bases.push(parse_base_url("Lazada API base URL", base)?);
+        }
+        let api_bases: [url::Url; 6] = api_bases
+            .try_into()
+            .map_err(|_| ChannelError::config("one Lazada API base per venture"))?;
         Ok(Self {
-            api_base: parse_base_url("Lazada API base URL", &config.api_base_url)?,
+            api_bases,
             auth_base: parse_base_url("Lazada auth base URL", &config.auth_base_url)?,
             authorize_base: parse_base_url(
                 "Lazada authorize base URL",
@@ -270,14 +312,43 @@ impl LazadaClient {
             app_key: config.app_key,
             app_secret: config.app_secret,
             venture: config.venture,
-            currency,
             http,
             clock,
         })
     }
 
+    /// The default venture, for shops whose [`ShopRef`] names none.
     pub fn venture(&self) -> Venture {
         self.venture
+    }
+
+    /// The venture a shop sells in: the code in its [`ShopRef::cipher`],
+    /// else the configured one. An unknown code is a configuration error
+    /// (nothing is sent).
+    pub fn venture_of(&self, shop: &ShopRef) -> Result<Venture, ChannelError> {
+        match shop
+            .cipher
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            Some(code) => code.parse(),
+            None => Ok(self.venture),
+        }
+    }
+
+    fn api_base(&self, venture: Venture) -> &url::Url {
+        // The variants are declared in `Venture::ALL` order, six of them.
+        &self.api_bases[venture as usize]
+    }
+
+    /// The currency of a shop's venture.
+    fn currency_of(&self, shop: &ShopRef) -> Result<Currency, ChannelError> {
+        let venture = self.venture_of(shop)?;
+        venture
+            .currency_code()
+            .parse()
+            .map_err(|_| ChannelError::config(format!("currency of {} unknown", venture.code())))
     }
 
     /// Builds and sends one signed call: system parameters, the token when
@@ -306,7 +377,7 @@ impl LazadaClient {
         all.push(("sign", signature.as_str()));
 
         let base = match host {
-            Host::Api => &self.api_base,
+            Host::Api(venture) => self.api_base(venture),
             Host::Auth => &self.auth_base,
         };
         let mut url = join_url(base, api_name)?;
@@ -338,11 +409,12 @@ impl LazadaClient {
         creds: &ShopCredentials,
         params: &[(&str, &str)],
     ) -> Result<T, ChannelError> {
+        let venture = self.venture_of(&creds.shop)?;
         let reply = self
             .send(
                 operation,
                 method,
-                Host::Api,
+                Host::Api(venture),
                 api_name,
                 Some(&creds.access_token),
                 params,
@@ -351,12 +423,14 @@ impl LazadaClient {
         envelope::<T>(operation, &reply).map(|e| e.data.or(e.result).unwrap_or_default())
     }
 
+    /// A token call; returns the pair and the answer (which names the
+    /// seller's countries).
     async fn token_call(
         &self,
         operation: &'static str,
         api_name: &str,
         params: &[(&str, &str)],
-    ) -> Result<TokenSet, ChannelError> {
+    ) -> Result<(TokenSet, wire::Token), ChannelError> {
         let reply = self
             .send(operation, Method::POST, Host::Auth, api_name, None, params)
             .await?;
@@ -372,14 +446,42 @@ impl LazadaClient {
             ChannelError::protocol(format!("{operation}: cannot read the token: {e}"))
         })?;
         let now = self.clock.now();
-        Ok(TokenSet {
-            access_token: Secret::new(token.access_token),
-            refresh_token: Secret::new(token.refresh_token),
+        let set = TokenSet {
+            access_token: Secret::new(token.access_token.clone()),
+            refresh_token: Secret::new(token.refresh_token.clone()),
             access_expires_at: now.plus_millis(token.expires_in.saturating_mul(1000)),
             refresh_expires_at: token
                 .refresh_expires_in
                 .filter(|s| *s > 0)
                 .map(|s| now.plus_millis(s.saturating_mul(1000))),
+        };
+        Ok((set, token))
+    }
+
+    /// The seller `access_token` acts for in one venture (`/seller/get` on
+    /// that venture's host), with the venture code as the shop's handle.
+    async fn seller_in(
+        &self,
+        access_token: &Secret<String>,
+        venture: Venture,
+        known_id: Option<&str>,
+    ) -> Result<AuthorizedShop, ChannelError> {
+        let creds = ShopCredentials {
+            shop: ShopRef::new(known_id.unwrap_or("")).with_cipher(venture.code()),
+            access_token: access_token.clone(),
+        };
+        let seller: wire::Seller = self
+            .call("get_seller", Method::GET, API_SELLER, &creds, &[])
+            .await?;
+        let seller_id = seller
+            .seller_id
+            .filter(|s| !s.is_empty())
+            .or_else(|| known_id.map(str::to_owned))
+            .ok_or_else(|| ChannelError::protocol("get_seller: answer has no seller_id"))?;
+        Ok(AuthorizedShop {
+            shop: ShopRef::new(seller_id.as_str()).with_cipher(venture.code()),
+            name: seller.name,
+            region: Some(venture.code().to_owned()),
         })
     }
 
@@ -411,11 +513,12 @@ impl LazadaClient {
         payload: &str,
         entries: &[(ListingId, ExtVariantId, Option<WarehouseId>)],
     ) -> Result<Vec<UpdateResult>, ChannelError> {
+        let venture = self.venture_of(&creds.shop)?;
         let reply = self
             .send(
                 operation,
                 Method::POST,
-                Host::Api,
+                Host::Api(venture),
                 api_name,
                 Some(&creds.access_token),
                 &[("payload", payload)],
@@ -585,15 +688,42 @@ impl Channel for LazadaClient {
         Ok(url)
     }
 
+    /// Creates the token pair, then looks up the seller in every venture
+    /// the answer names (`country_user_info`; a cross-border seller has
+    /// several), each shop carrying its venture code as its handle. An
+    /// answer naming no venture (`country` may be `cb`) means the
+    /// configured one.
     async fn exchange_code(&self, callback: &AuthCallback) -> Result<Authorization, ChannelError> {
-        let tokens = self
+        let (tokens, answer) = self
             .token_call(
                 "token_create",
                 API_TOKEN_CREATE,
                 &[("code", callback.code.expose())],
             )
             .await?;
-        let shops = self.authorized_shops(&tokens.access_token, None).await?;
+        let mut ventures: Vec<(Venture, Option<String>)> = Vec::new();
+        for c in answer.countries() {
+            if let Ok(v) = c.country.parse::<Venture>() {
+                if !ventures.iter().any(|(known, _)| *known == v) {
+                    ventures.push((v, c.seller_id.clone().filter(|s| !s.is_empty())));
+                }
+            }
+        }
+        if ventures.is_empty() {
+            let v = answer
+                .country
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(self.venture);
+            ventures.push((v, None));
+        }
+        let mut shops = Vec::with_capacity(ventures.len());
+        for (venture, seller_id) in ventures {
+            shops.push(
+                self.seller_in(&tokens.access_token, venture, seller_id.as_deref())
+                    .await?,
+            );
+        }
         Ok(Authorization { tokens, shops })
     }
 
@@ -608,31 +738,22 @@ impl Channel for LazadaClient {
             &[("refresh_token", refresh_token.expose())],
         )
         .await
+        .map(|(tokens, _)| tokens)
     }
 
-    /// The seller the token acts for on this client's venture
-    /// (`/seller/get`).
+    /// The seller the token acts for in the shop's venture, or in the
+    /// configured one without a shop (`/seller/get`).
     async fn authorized_shops(
         &self,
         access_token: &Secret<String>,
-        _shop: Option<&ShopRef>,
+        shop: Option<&ShopRef>,
     ) -> Result<Vec<AuthorizedShop>, ChannelError> {
-        let creds = ShopCredentials {
-            shop: ShopRef::new(""),
-            access_token: access_token.clone(),
+        let venture = match shop {
+            Some(s) => self.venture_of(s)?,
+            None => self.venture,
         };
-        let seller: wire::Seller = self
-            .call("get_seller", Method::GET, API_SELLER, &creds, &[])
-            .await?;
-        let seller_id = seller
-            .seller_id
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ChannelError::protocol("get_seller: answer has no seller_id"))?;
-        Ok(vec![AuthorizedShop {
-            shop: ShopRef::new(seller_id.as_str()),
-            name: seller.name,
-            region: Some(self.venture.code().to_owned()),
-        }])
+        let known = shop.map(|s| s.shop_id.as_str()).filter(|s| !s.is_empty());
+        Ok(vec![self.seller_in(access_token, venture, known).await?])
     }
 
     async fn list_listings(
@@ -659,13 +780,14 @@ impl Channel for LazadaClient {
         if let Some(a) = &after {
             params.push(("update_after", a.as_str()));
         }
+        let currency = self.currency_of(&creds.shop)?;
         let page: wire::Products = self
             .call("get_products", Method::GET, API_PRODUCTS, creds, &params)
             .await?;
         let listings = page
             .products
             .iter()
-            .map(|p| map::listing(p, self.currency))
+            .map(|p| map::listing(p, currency))
             .collect::<Result<Vec<_>, _>>()?;
         let next_offset = offset + listings.len() as u64;
         let total = page.total_products.unwrap_or(0);
@@ -873,6 +995,7 @@ impl Channel for LazadaClient {
         creds: &ShopCredentials,
         ids: &[ExtOrderId],
     ) -> Result<Vec<Order>, ChannelError> {
+        let currency = self.currency_of(&creds.shop)?;
         let mut orders = Vec::with_capacity(ids.len());
         for chunk in dedup_keep_order(ids).chunks(MAX_ORDER_IDS) {
             let list = ids_list(&chunk.iter().map(ExtOrderId::as_str).collect::<Vec<_>>());
@@ -892,7 +1015,7 @@ impl Channel for LazadaClient {
                 Err(e) => return Err(e),
             };
             for o in answer.iter().filter(|o| !o.order_items.is_empty()) {
-                orders.push(map::order(&o.order_id, &o.order_items, self.currency)?);
+                orders.push(map::order(&o.order_id, &o.order_items, currency)?);
             }
         }
         Ok(orders)

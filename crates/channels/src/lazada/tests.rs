@@ -96,7 +96,10 @@ fn authorize_url_has_the_documented_parameters() {
         Arc::new(ManualClock::new(Timestamp::from_millis(0))),
     )
     .unwrap();
-    assert_eq!(real.api_base.as_str(), "https://api.lazada.co.th/rest");
+    assert_eq!(
+        real.api_base(Venture::Th).as_str(),
+        "https://api.lazada.co.th/rest"
+    );
     assert_eq!(real.auth_base.as_str(), "https://auth.lazada.com/rest");
     assert!(!format!("{real:?}").contains(SECRET));
 }
@@ -366,4 +369,163 @@ fn pushes_verify_and_parse() {
         }
     );
     assert!(c.parse_webhook(b"not json").is_err());
+}
+
+#[test]
+fn every_venture_has_its_own_real_host_and_a_sandbox_serves_them_all() {
+    let real = LazadaClient::new(
+        LazadaConfig::new(APP_KEY, Secret::new(SECRET.into()), Venture::Sg),
+        Arc::new(ManualClock::new(Timestamp::from_millis(0))),
+    )
+    .unwrap();
+    for (i, v) in Venture::ALL.iter().enumerate() {
+        assert_eq!(*v as usize, i, "ALL follows the declaration order");
+        assert_eq!(real.api_base(*v).as_str(), v.api_base_url());
+        assert_eq!(v.code().parse::<Venture>().unwrap(), *v);
+        assert_eq!(
+            v.code().to_ascii_lowercase().parse::<Venture>().unwrap(),
+            *v
+        );
+    }
+    assert!("cb".parse::<Venture>().is_err());
+    let sandbox = client("http://127.0.0.1:9");
+    for v in Venture::ALL {
+        assert_eq!(sandbox.api_base(v).as_str(), "http://127.0.0.1:9/rest");
+    }
+    let shop = |cipher: Option<&str>| ShopRef {
+        shop_id: crate::ids::ExtShopId::new("1"),
+        cipher: cipher.map(str::to_owned),
+    };
+    assert_eq!(sandbox.venture_of(&shop(None)).unwrap(), Venture::Sg);
+    assert_eq!(sandbox.venture_of(&shop(Some(""))).unwrap(), Venture::Sg);
+    assert_eq!(sandbox.venture_of(&shop(Some("MY"))).unwrap(), Venture::My);
+    assert!(matches!(
+        sandbox.venture_of(&shop(Some("XX"))),
+        Err(ChannelError::Config { .. })
+    ));
+}
+
+fn two_hosts(sg: &FakeServer, my: &FakeServer) -> LazadaClient {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(NOW_MS)));
+    let config = LazadaConfig::new(APP_KEY, Secret::new(SECRET.to_owned()), Venture::Sg)
+        .with_base_url(&sg.base_url)
+        .with_venture_api_base_url(Venture::My, format!("{}/rest", my.base_url));
+    LazadaClient::new(config, clock).unwrap()
+}
+
+#[tokio::test]
+async fn a_shop_of_another_venture_is_served_by_that_ventures_host_in_its_currency() {
+    let product = r#"{"total_products":1,"products":[{"item_id":7,"status":"Active",
+        "attributes":{"name":"Baju"},"skus":[{"SkuId":70,"SellerSku":"BAJU","quantity":3,"Available":3,"price":12.5}]}]}"#;
+    let items = r#"[{"order_id":9,"order_items":[{"order_item_id":"90","status":"pending","sku":"BAJU",
+        "sku_id":"70","product_id":"7","paid_price":"12.50"}]}]"#;
+    let sg = FakeServer::start(vec![ok(product)]).await;
+    let my = FakeServer::start(vec![ok(product), ok(items)]).await;
+    let c = two_hosts(&sg, &my);
+    let myr: storesync_domain::Currency = "MYR".parse().unwrap();
+    let sgd: storesync_domain::Currency = "SGD".parse().unwrap();
+
+    let mut in_my = creds();
+    in_my.shop = ShopRef::new("2002").with_cipher("MY");
+    let page = c
+        .list_listings(&in_my, &ListingQuery::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.listings[0].variants[0].price,
+        Some(Money::new(1_250, myr))
+    );
+    let orders = c
+        .order_details(&in_my, &[ExtOrderId::new("9")])
+        .await
+        .unwrap();
+    assert_eq!(
+        orders[0].currency,
+        Some(myr),
+        "the venture's when items omit it"
+    );
+    assert_eq!(orders[0].total, Some(Money::new(1_250, myr)));
+    let got = my.requests();
+    assert_eq!(got.len(), 2);
+    assert_signed(&got[0], "/products/get");
+    assert_signed(&got[1], "/orders/items/get");
+
+    // A shop without a venture is the configured venture's.
+    let page = c
+        .list_listings(&creds(), &ListingQuery::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.listings[0].variants[0].price,
+        Some(Money::new(1_250, sgd))
+    );
+    assert_eq!(sg.requests().len(), 1);
+
+    // An unknown venture is refused before anything is sent.
+    let mut unknown = creds();
+    unknown.shop = ShopRef::new("3").with_cipher("XX");
+    let e = c
+        .update_stock(
+            &unknown,
+            &[StockUpdate {
+                listing_id: ListingId::new("7"),
+                variant_id: ExtVariantId::new("70"),
+                warehouse_id: None,
+                quantity: 1,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ChannelError::Config { .. }), "{e:?}");
+    assert_eq!((sg.requests().len(), my.requests().len()), (1, 2));
+}
+
+#[tokio::test]
+async fn a_cross_border_authorization_yields_one_shop_per_venture() {
+    let token = r#"{"access_token":"A1","refresh_token":"R1","country":"cb","expires_in":604800,
+        "refresh_expires_in":2592000,"account_platform":"seller_center","account":"x@y",
+        "country_user_info":[{"country":"sg","seller_id":"1001","user_id":1,"short_code":"SG1"},
+                             {"country":"my","seller_id":"2002","user_id":2,"short_code":"MY2"},
+                             {"country":"sg","seller_id":"1001","user_id":1,"short_code":"SG1"}],
+        "code":"0","request_id":"r"}"#;
+    // The SG server is also the auth host (`with_base_url`).
+    let sg = FakeServer::start(vec![
+        (200, token.to_owned()),
+        ok(r#"{"seller_id":1001,"name":"Shop SG"}"#),
+    ])
+    .await;
+    let my = FakeServer::start(vec![
+        ok(r#"{"seller_id":"2002","name":"Shop MY"}"#),
+        ok(r#"{"seller_id":"2002","name":"Shop MY"}"#),
+    ])
+    .await;
+    let c = two_hosts(&sg, &my);
+    let cb = AuthCallback::from_query([("code", "0_100001_abcDEF")]).unwrap();
+    let auth = c.exchange_code(&cb).await.unwrap();
+    let shop = |id: &str, venture: &str, name: &str| AuthorizedShop {
+        shop: ShopRef::new(id).with_cipher(venture),
+        name: Some(name.to_owned()),
+        region: Some(venture.to_owned()),
+    };
+    assert_eq!(
+        auth.shops,
+        vec![shop("1001", "SG", "Shop SG"), shop("2002", "MY", "Shop MY")]
+    );
+    let sg_reqs = sg.requests();
+    assert_eq!(sg_reqs.len(), 2);
+    assert_eq!(sg_reqs[0].path, "/rest/auth/token/create");
+    assert_signed(&sg_reqs[1], "/seller/get");
+    let my_reqs = my.requests();
+    assert_eq!(my_reqs.len(), 1);
+    assert_signed(&my_reqs[0], "/seller/get");
+    assert_eq!(param(&my_reqs[0], "access_token").as_deref(), Some("A1"));
+
+    // Looking a shop up again uses its venture.
+    let again = c
+        .authorized_shops(&auth.tokens.access_token, Some(&auth.shops[1].shop))
+        .await
+        .unwrap();
+    assert_eq!(again, vec![auth.shops[1].clone()]);
+    assert_eq!(my.requests().len(), 2);
+    assert_eq!(sg.requests().len(), 2);
 }

@@ -541,6 +541,11 @@ async fn consent_page_code_exchange_and_seller_lookup() {
     assert_eq!(auth.shops[0].name.as_deref(), Some("Lion Tees"));
     assert_eq!(auth.shops[0].region.as_deref(), Some("SG"));
     assert_eq!(
+        auth.shops[0].shop.cipher.as_deref(),
+        Some("SG"),
+        "the venture travels with the shop"
+    );
+    assert_eq!(
         auth.tokens.access_expires_at.millis(),
         env.now().millis() + 7 * DAY_SECS * 1000
     );
@@ -2932,4 +2937,126 @@ async fn pushes_after_a_partial_cancel_carry_each_items_own_status() {
     }
     statuses.sort();
     assert_eq!(statuses, vec!["canceled", "pending", "pending"]);
+}
+
+// ---- a venture per shop ---------------------------------------------------------------------
+
+/// Connects a shop through the code exchange, as the engine does, and returns what it stores.
+async fn connect(env: &Env, shop_id: u64) -> (storesync_channels::AuthorizedShop, TokenSet) {
+    let code = env
+        .sb()
+        .authorize(&AuthorizeRequest {
+            shop_id,
+            redirect: Some("https://app.example/cb".into()),
+            state: None,
+        })
+        .unwrap()
+        .code;
+    let cb = AuthCallback::from_query([("code", code.as_str())]).unwrap();
+    let auth = env.client.exchange_code(&cb).await.unwrap();
+    assert_eq!(auth.shops.len(), 1);
+    (auth.shops[0].clone(), auth.tokens)
+}
+
+#[tokio::test]
+async fn a_shop_of_another_venture_connects_with_its_venture_and_trades_in_its_currency() {
+    let env = Env::start().await;
+    assert_eq!(env.client.venture(), Venture::Sg);
+    let spec: CreateShop = serde_json::from_value(json!({"name": "Kedai KL", "region": "MY",
+        "products": [{"name": "Baju", "item_sku": "BAJU", "price": "12.50", "stock": 5}]}))
+    .unwrap();
+    let view = env.sb().create_shop(&spec).unwrap();
+    let (shop, tokens) = connect(&env, view.shop_id).await;
+    assert_eq!(shop.shop.shop_id.as_str(), view.shop_id.to_string());
+    assert_eq!(shop.shop.cipher.as_deref(), Some("MY"));
+    assert_eq!(shop.region.as_deref(), Some("MY"));
+    assert_eq!(shop.name.as_deref(), Some("Kedai KL"));
+
+    let myr: Currency = "MYR".parse().unwrap();
+    let creds = ShopCredentials {
+        shop: shop.shop.clone(),
+        access_token: tokens.access_token.clone(),
+    };
+    let page = env
+        .client
+        .list_listings(&creds, &ListingQuery::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.listings[0].variants[0].price,
+        Some(Money::new(1_250, myr))
+    );
+    let (listing_id, variant_id) = ids_of(&view, "BAJU");
+    let results = env
+        .client
+        .update_prices(
+            &creds,
+            &[PriceUpdate {
+                listing_id,
+                variant_id,
+                price: Money::new(1_390, myr),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(results[0].outcome, UpdateOutcome::Applied);
+    assert_eq!(
+        env.sb().listing(view.shop_id, "BAJU").unwrap().price,
+        "13.90"
+    );
+    let o = env.place(
+        view.shop_id,
+        json!({"lines": [{"seller_sku": "BAJU", "quantity": 2}]}),
+    );
+    let orders = env
+        .client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id)])
+        .await
+        .unwrap();
+    assert_eq!(orders[0].currency, Some(myr));
+    assert_eq!(orders[0].total, Some(Money::new(2_780, myr)));
+    // Looking the shop up again keeps its venture.
+    let again = env
+        .client
+        .authorized_shops(&tokens.access_token, Some(&shop.shop))
+        .await
+        .unwrap();
+    assert_eq!(again, vec![shop.clone()]);
+
+    // A shop handle naming no venture Lazada has is refused before anything is sent.
+    env.sb().reset_calls();
+    let mut unknown = creds.clone();
+    unknown.shop = ShopRef::new(view.shop_id.to_string().as_str()).with_cipher("XX");
+    let e = env
+        .client
+        .list_listings(&unknown, &ListingQuery::default(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ChannelError::Config { .. }), "{e:?}");
+    assert!(env.sb().calls().is_empty());
+}
+
+#[tokio::test]
+async fn whole_rupiah_prices_of_an_indonesian_shop_read_in_idr() {
+    let env = Env::start().await;
+    let (_, mut creds, _) = env.shop(json!({"region": "ID", "products": [
+        {"name": "Kaos", "item_sku": "KAOS", "price": "15000", "stock": 3, "listed": false}]}));
+    creds.shop = creds.shop.with_cipher("ID");
+    let idr: Currency = "IDR".parse().unwrap();
+    let page = env
+        .client
+        .list_listings(&creds, &ListingQuery::default(), None)
+        .await
+        .unwrap();
+    let kaos = &page.listings[0];
+    assert_eq!(kaos.status, ListingStatus::Inactive);
+    assert_eq!(kaos.variants[0].price, Some(Money::new(1_500_000, idr)));
+    assert_eq!(kaos.variants[0].total_stock(), 3);
+    assert_eq!(
+        kaos.variants[0].stock[0]
+            .warehouse_id
+            .as_ref()
+            .map(WarehouseId::as_str),
+        Some("dropshipping_id")
+    );
 }
