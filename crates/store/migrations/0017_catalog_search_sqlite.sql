@@ -26,3 +26,6 @@ SELECT p.org_id, p.id, p.name || char(10) || COALESCE((
     SELECT group_concat(v.sku || char(10) || COALESCE(v.barcode, ''), char(10))
     FROM variants v WHERE v.org_id = p.org_id AND v.product_id = p.id), '')
 FROM products p;
+-- Short or very common terms walk the texts newest product first without
+-- reading a row.
+CREATE INDEX catalog_search_walk ON catalog_search (org_id, product_id DESC, text);

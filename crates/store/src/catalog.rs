@@ -221,9 +221,10 @@ async fn insert_components(
     Ok(())
 }
 
-/// Above this many index hits a search checks products newest first
-/// instead (a common term fills a page quickly).
-const SEARCH_CANDIDATES: i64 = 1_000;
+/// Above this many index hits (in every organization) a search on SQLite
+/// checks products newest first instead: a term that common fills a page
+/// quickly.
+const SEARCH_HITS: i64 = 10_000;
 
 /// Rewrites a product's searchable text: its name, then each variant's SKU
 /// and barcode, one per line.
@@ -541,39 +542,29 @@ impl Store {
                     .replace('_', "\\_")
             )
         });
-        // A rare term is looked up in the trigram index and only its
-        // candidates are checked; a common or short one is checked product
-        // by product, newest first, which stops after one page.
-        let candidates = match q {
-            Some(q) if q.chars().count() >= 3 => self.search_candidates(org, q).await?,
+        // A term of three characters or more is looked up in the trigram
+        // index and its hits are sorted. A short one, or (on SQLite) one too
+        // common for that to pay, walks the searchable texts newest product
+        // first (an index holds them, so no row is read) and stops after a
+        // page.
+        let indexed = match q {
+            Some(q) if q.chars().count() >= 3 => self.search_indexed(org, q, page).await?,
             _ => None,
         };
-        const MATCHES: &str = "(LOWER(p.name) LIKE $3 ESCAPE '\\' OR EXISTS (\
-             SELECT 1 FROM variants v WHERE v.org_id = p.org_id AND v.product_id = p.id \
-             AND (LOWER(v.sku) LIKE $3 ESCAPE '\\' OR LOWER(v.barcode) LIKE $3 ESCAPE '\\')))";
-        let rows = match candidates {
-            Some(ids) if ids.is_empty() => Vec::new(),
-            Some(ids) => {
-                let sql = format!(
-                    "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
-                     AND p.id < $2 AND {MATCHES} AND p.id IN ({}) ORDER BY p.id DESC LIMIT $4",
-                    placeholders(5, ids.len())
-                );
-                let mut query = sqlx::query(&sql)
-                    .bind(org.to_string())
-                    .bind(page.before())
-                    .bind(pattern)
-                    .bind(limit + 1);
-                for id in ids {
-                    query = query.bind(id);
-                }
-                query.fetch_all(&self.read).await?
-            }
-            None => {
+        let rows = match (indexed, pattern) {
+            (Some(rows), _) => rows,
+            (None, Some(pattern)) => {
+                // SQLite's LIKE ignores ASCII case already.
+                let like = match self.backend {
+                    Backend::Sqlite => "LIKE",
+                    Backend::Postgres => "ILIKE",
+                };
                 sqlx::query(&format!(
-                "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
-                     AND p.id < $2 AND ($3 IS NULL OR {MATCHES}) ORDER BY p.id DESC LIMIT $4"
-            ))
+                    "SELECT s.product_id AS id FROM catalog_search s \
+                     JOIN products p ON p.org_id = s.org_id AND p.id = s.product_id \
+                     WHERE s.org_id = $1 AND s.product_id < $2 AND s.text {like} $3 ESCAPE '\\' \
+                     AND p.archived_at IS NULL ORDER BY s.product_id DESC LIMIT $4"
+                ))
                 .bind(org.to_string())
                 .bind(page.before())
                 .bind(pattern)
@@ -581,6 +572,15 @@ impl Store {
                 .fetch_all(&self.read)
                 .await?
             }
+            (None, None) => sqlx::query(
+                "SELECT p.id AS id FROM products p WHERE p.org_id = $1 AND p.archived_at IS NULL \
+                     AND p.id < $2 ORDER BY p.id DESC LIMIT $3",
+            )
+            .bind(org.to_string())
+            .bind(page.before())
+            .bind(limit + 1)
+            .fetch_all(&self.read)
+            .await?,
         };
         let ids = rows
             .iter()
@@ -592,27 +592,53 @@ impl Store {
         Ok(Page::from_rows(products, limit, |p| p.id.to_string()))
     }
 
-    /// Products whose searchable text contains `q` (case-insensitive, at
-    /// least three characters), from the trigram index; `None` when there
-    /// are more than [`SEARCH_CANDIDATES`] and a scan is the better plan.
-    async fn search_candidates(&self, org: OrgId, q: &str) -> Result<Option<Vec<String>>> {
+    /// One page of products whose searchable text (name, SKUs, barcodes)
+    /// contains `q`, ignoring case, found through the trigram index. `None`
+    /// on SQLite when the term has more than [`SEARCH_HITS`] hits in the
+    /// index: sorting them all would cost more than walking the catalog,
+    /// where they are then dense.
+    async fn search_indexed(
+        &self,
+        org: OrgId,
+        q: &str,
+        page: &PageRequest,
+    ) -> Result<Option<Vec<AnyRow>>> {
         let rows = match self.backend {
             Backend::Sqlite => {
                 // An FTS5 phrase: the trigram tokenizer matches it as a
                 // substring, ignoring case.
                 let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-                sqlx::query(
-                    "SELECT s.product_id FROM catalog_search_fts f \
-                     JOIN catalog_search s ON s.rowid = f.rowid \
-                     WHERE catalog_search_fts MATCH $2 AND s.org_id = $1 LIMIT $3",
+                let hits = sqlx::query(
+                    "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 FROM catalog_search_fts \
+                     WHERE catalog_search_fts MATCH $1 LIMIT $2) AS h",
                 )
-                .bind(org.to_string())
+                .bind(&phrase)
+                .bind(SEARCH_HITS + 1)
+                .fetch_one(&self.read)
+                .await?
+                .int("n")?;
+                if hits > SEARCH_HITS {
+                    return Ok(None);
+                }
+                // CROSS JOIN keeps the index match as the outer loop (SQLite
+                // does not reorder it): one match, then a lookup per hit.
+                sqlx::query(
+                    "SELECT p.id AS id FROM catalog_search_fts f \
+                     CROSS JOIN catalog_search s ON s.rowid = f.rowid \
+                     CROSS JOIN products p ON p.org_id = s.org_id AND p.id = s.product_id \
+                     WHERE catalog_search_fts MATCH $1 AND s.org_id = $2 AND p.archived_at IS NULL \
+                     AND p.id < $3 ORDER BY p.id DESC LIMIT $4",
+                )
                 .bind(phrase)
-                .bind(SEARCH_CANDIDATES + 1)
+                .bind(org.to_string())
+                .bind(page.before())
+                .bind(page.limit() + 1)
                 .fetch_all(&self.read)
                 .await?
             }
             Backend::Postgres => {
+                // The planner weighs the trigram index against walking the
+                // catalog by id with its own statistics.
                 let pattern = format!(
                     "%{}%",
                     q.replace('\\', "\\\\")
@@ -620,23 +646,20 @@ impl Store {
                         .replace('_', "\\_")
                 );
                 sqlx::query(
-                    "SELECT product_id FROM catalog_search \
-                     WHERE org_id = $1 AND text ILIKE $2 LIMIT $3",
+                    "SELECT p.id AS id FROM catalog_search s \
+                     JOIN products p ON p.org_id = s.org_id AND p.id = s.product_id \
+                     WHERE s.org_id = $1 AND s.text ILIKE $2 AND p.archived_at IS NULL \
+                     AND p.id < $3 ORDER BY p.id DESC LIMIT $4",
                 )
                 .bind(org.to_string())
                 .bind(pattern)
-                .bind(SEARCH_CANDIDATES + 1)
+                .bind(page.before())
+                .bind(page.limit() + 1)
                 .fetch_all(&self.read)
                 .await?
             }
         };
-        if rows.len() as i64 > SEARCH_CANDIDATES {
-            return Ok(None);
-        }
-        rows.iter()
-            .map(|r| r.text("product_id"))
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+        Ok(Some(rows))
     }
 
     pub async fn update_product(
@@ -948,8 +971,9 @@ async fn load_products(
         q = q.bind(id.clone());
     }
     let product_rows = q.fetch_all(&mut *conn).await?;
-    let sql =
-        format!("SELECT * FROM variants WHERE org_id = $1 AND product_id IN ({list}) ORDER BY sku");
+    // Sorted here: an ORDER BY sku tempts SQLite to walk the whole SKU
+    // index instead of looking the products up.
+    let sql = format!("SELECT * FROM variants WHERE org_id = $1 AND product_id IN ({list})");
     let mut q = sqlx::query(&sql).bind(org.to_string());
     for id in ids {
         q = q.bind(id.clone());
@@ -960,6 +984,7 @@ async fn load_products(
         .iter()
         .map(Variant::from_row)
         .collect::<Result<Vec<_>>>()?;
+    variants.sort_by(|a, b| a.sku.as_str().cmp(b.sku.as_str()));
     let bundle_ids: Vec<String> = variants
         .iter()
         .filter(|v| v.is_bundle)

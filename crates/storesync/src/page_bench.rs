@@ -92,6 +92,13 @@ pub async fn run(
         "/shops".to_owned(),
         "/catalog".to_owned(),
         "/catalog?q=SKU-0500".to_owned(),
+        // 1,111 hits, none among the newest products: sorted from the index.
+        "/catalog?q=product+42".to_owned(),
+        // Every product: walked newest first. Too short for trigrams: walked.
+        "/catalog?q=sku".to_owned(),
+        "/catalog?q=77".to_owned(),
+        // Short and found nowhere: the walk reads the whole catalog.
+        "/catalog?q=zq".to_owned(),
         "/listings?mapped=false".to_owned(),
         "/inventory".to_owned(),
         "/inventory?q=SKU-09".to_owned(),

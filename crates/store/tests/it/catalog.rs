@@ -142,24 +142,30 @@ backend_test! {
         assert!(search("sku-009999", None).await.items.is_empty());
         assert!(search("no such thing", None).await.items.is_empty());
 
-        // A common term (every product): pages newest first, 50 at a time,
-        // without repeats, to the end.
-        let mut seen = std::collections::HashSet::new();
-        let mut cursor = None;
-        let mut pages = 0;
-        loop {
-            let page = search("sku-0", cursor).await;
-            pages += 1;
-            for p in &page.items {
-                assert!(seen.insert(p.id), "product listed twice");
+        // A common term (every product), through the index and, too short
+        // for trigrams, by walking the catalog: pages newest first, 50 at a
+        // time, without repeats, to the end.
+        for q in ["sku-0", "u-"] {
+            let mut seen = std::collections::HashSet::new();
+            let mut last = None;
+            let mut cursor = None;
+            let mut pages = 0;
+            loop {
+                let page = search(q, cursor).await;
+                pages += 1;
+                for p in &page.items {
+                    assert!(seen.insert(p.id), "{q}: product listed twice");
+                    assert!(last.is_none_or(|l| p.id < l), "{q}: newest first");
+                    last = Some(p.id);
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
             }
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
+            assert_eq!(seen.len(), 1_200, "{q}");
+            assert_eq!(pages, 24, "{q}");
         }
-        assert_eq!(seen.len(), 1_200);
-        assert_eq!(pages, 24);
 
         // Renaming and new barcodes are searchable at once; the old name is gone.
         let only = search("zz-only", None).await.items.remove(0);
