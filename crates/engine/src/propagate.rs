@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storesync_channels::{
-    ExtVariantId, FailureReason, ListingId, StockUpdate, UpdateOutcome, WarehouseId,
+    ExtVariantId, FailureReason, ListingId, ListingQuery, StockUpdate, UpdateOutcome, WarehouseId,
 };
 use storesync_domain::ids::ShopId;
 use storesync_store::jobs::Job;
+use storesync_store::propagation::Settled;
 use storesync_store::Store;
 use tokio::sync::Notify;
 
@@ -20,6 +21,12 @@ use crate::worker::{JobError, JobHandler};
 pub use storesync_store::propagation::PUSH_JOB;
 
 use crate::drift::drift_job;
+
+/// Listings in doubt are looked for among those the marketplace says
+/// changed this recently (our push changed them)...
+const SETTLE_LOOKBACK_MS: i64 = 10 * 60_000;
+/// ...in at most this many pages.
+const SETTLE_MAX_PAGES: usize = 3;
 
 /// How long after a push fault the shop's stock is read back.
 pub const DRIFT_CHECK_DELAY_MS: i64 = 30_000;
@@ -123,6 +130,78 @@ impl PushHandler {
         Ok(())
     }
 
+    /// Read back the listings in doubt (a sale there may have been
+    /// overwritten by our last push) instead of sending their number
+    /// blindly: a push that is not needed races the next buyer on that
+    /// listing. Reads the shop's recently changed listings (a few pages at
+    /// most); a listing not found, or a failed read, is pushed as before.
+    /// Returns the listings showing less than we know of (a sale not yet
+    /// ingested): they must not be pushed now.
+    async fn settle(
+        &self,
+        session: &mut ShopSession,
+        org: storesync_domain::ids::OrgId,
+        shop: ShopId,
+        plan: &[storesync_store::propagation::PushItem],
+    ) -> Result<std::collections::HashSet<storesync_store::listings::ListingRowId>, JobError> {
+        use std::collections::{HashMap, HashSet};
+        let mut doubtful: HashMap<(String, String), _> = plan
+            .iter()
+            .filter(|i| i.uncertain)
+            .map(|i| {
+                (
+                    (i.external_listing_id.clone(), i.external_variant_id.clone()),
+                    i.listing_id,
+                )
+            })
+            .collect();
+        let mut in_flight = HashSet::new();
+        let query = ListingQuery {
+            updated_since: Some(self.store.now().plus_millis(-SETTLE_LOOKBACK_MS)),
+        };
+        let mut cursor = None;
+        for _ in 0..SETTLE_MAX_PAGES {
+            let read = with_refresh(
+                session,
+                &self.store,
+                &self.locks,
+                "list_listings",
+                |channel, creds| {
+                    let (query, cursor) = (query.clone(), cursor.clone());
+                    async move { channel.list_listings(&creds, &query, cursor.as_ref()).await }
+                },
+            )
+            .await;
+            let page = match read {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading back listings in doubt failed; pushing them");
+                    break;
+                }
+            };
+            for l in &page.listings {
+                for v in &l.variants {
+                    let key = (l.listing_id.to_string(), v.variant_id.to_string());
+                    let Some(listing) = doubtful.remove(&key) else {
+                        continue;
+                    };
+                    let settled = self
+                        .store
+                        .settle_listing(org, shop, &key.0, &key.1, v.total_stock())
+                        .await?;
+                    if settled == Settled::SaleInFlight {
+                        in_flight.insert(listing);
+                    }
+                }
+            }
+            match page.next {
+                Some(next) if !doubtful.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(in_flight)
+    }
+
     async fn push(
         &self,
         job: &Job,
@@ -149,12 +228,20 @@ impl PushHandler {
                 after: Duration::from_millis(100),
             });
         }
-        let plan = self.store.push_plan(org, p.shop_id).await?;
+        let mut plan = self.store.push_plan(org, p.shop_id).await?;
+        let mut in_flight = std::collections::HashSet::new();
+        if plan.iter().any(|i| i.uncertain) && !session.shop.settings.dry_run {
+            in_flight = self.settle(&mut session, org, p.shop_id, &plan).await?;
+            plan = self.store.push_plan(org, p.shop_id).await?;
+        }
         let mut due = Vec::new();
         let mut claimed = Vec::new();
         let mut replan = false;
         for item in plan {
             if item.last_pushed == Some(item.target) && !item.uncertain {
+                continue;
+            }
+            if in_flight.contains(&item.listing_id) {
                 continue;
             }
             // Raising a split share hands out units no other listing shows;

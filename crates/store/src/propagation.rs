@@ -190,6 +190,22 @@ pub struct Drift {
     pub seen: i64,
 }
 
+/// What reading back a listing in doubt showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// It shows what its sales left: nothing to send.
+    Confirmed,
+    /// Our push overwrote a sale: it shows more than it should; send its
+    /// number.
+    Overwritten,
+    /// It shows less than we know of: a sale there is not ingested yet.
+    /// Send nothing (our number would re-inflate it); the sale's ingestion
+    /// queues the next push.
+    SaleInFlight,
+    /// Unknown listing, or no longer in doubt.
+    NotInDoubt,
+}
+
 /// One push decision in a listing's history.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushRecord {
@@ -606,6 +622,56 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// A listing in doubt (a sale may have been overwritten by our last
+    /// push) was read back and shows `seen`. When that is what we believe
+    /// it shows after its sales, the doubt is settled without a push (a
+    /// push that is not needed races the next buyer there).
+    pub async fn settle_listing(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        external_listing_id: &str,
+        external_variant_id: &str,
+        seen: i64,
+    ) -> Result<Settled> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "SELECT id, channel_stock, last_pushed_qty FROM listings WHERE org_id = $1 AND shop_id = $2 \
+             AND external_listing_id = $3 AND external_variant_id = $4{}",
+            self.backend.for_update()
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(shop.to_string())
+            .bind(external_listing_id)
+            .bind(external_variant_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Settled::NotInDoubt);
+        };
+        let own = row.int("channel_stock")?;
+        let Some(pushed) = row.opt_int("last_pushed_qty")?.filter(|p| *p != own) else {
+            return Ok(Settled::NotInDoubt);
+        };
+        let outcome = if seen == own {
+            sqlx::query(
+                "UPDATE listings SET last_pushed_qty = channel_stock WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org.to_string())
+            .bind(row.text("id")?)
+            .execute(&mut *tx)
+            .await?;
+            Settled::Confirmed
+        } else if seen < own.min(pushed) {
+            Settled::SaleInFlight
+        } else {
+            Settled::Overwritten
+        };
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Drift repair: the channel was read back and shows `seen` units (and

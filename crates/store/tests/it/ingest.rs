@@ -253,3 +253,39 @@ backend_test! {
         assert!(p.uncertain, "{p:?}");
     }
 }
+
+backend_test! {
+    async fn a_listing_in_doubt_is_settled_by_what_the_channel_shows(store) {
+        use storesync_store::propagation::Settled;
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 9).await;
+        let shop = shop(&store, org).await;
+        store.import_listings(org, shop, &[ChannelListing {
+            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 3, reserved: None, price: None,
+        }], Default::default(), &actor()).await.unwrap();
+        let item = store.push_plan(org, shop).await.unwrap().remove(0);
+        store.record_push(org, item.listing_id, Some(3), "ok").await.unwrap();
+        let sell = |id: &str| {
+            let store = store.clone();
+            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+            o.placed_at = store.now();
+            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
+        };
+        // In doubt: it shows 3 (overwritten) or 2.
+        sell("S-1").await;
+        assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
+        // It shows 3: our push overwrote the sale; the doubt stays, the push goes.
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 3).await.unwrap(), Settled::Overwritten);
+        assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
+        // It shows 1: another sale there is on its way; nothing is settled.
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 1).await.unwrap(), Settled::SaleInFlight);
+        assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
+        // It shows 2: what the sale left; settled without a push.
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::Confirmed);
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(2), 2), "{p:?}");
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::NotInDoubt);
+        assert_eq!(store.settle_listing(org, shop, "nope", "0", 2).await.unwrap(), Settled::NotInDoubt);
+    }
+}
