@@ -220,6 +220,34 @@ backend_test! {
         settle(&store, &worker).await;
         let after = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
         assert_eq!(after.body["history"][0], why.body["history"][0], "no new drift");
+
+        // A TikTok buyer orders within a second of our last push there: the
+        // push may have landed after the sale and undone its deduction. The
+        // push job reads TikTok back instead of sending its number blindly
+        // (which would race the next buyer): TikTok shows what the sale
+        // left, so no stock update goes out.
+        let calls = |k: &str| tsb.calls().get(k).copied().unwrap_or(0);
+        tsb.set_push_url(Some(format!("{base}/webhooks/tiktok_shop")));
+        tsb.set_stock(t_shop.shop_id, "KAOS-M", None, 7).unwrap();
+        store.enqueue(&NewJob::new(DRIFT_JOB, json!({ "shop_id": t })).org(owner.org)).await.unwrap();
+        settle(&store, &worker).await;
+        assert_eq!(shop_stock(&tsb, t_shop.shop_id, "KAOS-M"), 19, "drift corrected again");
+        let updates = calls("POST /product/202309/products/{product_id}/inventory/update");
+        let reads = calls("POST /product/202309/products/search");
+        let delivered = tsb.deliveries().len();
+        tsb.place_order(t_shop.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 1 }] })).unwrap()).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !tsb.deliveries().iter().skip(delivered).any(|d| d.status == Some(200)) {
+            assert!(tokio::time::Instant::now() < deadline, "no webhook arrived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        settle(&store, &worker).await;
+        assert_eq!(shop_stock(&tsb, t_shop.shop_id, "KAOS-M"), 18, "(43 − 4 reserved) × 50 % − 1");
+        assert!(calls("POST /product/202309/products/search") > reads, "the listing in doubt was read back");
+        assert_eq!(calls("POST /product/202309/products/{product_id}/inventory/update"), updates, "and needed no push");
+        let settled = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
+        assert_eq!(settled.body["next"]["uncertain"], false, "{}", settled.body);
+        assert_eq!(settled.body["next"]["target"], 18, "{}", settled.body);
         shopee.shutdown().await;
         tiktok.shutdown().await;
     }
