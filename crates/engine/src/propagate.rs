@@ -167,7 +167,7 @@ impl PushHandler {
                 &self.locks,
                 "list_listings",
                 |channel, creds| {
-                    let (query, cursor) = (query.clone(), cursor.clone());
+                    let cursor = cursor.clone();
                     async move { channel.list_listings(&creds, &query, cursor.as_ref()).await }
                 },
             )
