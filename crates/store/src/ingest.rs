@@ -8,6 +8,8 @@
 //! refuses it for lack of stock: units our books cannot cover are recorded
 //! as short on their line (an oversell to act on), never as negative stock.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use storesync_domain::ids::{OrderId, OrderLineId, OrgId, ShopId};
 use storesync_domain::order::IllegalTransition;
@@ -110,13 +112,18 @@ impl Store {
                 .bind(i64::from(via == Via::Webhook))
                 .execute(&mut *tx)
                 .await?;
-                let changed = self
+                let mut changed = self
                     .follow_status(&mut tx, org, id, order.status, actor, now)
                     .await?;
+                if order.status.holds_reservation() {
+                    changed |= self
+                        .release_cancelled_units(&mut tx, org, shop, id, order, actor, now)
+                        .await?;
+                }
                 if changed && order.status == OrderStatus::Cancelled {
                     let lines = sqlx::query(
-                        "SELECT external_listing_id, external_variant_id, quantity FROM order_lines \
-                         WHERE org_id = $1 AND order_id = $2 AND external_listing_id IS NOT NULL",
+                        "SELECT external_listing_id, external_variant_id, quantity - cancelled_quantity AS quantity \
+                         FROM order_lines WHERE org_id = $1 AND order_id = $2 AND external_listing_id IS NOT NULL",
                     )
                     .bind(org.to_string())
                     .bind(id.to_string())
@@ -153,6 +160,98 @@ impl Store {
         };
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// A live order that now names fewer units of a listing than we hold
+    /// for it had some cancelled on the marketplace (Lazada cancels order
+    /// items one by one, TikTok Shop line items): those units are released
+    /// from their reservations (so shipping the rest deducts only what
+    /// ships), counted back on the marketplace's listing, and noted in the
+    /// order's timeline. A re-read naming the same units changes nothing.
+    #[allow(clippy::too_many_arguments)]
+    async fn release_cancelled_units(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        shop: ShopId,
+        id: OrderId,
+        order: &IngestOrder,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<bool> {
+        if order.lines.is_empty() {
+            return Ok(false);
+        }
+        let mut named: HashMap<(String, String), i64> = HashMap::new();
+        for l in &order.lines {
+            *named
+                .entry((l.external_listing_id.clone(), l.external_variant_id.clone()))
+                .or_default() += l.quantity;
+        }
+        let lines = sqlx::query(
+            "SELECT id, sku, external_listing_id, external_variant_id, quantity - cancelled_quantity AS live \
+             FROM order_lines WHERE org_id = $1 AND order_id = $2 AND external_listing_id IS NOT NULL \
+             ORDER BY line_no",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut status = None;
+        for line in lines {
+            let item = line.text("external_listing_id")?;
+            let variant = line.opt_text("external_variant_id")?.unwrap_or_default();
+            let live = line.int("live")?;
+            let left = named.entry((item.clone(), variant.clone())).or_default();
+            let keep = live.min(*left);
+            *left -= keep;
+            let cancelled = live - keep;
+            if cancelled <= 0 {
+                continue;
+            }
+            let line_id = line.text("id")?;
+            sqlx::query(
+                "UPDATE order_lines SET cancelled_quantity = cancelled_quantity + $3 WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org.to_string())
+            .bind(&line_id)
+            .bind(cancelled)
+            .execute(&mut **tx)
+            .await?;
+            let released =
+                crate::orders::release_line_units(self, tx, org, &line_id, cancelled, now).await?;
+            adjust_shown(tx, org, shop, &item, &variant, cancelled).await?;
+            let current = match status {
+                Some(s) => s,
+                None => {
+                    let s: OrderStatus =
+                        sqlx::query("SELECT status FROM orders WHERE org_id = $1 AND id = $2")
+                            .bind(org.to_string())
+                            .bind(id.to_string())
+                            .fetch_one(&mut **tx)
+                            .await?
+                            .parse("status")?;
+                    status = Some(s);
+                    s
+                }
+            };
+            crate::orders::insert_event(
+                tx,
+                org,
+                id,
+                now,
+                Some(current),
+                current,
+                "release",
+                &actor.label,
+                Some(format!(
+                    "{cancelled} × {} cancelled on the marketplace; {released} reserved unit(s) released",
+                    line.text("sku")?
+                )),
+            )
+            .await?;
+        }
+        Ok(status.is_some())
     }
 
     /// Move an existing order to the marketplace's status. Contradictions

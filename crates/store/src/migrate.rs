@@ -117,6 +117,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0017_catalog_search_sqlite.sql"),
         postgres: include_str!("../migrations/0017_catalog_search_postgres.sql"),
     },
+    Step {
+        version: 18,
+        description: "line cancellations",
+        sqlite: include_str!("../migrations/0018_line_cancellations.sql"),
+        postgres: include_str!("../migrations/0018_line_cancellations.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -1140,6 +1140,80 @@ async fn reservations(
         .collect()
 }
 
+/// Release up to `units` of a line's open reservations (the rest of the
+/// line stays held); returns how many were released. A reservation cut
+/// in part keeps its open remainder and leaves a released record of the
+/// part.
+pub(crate) async fn release_line_units(
+    store: &Store,
+    tx: &mut Tx,
+    org: OrgId,
+    line: &str,
+    units: i64,
+    now: Timestamp,
+) -> Result<i64> {
+    let sql = format!(
+        "SELECT id, order_id, variant_id, location_id, quantity FROM reservations \
+         WHERE org_id = $1 AND order_line_id = $2 AND status = 'open' ORDER BY variant_id, location_id{}",
+        store.backend.for_update()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(line)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut left = units;
+    for r in rows {
+        if left == 0 {
+            break;
+        }
+        let (id, quantity) = (r.text("id")?, r.int("quantity")?);
+        let variant: VariantId = r.parse("variant_id")?;
+        let location = r.text("location_id")?;
+        let take = quantity.min(left);
+        left -= take;
+        if take == quantity {
+            close_reservation(tx, org, &id, "released", now).await?;
+        } else {
+            sqlx::query(
+                "UPDATE reservations SET quantity = quantity - $3 WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org.to_string())
+            .bind(&id)
+            .bind(take)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO reservations (org_id, id, order_id, order_line_id, variant_id, location_id, \
+                 quantity, created_at, status, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'released', $8)",
+            )
+            .bind(org.to_string())
+            .bind(ReservationId::new().to_string())
+            .bind(r.text("order_id")?)
+            .bind(line)
+            .bind(variant.to_string())
+            .bind(&location)
+            .bind(take)
+            .bind(now.millis())
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE inventory_levels SET reserved = reserved - $4, updated_at = $5 \
+             WHERE org_id = $1 AND variant_id = $2 AND location_id = $3",
+        )
+        .bind(org.to_string())
+        .bind(variant.to_string())
+        .bind(&location)
+        .bind(take)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+        crate::propagation::mark_dirty(tx, org, variant, now).await?;
+    }
+    Ok(units - left)
+}
+
 async fn close_reservation(
     tx: &mut Tx,
     org: OrgId,

@@ -289,3 +289,52 @@ backend_test! {
         assert_eq!(store.settle_listing(org, shop, "nope", "0", 2).await.unwrap(), Settled::NotInDoubt);
     }
 }
+
+backend_test! {
+    async fn units_cancelled_from_a_live_order_are_released_once(store) {
+        let org = org_with_skus(&store, &["A", "B"]).await;
+        receive(&store, org, "A", 10).await;
+        receive(&store, org, "B", 10).await;
+        let shop = shop(&store, org).await;
+        store.import_listings(org, shop, &[ChannelListing {
+            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 10, reserved: None, price: None,
+        }], Default::default(), &actor()).await.unwrap();
+        let shown = |store: Store| async move { store.push_plan(org, shop).await.unwrap()[0].shown };
+        let ingest = |o: IngestOrder| {
+            let store = store.clone();
+            async move { store.ingest_order(org, shop, "shopee", &o, Via::Poll, &actor()).await.unwrap() }
+        };
+        let first = ingest(mp_order("P-1", OrderStatus::ReadyToShip, vec![line("100", "A", 3), line("200", "B", 2)])).await;
+        assert_eq!(available(&store, org, "A").await, (10, 3, 7));
+        assert_eq!(shown(store.clone()).await, 7);
+
+        // Two units of A cancelled on the marketplace, B untouched.
+        let partial = mp_order("P-1", OrderStatus::ReadyToShip, vec![line("100", "A", 1), line("200", "B", 2)]);
+        assert!(ingest(partial.clone()).await.changed);
+        assert_eq!(available(&store, org, "A").await, (10, 1, 9));
+        assert_eq!(available(&store, org, "B").await, (10, 2, 8));
+        assert_eq!(shown(store.clone()).await, 9, "the marketplace put the two units back on its listing");
+        // Read again: nothing twice.
+        assert!(!ingest(partial).await.changed);
+        assert_eq!(available(&store, org, "A").await, (10, 1, 9));
+        let o = store.order(org, first.order_id).await.unwrap();
+        let notes: Vec<_> = o.events.unwrap().into_iter().filter_map(|e| e.note).collect();
+        assert!(notes.iter().any(|n| n.starts_with("2 × A cancelled on the marketplace; 2 reserved unit(s) released")), "{notes:?}");
+
+        // The rest ships: only what ships leaves the shelf.
+        ingest(mp_order("P-1", OrderStatus::Shipped, vec![line("100", "A", 1), line("200", "B", 2)])).await;
+        assert_eq!(available(&store, org, "A").await, (9, 0, 9));
+        assert_eq!(available(&store, org, "B").await, (8, 0, 8));
+        assert_books_balance(&store, org).await;
+
+        // Cancelled in part, then wholly: every unit comes back once.
+        ingest(mp_order("P-2", OrderStatus::ReadyToShip, vec![line("100", "A", 2)])).await;
+        ingest(mp_order("P-2", OrderStatus::ReadyToShip, vec![line("100", "A", 1)])).await;
+        assert_eq!(shown(store.clone()).await, 8);
+        ingest(mp_order("P-2", OrderStatus::Cancelled, vec![line("100", "A", 2)])).await;
+        assert_eq!(available(&store, org, "A").await, (9, 0, 9));
+        assert_eq!(shown(store.clone()).await, 9);
+        assert_books_balance(&store, org).await;
+    }
+}
