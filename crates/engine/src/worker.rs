@@ -1,7 +1,6 @@
 //! The job runner. `run_once` claims a batch of due jobs, runs each through
-//! the handler registered for its kind and records the outcome; `run` keeps
-//! a pool of jobs in flight until shutdown. Being steppable (`run_once`),
-//! the runner is tested without sleeping.
+//! the handler registered for its kind and records the outcome; `run` loops
+//! until shutdown. Being steppable, the runner is tested without sleeping.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -224,61 +223,32 @@ impl Worker {
         Ok(())
     }
 
-    /// Run until `shutdown` resolves. Up to `batch` jobs run at once, and a
-    /// slot is refilled as soon as its job ends: one slow job (a paced push
-    /// of many items, a marketplace holding a call) never holds back the
-    /// jobs queued behind it. At shutdown, jobs in hand get a moment to
-    /// finish; any still running are dropped and, their leases expiring,
-    /// taken again by a worker later.
+    /// Run until `shutdown` resolves; the job in hand is finished first.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let slots = usize::try_from(self.config.batch.max(1)).unwrap_or(1);
-        let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
-        let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
         loop {
-            let mut claimed = 0;
-            if running.len() < slots {
-                let free = i64::try_from(slots - running.len()).unwrap_or(1);
-                let jobs = tokio::select! {
-                    () = &mut shutdown => break,
-                    r = self.store.claim_jobs(&self.config.id, free, lease_ms) => r,
-                };
-                match jobs {
-                    Ok(jobs) => {
-                        claimed = jobs.len();
-                        for job in jobs {
-                            let worker = self.clone();
-                            running.spawn(async move {
-                                if let Err(e) = worker.execute(&job).await {
-                                    tracing::error!(job = %job.id, kind = %job.kind, error = %e, "recording a job's outcome failed");
-                                }
-                            });
-                        }
+            let step = self.run_once();
+            let idle = tokio::select! {
+                () = &mut shutdown => return,
+                r = step => match r {
+                    Ok(RunOnce::Worked(_)) => false,
+                    Ok(RunOnce::Idle) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "job runner step failed");
+                        true
                     }
-                    Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
+                },
+            };
+            if idle {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.wake.notified() => {},
+                    () = tokio::time::sleep(self.config.idle_poll) => {},
                 }
             }
-            if claimed > 0 && running.len() < slots {
-                // More may be due right away.
-                continue;
-            }
-            // Full, or nothing due: wait for a slot, a wake-up or the poll.
-            tokio::select! {
-                () = &mut shutdown => break,
-                Some(_) = running.join_next(), if !running.is_empty() => {},
-                () = self.wake.notified() => {},
-                () = tokio::time::sleep(self.config.idle_poll) => {},
-            }
-        }
-        let drain = async { while running.join_next().await.is_some() {} };
-        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-            running.abort_all();
         }
     }
 }
-
-/// How long jobs in hand may take to finish at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {
