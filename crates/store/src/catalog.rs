@@ -548,7 +548,10 @@ impl Store {
         // first (an index holds them, so no row is read) and stops after a
         // page.
         let indexed = match q {
-            Some(q) if q.chars().count() >= 3 => self.search_indexed(org, q, page).await?,
+            Some(q) if q.chars().count() >= 3 => {
+                self.search_indexed(org, q, pattern.as_deref().unwrap_or_default(), page)
+                    .await?
+            }
             _ => None,
         };
         let rows = match (indexed, pattern) {
@@ -597,10 +600,12 @@ impl Store {
     /// on SQLite when the term has more than [`SEARCH_HITS`] hits in the
     /// index: sorting them all would cost more than walking the catalog,
     /// where they are then dense.
+    /// `pattern` is `q` as an escaped LIKE pattern.
     async fn search_indexed(
         &self,
         org: OrgId,
         q: &str,
+        pattern: &str,
         page: &PageRequest,
     ) -> Result<Option<Vec<AnyRow>>> {
         let rows = match self.backend {
@@ -639,12 +644,6 @@ impl Store {
             Backend::Postgres => {
                 // The planner weighs the trigram index against walking the
                 // catalog by id with its own statistics.
-                let pattern = format!(
-                    "%{}%",
-                    q.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
                 sqlx::query(
                     "SELECT p.id AS id FROM catalog_search s \
                      JOIN products p ON p.org_id = s.org_id AND p.id = s.product_id \

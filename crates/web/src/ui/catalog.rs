@@ -216,6 +216,25 @@ pub async fn rename(
     done(&format!("/catalog/{id}"), result, "Renamed.")
 }
 
+/// The product of a variant form's URL and its variant with the form's SKU,
+/// for a user who may edit the catalog.
+async fn variant_of_form(
+    s: &AppState,
+    ui: &Ui,
+    id: &str,
+    sku: &str,
+) -> UiResult<(ProductId, storesync_store::Variant)> {
+    require(ui, Role::Member)?;
+    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let product = s.store.product(ui.org.id, id).await?;
+    let variant = product
+        .variants
+        .into_iter()
+        .find(|v| v.sku.as_str() == sku)
+        .ok_or(UiError::NotFound)?;
+    Ok((id, variant))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct VariantFields {
     sku: String,
@@ -233,13 +252,8 @@ pub async fn edit_variant(
     Path(id): Path<String>,
     UiForm { ui, form }: UiForm<VariantFields>,
 ) -> UiResult<Response> {
-    require(&ui, Role::Member)?;
-    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let (id, v) = variant_of_form(&s, &ui, &id, &form.sku).await?;
     let back = format!("/catalog/{id}");
-    let product = s.store.product(ui.org.id, id).await?;
-    let Some(v) = product.variants.iter().find(|v| v.sku.as_str() == form.sku) else {
-        return Err(UiError::NotFound);
-    };
     let price = match parse_amount(&form.price, v.price.currency) {
         Ok(p) => p,
         Err(e) => return Ok(redirect_with(&back, true, &e)),
@@ -328,13 +342,8 @@ pub async fn edit_components(
     Path(id): Path<String>,
     UiForm { ui, form }: UiForm<ComponentFields>,
 ) -> UiResult<Response> {
-    require(&ui, Role::Member)?;
-    let id: ProductId = id.parse().map_err(|_| UiError::NotFound)?;
+    let (id, v) = variant_of_form(&s, &ui, &id, &form.sku).await?;
     let back = format!("/catalog/{id}");
-    let product = s.store.product(ui.org.id, id).await?;
-    let Some(v) = product.variants.iter().find(|v| v.sku.as_str() == form.sku) else {
-        return Err(UiError::NotFound);
-    };
     let components = match parse_components(&form.components) {
         Ok(c) => c,
         Err(e) => return Ok(redirect_with(&back, true, &e)),
