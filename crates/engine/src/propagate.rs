@@ -80,6 +80,9 @@ impl PushHandler {
     }
 }
 
+/// How long a push waits for webhooks received before it was queued.
+const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
+
 #[derive(serde::Deserialize)]
 struct Payload {
     shop_id: ShopId,
@@ -217,7 +220,10 @@ impl PushHandler {
         let mut session = ShopSession::open(&self.store, &self.channels, org, p.shop_id).await?;
         // Orders the marketplace already announced must land first: a value
         // computed before them would re-inflate stock a buyer just took.
-        if job.attempts < 20
+        // The wait is bounded: a delivery whose processing is stuck must not
+        // hold the shop's stock back for ever.
+        let waited = self.store.now().millis() - job.created_at.millis();
+        if waited < PENDING_WEBHOOK_WAIT_MS
             && self
                 .store
                 .pending_webhooks(&session.shop.marketplace, job.created_at)

@@ -174,6 +174,7 @@ impl Worker {
 
     async fn execute(&self, job: &Job) -> Result<(), StoreError> {
         let worker = &self.config.id;
+        let started = std::time::Instant::now();
         let result = match self.handlers.get(&job.kind) {
             Some(handler) => handler.run(job).await,
             None => Err(JobError::Permanent(format!(
@@ -181,19 +182,39 @@ impl Worker {
                 job.kind
             ))),
         };
+        tracing::debug!(
+            job = %job.id,
+            kind = %job.kind,
+            late_ms = self.store.now().millis() - job.run_at.millis() - started.elapsed().as_millis() as i64,
+            took_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "job ran"
+        );
         match result {
             Ok(()) => {
                 if !self.store.complete_job(job.id, worker).await? {
                     tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before completion");
                 }
             }
+            Err(JobError::Defer { reason, after }) => {
+                let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+                let at = self.store.now().plus_millis(ms);
+                match self.store.defer_job(job.id, worker, at).await? {
+                    Some(outcome) => {
+                        tracing::debug!(job = %job.id, kind = %job.kind, ?outcome, %reason, "job deferred");
+                        // Look again when it is due rather than at the next poll.
+                        let wake = Arc::clone(&self.wake);
+                        tokio::spawn(async move {
+                            tokio::time::sleep(after).await;
+                            wake.notify_one();
+                        });
+                    }
+                    None => tracing::warn!(job = %job.id, "lease lost before deferring"),
+                }
+            }
             Err(e) => {
                 let retry_at = match &e {
-                    JobError::Permanent(_) => None,
-                    JobError::Defer { after, .. } => {
-                        let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
-                        Some(self.store.now().plus_millis(ms))
-                    }
+                    JobError::Permanent(_) | JobError::Defer { .. } => None,
                     JobError::Retry { after, .. } => {
                         let jitter = rand::thread_rng().gen_range(0.8..=1.2);
                         let delay = after
@@ -209,9 +230,6 @@ impl Worker {
                 match outcome {
                     Some(FailOutcome::Dead) => {
                         tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job is dead")
-                    }
-                    Some(FailOutcome::Retried { at }) if matches!(e, JobError::Defer { .. }) => {
-                        tracing::debug!(job = %job.id, kind = %job.kind, retry_at = %at, reason = %e, "job deferred")
                     }
                     Some(FailOutcome::Retried { at }) => {
                         tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, retry_at = %at, error = %e, "job failed; will retry")

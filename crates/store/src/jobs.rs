@@ -143,6 +143,16 @@ pub enum FailOutcome {
     Dead,
 }
 
+/// What happened to a deferred job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeferOutcome {
+    /// Back in the queue for `at`, its attempt given back.
+    Requeued { at: Timestamp },
+    /// A job with the same unique key was queued meanwhile and does the same
+    /// work: this one is done and that one runs no later than `at`.
+    Merged { at: Timestamp },
+}
+
 pub(crate) async fn enqueue_in(tx: &mut Tx, job: &NewJob, now: Timestamp) -> Result<Option<JobId>> {
     let id = JobId::new();
     let n = sqlx::query(
@@ -184,7 +194,8 @@ impl Store {
         };
         let sql = format!(
             "UPDATE jobs SET status = 'running', locked_by = $1, lease_expires_at = $2, \
-             attempts = attempts + 1, updated_at = $3, unique_key = NULL \
+             attempts = attempts + 1, updated_at = $3, held_key = COALESCE(unique_key, held_key), \
+             unique_key = NULL \
              WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $3) \
                  OR (status = 'running' AND lease_expires_at < $3) ORDER BY run_at, id LIMIT $4{lock}) \
              RETURNING *"
@@ -269,6 +280,67 @@ impl Store {
                 at: row.time("run_at")?,
             }
         }))
+    }
+
+    /// Put a job back without counting its attempt: it could not start yet
+    /// (a lease held elsewhere, input still arriving), which is no failure
+    /// and must not bring it closer to `dead` however long the wait. It takes
+    /// its unique key back; if a job with that key was queued while it ran,
+    /// the two are merged into that one. `None`: the lease was lost.
+    pub async fn defer_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        run_at: Timestamp,
+    ) -> Result<Option<DeferOutcome>> {
+        let now = self.now();
+        let merged = sqlx::query(
+            "UPDATE jobs SET run_at = CASE WHEN run_at > $3 THEN $3 ELSE run_at END, updated_at = $4 \
+             WHERE status = 'queued' AND unique_key = \
+                 (SELECT held_key FROM jobs WHERE id = $1 AND locked_by = $2 AND status = 'running')",
+        )
+        .bind(id.to_string())
+        .bind(worker)
+        .bind(run_at.millis())
+        .bind(now.millis())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if merged == 1 {
+            return Ok(self
+                .complete_job(id, worker)
+                .await?
+                .then_some(DeferOutcome::Merged { at: run_at }));
+        }
+        let requeue = |keep_key: bool| {
+            let key = if keep_key { "held_key" } else { "NULL" };
+            format!(
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_at = $3, \
+                 unique_key = {key}, locked_by = NULL, lease_expires_at = NULL, updated_at = $4 \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'"
+            )
+        };
+        let mut n = 0;
+        for keep_key in [true, false] {
+            match sqlx::query(&requeue(keep_key))
+                .bind(id.to_string())
+                .bind(worker)
+                .bind(run_at.millis())
+                .bind(now.millis())
+                .execute(&self.write)
+                .await
+            {
+                Ok(done) => {
+                    n = done.rows_affected();
+                    break;
+                }
+                // The key was taken between the two statements: requeue
+                // without it (the other job does the same work anyway).
+                Err(sqlx::Error::Database(e)) if keep_key && e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok((n == 1).then_some(DeferOutcome::Requeued { at: run_at }))
     }
 
     /// Put a dead job of the organization back in the queue, now.

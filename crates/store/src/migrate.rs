@@ -123,6 +123,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0018_line_cancellations.sql"),
         postgres: include_str!("../migrations/0018_line_cancellations.sql"),
     },
+    Step {
+        version: 19,
+        description: "job deferral",
+        sqlite: include_str!("../migrations/0019_job_deferral.sql"),
+        postgres: include_str!("../migrations/0019_job_deferral.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, SystemClock};
 use storesync_store::backend_test;
-use storesync_store::jobs::{FailOutcome, JobStatus, NewJob};
+use storesync_store::jobs::{DeferOutcome, FailOutcome, JobStatus, NewJob};
 
 use super::*;
 
@@ -94,5 +94,39 @@ backend_test! {
             }
         }
         assert_eq!(total, 200);
+    }
+}
+
+backend_test! {
+    async fn deferring_a_job_gives_its_attempt_back_and_merges_with_a_successor(store) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let store = store.with_clock(clock.clone());
+        let push = || NewJob::new("stock.push", serde_json::json!({ "shop": 1 })).unique("push:1").max_attempts(2);
+        let id = store.enqueue(&push()).await.unwrap().unwrap();
+        // Deferred far more often than it may fail: still queued, still keyed.
+        for round in 0..5 {
+            let claimed = store.claim_jobs("w", 1, 10_000).await.unwrap();
+            assert_eq!((claimed.len(), claimed[0].attempts), (1, 1), "round {round}");
+            let at = clock.now().plus_millis(100);
+            assert_eq!(store.defer_job(id, "w", at).await.unwrap(), Some(DeferOutcome::Requeued { at }));
+            assert!(store.enqueue(&push()).await.unwrap().is_none(), "the deferred job holds its key again");
+            clock.advance_millis(100);
+        }
+        let job = store.job(id).await.unwrap();
+        assert_eq!((job.status, job.attempts, job.last_error), (JobStatus::Queued, 0, None));
+        assert_eq!(store.defer_job(id, "w", clock.now()).await.unwrap(), None, "only the lease holder defers");
+
+        // A successor queued while the job ran absorbs it when it defers.
+        store.claim_jobs("w", 1, 10_000).await.unwrap();
+        let later = clock.now().plus_millis(30_000);
+        let successor = store.enqueue(&push().at(later)).await.unwrap().unwrap();
+        let at = clock.now().plus_millis(100);
+        assert_eq!(store.defer_job(id, "w", at).await.unwrap(), Some(DeferOutcome::Merged { at }));
+        assert_eq!(store.job(id).await.unwrap().status, JobStatus::Done);
+        let next = store.job(successor).await.unwrap();
+        assert_eq!((next.status, next.run_at), (JobStatus::Queued, at), "runs when the deferred one would have");
+        clock.advance_millis(100);
+        let claimed = store.claim_jobs("w", 5, 10_000).await.unwrap();
+        assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![successor]);
     }
 }
