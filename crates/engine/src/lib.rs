@@ -15,4 +15,4 @@ pub mod tokens;
 pub mod worker;
 
 pub use scheduler::{Schedule, Scheduler};
-pub use worker::{Backoff, JobError, JobHandler, RunOnce, Worker, WorkerConfig};
+pub use worker::{Backoff, JobError, JobHandler, Lane, RunOnce, Worker, WorkerConfig};

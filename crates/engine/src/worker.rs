@@ -1,13 +1,13 @@
 //! The job runner. `run_once` claims a batch of due jobs, runs each through
-//! the handler registered for its kind and records the outcome; `run` loops
-//! until shutdown. Being steppable, the runner is tested without sleeping.
+//! the handler registered for its kind and records the outcome; `run` keeps
+//! pools of jobs in flight (one per lane) until shutdown. Being steppable, the runner is tested without sleeping.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use storesync_store::jobs::{FailOutcome, Job};
+use storesync_store::jobs::{FailOutcome, Job, KindFilter};
 use storesync_store::{Store, StoreError};
 use tokio::sync::Notify;
 
@@ -92,6 +92,16 @@ pub struct WorkerConfig {
     /// Sleep when idle (an in-process enqueue wakes the worker sooner).
     pub idle_poll: Duration,
     pub backoff: Backoff,
+    /// Job kinds that run in slots of their own; every other kind shares
+    /// `batch` slots.
+    pub lanes: Vec<Lane>,
+}
+
+/// Slots reserved for some job kinds.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    pub kinds: Vec<String>,
+    pub slots: usize,
 }
 
 impl Default for WorkerConfig {
@@ -102,6 +112,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(120),
             idle_poll: Duration::from_millis(500),
             backoff: Backoff::default(),
+            lanes: Vec::new(),
         }
     }
 }
@@ -241,32 +252,122 @@ impl Worker {
         Ok(())
     }
 
-    /// Run until `shutdown` resolves; the job in hand is finished first.
+    /// Run until `shutdown` resolves. Each lane (see [`WorkerConfig::lanes`])
+    /// keeps up to its number of jobs in flight and refills a slot as soon
+    /// as its job ends, so a slow job never holds back the jobs queued
+    /// behind it, and a lane's kinds never wait behind another lane's (order
+    /// intake does not queue behind paced stock pushes). At shutdown, jobs in
+    /// hand get a moment to finish; any still running are dropped and, their
+    /// leases expiring, taken again by a worker later.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let step = self.run_once();
-            let idle = tokio::select! {
-                () = &mut shutdown => return,
-                r = step => match r {
-                    Ok(RunOnce::Worked(_)) => false,
-                    Ok(RunOnce::Idle) => true,
-                    Err(e) => {
-                        tracing::error!(error = %e, "job runner step failed");
-                        true
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut lanes: Vec<(KindFilter, usize, Arc<Notify>)> = self
+            .config
+            .lanes
+            .iter()
+            .map(|l| {
+                (
+                    KindFilter::Only(l.kinds.clone()),
+                    l.slots.max(1),
+                    Arc::new(Notify::new()),
+                )
+            })
+            .collect();
+        let own: Vec<String> = self
+            .config
+            .lanes
+            .iter()
+            .flat_map(|l| l.kinds.clone())
+            .collect();
+        let main_slots = usize::try_from(self.config.batch.max(1)).unwrap_or(1);
+        lanes.push((KindFilter::Except(own), main_slots, Arc::new(Notify::new())));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (filter, slots, wake) in &lanes {
+            let mut stop = stop_rx.clone();
+            tasks.spawn(
+                self.clone()
+                    .lane(filter.clone(), *slots, Arc::clone(wake), async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    }),
+            );
+        }
+        // One wake-up handle for the process, passed on to every lane.
+        let fan_out = {
+            let (wake, lanes) = (
+                Arc::clone(&self.wake),
+                lanes.iter().map(|l| Arc::clone(&l.2)).collect::<Vec<_>>(),
+            );
+            async move {
+                loop {
+                    wake.notified().await;
+                    for l in &lanes {
+                        l.notify_one();
                     }
-                },
-            };
-            if idle {
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = self.wake.notified() => {},
-                    () = tokio::time::sleep(self.config.idle_poll) => {},
                 }
             }
+        };
+        tokio::select! {
+            () = shutdown => {},
+            () = fan_out => {},
+        }
+        let _ = stop_tx.send(true);
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn lane(
+        self,
+        kinds: KindFilter,
+        slots: usize,
+        wake: Arc<Notify>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+        loop {
+            let mut claimed = 0;
+            if running.len() < slots {
+                let free = i64::try_from(slots - running.len()).unwrap_or(1);
+                let jobs = tokio::select! {
+                    () = &mut shutdown => break,
+                    r = self.store.claim_jobs_of(&self.config.id, &kinds, free, lease_ms) => r,
+                };
+                match jobs {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let worker = self.clone();
+                            running.spawn(async move {
+                                if let Err(e) = worker.execute(&job).await {
+                                    tracing::error!(job = %job.id, kind = %job.kind, error = %e, "recording a job's outcome failed");
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
+                }
+            }
+            if claimed > 0 && running.len() < slots {
+                // More may be due right away.
+                continue;
+            }
+            // Full, or nothing due: wait for a slot, a wake-up or the poll.
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(_) = running.join_next(), if !running.is_empty() => {},
+                () = wake.notified() => {},
+                () = tokio::time::sleep(self.config.idle_poll) => {},
+            }
+        }
+        let drain = async { while running.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+            running.abort_all();
         }
     }
 }
+
+/// How long jobs in hand may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {

@@ -143,6 +143,14 @@ pub enum FailOutcome {
     Dead,
 }
 
+/// Which job kinds a claim takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindFilter {
+    Any,
+    Only(Vec<String>),
+    Except(Vec<String>),
+}
+
 /// What happened to a deferred job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeferOutcome {
@@ -187,27 +195,57 @@ impl Store {
     /// Claim up to `limit` due jobs (queued and due, or running with an
     /// expired lease) for `worker`, leasing them for `lease_ms`.
     pub async fn claim_jobs(&self, worker: &str, limit: i64, lease_ms: i64) -> Result<Vec<Job>> {
+        self.claim_jobs_of(worker, &KindFilter::Any, limit, lease_ms)
+            .await
+    }
+
+    /// [`Store::claim_jobs`] for the job kinds `kinds` selects.
+    pub async fn claim_jobs_of(
+        &self,
+        worker: &str,
+        kinds: &KindFilter,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Job>> {
         let now = self.now();
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let (listed, negate) = match kinds {
+            KindFilter::Any => (&[][..], true),
+            KindFilter::Only(k) => (k.as_slice(), false),
+            KindFilter::Except(k) => (k.as_slice(), true),
+        };
+        let kind_sql = if listed.is_empty() {
+            if negate {
+                String::new()
+            } else {
+                " AND 1 = 0".to_owned()
+            }
+        } else {
+            let marks: Vec<String> = (0..listed.len()).map(|i| format!("${}", i + 5)).collect();
+            let not = if negate { "NOT " } else { "" };
+            format!(" AND kind {not}IN ({})", marks.join(", "))
+        };
         let sql = format!(
             "UPDATE jobs SET status = 'running', locked_by = $1, lease_expires_at = $2, \
              attempts = attempts + 1, updated_at = $3, held_key = COALESCE(unique_key, held_key), \
              unique_key = NULL \
-             WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $3) \
-                 OR (status = 'running' AND lease_expires_at < $3) ORDER BY run_at, id LIMIT $4{lock}) \
+             WHERE id IN (SELECT id FROM jobs WHERE ((status = 'queued' AND run_at <= $3) \
+                 OR (status = 'running' AND lease_expires_at < $3)){kind_sql} ORDER BY run_at, id LIMIT $4{lock}) \
              RETURNING *"
         );
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(worker)
             .bind(now.plus_millis(lease_ms).millis())
             .bind(now.millis())
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
+            .bind(limit);
+        for kind in listed {
+            query = query.bind(kind.as_str());
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         let mut jobs = rows.iter().map(Job::from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));

@@ -17,7 +17,7 @@ use storesync_engine::intake::{
 use storesync_engine::propagate::{drain_loop, PushHandler, PUSH_JOB};
 use storesync_engine::shop::RefreshLocks;
 use storesync_engine::tokens::{RefreshDueHandler, RefreshHandler, REFRESH_DUE_JOB, REFRESH_JOB};
-use storesync_engine::{Schedule, Scheduler, Worker, WorkerConfig};
+use storesync_engine::{Lane, Schedule, Scheduler, Worker, WorkerConfig};
 use storesync_store::jobs::NewJob;
 use storesync_store::webhooks::PROCESS_WEBHOOK_JOB;
 use storesync_store::Store;
@@ -98,7 +98,16 @@ pub async fn start_with(
         channels: Arc::clone(&channels),
         locks: Arc::clone(&locks),
     });
-    let worker = Worker::new(store.clone(), WorkerConfig::default())
+    // Order intake runs in slots of its own: a burst of paced stock pushes
+    // must not keep orders waiting (their stock is what the pushes need).
+    let worker_config = WorkerConfig {
+        lanes: vec![Lane {
+            kinds: vec![PROCESS_WEBHOOK_JOB.to_owned(), POLL_JOB.to_owned()],
+            slots: 16,
+        }],
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(store.clone(), worker_config)
         .handle(
             IMPORT_JOB,
             Arc::new(ImportHandler {

@@ -46,6 +46,98 @@ fn config(id: &str) -> WorkerConfig {
             base: Duration::from_secs(1),
             max: Duration::from_secs(30),
         },
+        lanes: Vec::new(),
+    }
+}
+
+/// Defers its first `defer` runs (something it needs is not there yet).
+struct Waiting {
+    defer: usize,
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Waiting {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.defer {
+            return Err(JobError::Defer {
+                reason: "not yet".into(),
+                after: Duration::from_millis(100),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Holds its job until released.
+struct Held(tokio::sync::Semaphore);
+
+#[async_trait::async_trait]
+impl JobHandler for Held {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        let _ = self.0.acquire().await;
+        Ok(())
+    }
+}
+
+backend_test! {
+    async fn a_deferred_job_never_dies_of_waiting(store) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let store = store.with_clock(clock.clone());
+        let waiting = Arc::new(Waiting { defer: 12, calls: AtomicUsize::new(0) });
+        let worker = Worker::new(store.clone(), config("w1")).handle("wait", waiting.clone());
+        let id = store.enqueue(&NewJob::new("wait", serde_json::json!({})).max_attempts(3)).await.unwrap().unwrap();
+        for _ in 0..12 {
+            assert_eq!(worker.run_once().await.unwrap(), RunOnce::Worked(1));
+            let job = store.job(id).await.unwrap();
+            assert_eq!((job.status, job.attempts, job.last_error), (JobStatus::Queued, 0, None));
+            assert_eq!(worker.run_once().await.unwrap(), RunOnce::Idle, "deferred, not due yet");
+            clock.advance_millis(100);
+        }
+        assert_eq!(worker.run_once().await.unwrap(), RunOnce::Worked(1));
+        assert_eq!(store.job(id).await.unwrap().status, JobStatus::Done);
+        assert_eq!(waiting.calls.load(Ordering::SeqCst), 13);
+    }
+}
+
+backend_test! {
+    async fn a_lane_of_its_own_runs_while_the_other_slots_are_busy(store) {
+        let held = Arc::new(Held(tokio::sync::Semaphore::new(0)));
+        let fast = Arc::new(Flaky { fail: 0, permanent: false, calls: AtomicUsize::new(0) });
+        let mut cfg = config("w1");
+        cfg.batch = 1;
+        cfg.lanes = vec![storesync_engine::Lane { kinds: vec!["intake".into()], slots: 1 }];
+        let worker = Worker::new(store.clone(), cfg).handle("slow", held.clone()).handle("intake", fast.clone());
+        let slow = store.enqueue(&NewJob::new("slow", serde_json::json!({}))).await.unwrap().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(worker.run(async move {
+            let _ = stop_rx.await;
+        }));
+        // The one general slot is taken by the slow job...
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.job(slow).await.unwrap().status != JobStatus::Running {
+            assert!(std::time::Instant::now() < deadline, "the slow job never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // ...yet intake jobs run, one after the other, in their own slot.
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(store.enqueue(&NewJob::new("intake", serde_json::json!({}))).await.unwrap().unwrap());
+        }
+        for id in ids {
+            while store.job(id).await.unwrap().status != JobStatus::Done {
+                assert!(std::time::Instant::now() < deadline, "intake waited behind the slow job");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        assert_eq!(store.job(slow).await.unwrap().status, JobStatus::Running);
+        held.0.add_permits(1);
+        while store.job(slow).await.unwrap().status != JobStatus::Done {
+            assert!(std::time::Instant::now() < deadline + Duration::from_secs(5), "the slow job never ended");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop_tx.send(());
+        running.await.unwrap();
     }
 }
 
