@@ -2,6 +2,7 @@
 //! shop, and `stock.push` sends every listing whose target changed, as
 //! absolute quantities, in the largest batches the marketplace accepts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use storesync_channels::{
 };
 use storesync_domain::ids::ShopId;
 use storesync_store::jobs::Job;
+use storesync_store::listings::ListingRowId;
 use storesync_store::propagation::Settled;
 use storesync_store::Store;
 use tokio::sync::Notify;
@@ -138,16 +140,15 @@ impl PushHandler {
     /// blindly: a push that is not needed races the next buyer on that
     /// listing. Reads the shop's recently changed listings (a few pages at
     /// most); a listing not found, or a failed read, is pushed as before.
-    /// Returns the listings showing less than we know of (a sale not yet
-    /// ingested): they must not be pushed now.
+    /// Returns the listings showing less than we know of (sales not yet
+    /// ingested), with what they show.
     async fn settle(
         &self,
         session: &mut ShopSession,
         org: storesync_domain::ids::OrgId,
         shop: ShopId,
         plan: &[storesync_store::propagation::PushItem],
-    ) -> Result<std::collections::HashSet<storesync_store::listings::ListingRowId>, JobError> {
-        use std::collections::{HashMap, HashSet};
+    ) -> Result<HashMap<ListingRowId, (i64, i64)>, JobError> {
         let mut doubtful: HashMap<(String, String), _> = plan
             .iter()
             .filter(|i| i.uncertain)
@@ -158,7 +159,7 @@ impl PushHandler {
                 )
             })
             .collect();
-        let mut in_flight = HashSet::new();
+        let mut in_flight = HashMap::new();
         let query = ListingQuery {
             updated_since: Some(self.store.now().plus_millis(-SETTLE_LOOKBACK_MS)),
         };
@@ -192,8 +193,8 @@ impl PushHandler {
                         .store
                         .settle_listing(org, shop, &key.0, &key.1, v.total_stock())
                         .await?;
-                    if settled == Settled::SaleInFlight {
-                        in_flight.insert(listing);
+                    if let Settled::SaleInFlight { unseen } = settled {
+                        in_flight.insert(listing, (v.total_stock(), unseen));
                     }
                 }
             }
@@ -216,7 +217,14 @@ impl PushHandler {
             let mut locks = self.shop_locks.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(locks.entry(p.shop_id).or_default())
         };
-        let _in_flight = lock.lock().await;
+        // A push of this shop is running here: wait in the queue, not in a
+        // worker slot, where this job merges with any queued after it.
+        let Ok(_in_flight) = lock.try_lock() else {
+            return Err(JobError::Defer {
+                reason: "a push to this shop is running".into(),
+                after: Duration::from_millis(50),
+            });
+        };
         let mut session = ShopSession::open(&self.store, &self.channels, org, p.shop_id).await?;
         // Orders the marketplace already announced must land first: a value
         // computed before them would re-inflate stock a buyer just took.
@@ -235,7 +243,7 @@ impl PushHandler {
             });
         }
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
-        let mut in_flight = std::collections::HashSet::new();
+        let mut in_flight = HashMap::new();
         if plan.iter().any(|i| i.uncertain) && !session.shop.settings.dry_run {
             in_flight = self.settle(&mut session, org, p.shop_id, &plan).await?;
             plan = self.store.push_plan(org, p.shop_id).await?;
@@ -243,12 +251,25 @@ impl PushHandler {
         let mut due = Vec::new();
         let mut claimed = Vec::new();
         let mut replan = false;
-        for item in plan {
+        let mut ahead = HashMap::new();
+        for mut item in plan {
             if item.last_pushed == Some(item.target) && !item.uncertain {
                 continue;
             }
-            if in_flight.contains(&item.listing_id) {
-                continue;
+            if let Some(&(seen, unseen)) = in_flight.get(&item.listing_id) {
+                // Sales there are not ingested yet; once they are, this
+                // listing's share is that much lower. Sending more would
+                // re-inflate it; sending less is due now — a listing that
+                // keeps selling would otherwise never be brought down.
+                let after = (item.target - unseen).max(item.floor.unwrap_or(0)).max(0);
+                if after >= seen {
+                    continue;
+                }
+                item.why.push_str(&format!(
+                    "; it showed {seen}, {unseen} sold there not yet in our books: {after}"
+                ));
+                item.target = after;
+                ahead.insert(item.listing_id, unseen);
             }
             // Raising a split share hands out units no other listing shows;
             // claim them first so no other push hands them out again.
@@ -326,10 +347,12 @@ impl PushHandler {
                         lowered_split.push(item.variant_id);
                     }
                     self.store
-                        .record_push(
+                        .record_push_ahead(
                             org,
                             item.listing_id,
                             Some(item.target),
+                            Some(item.channel_stock),
+                            ahead.get(&item.listing_id).copied().unwrap_or(0),
                             &format!("ok: {}", item.why),
                         )
                         .await?;

@@ -172,6 +172,10 @@ pub struct PushItem {
     pub uncertain: bool,
     /// What the channel is believed to show now.
     pub shown: i64,
+    /// Our count of the listing's own stock when planned (the last push
+    /// less the sales there ingested since); a sale ingested while the
+    /// push is on its way moves it (see [`Store::record_push_ahead`]).
+    pub channel_stock: i64,
     /// The master variant, and what all its listings together are believed
     /// to show (a raise is claimed only if that total has not moved).
     pub variant_id: VariantId,
@@ -198,10 +202,11 @@ pub enum Settled {
     /// Our push overwrote a sale: it shows more than it should; send its
     /// number.
     Overwritten,
-    /// It shows less than we know of: a sale there is not ingested yet.
-    /// Send nothing (our number would re-inflate it); the sale's ingestion
-    /// queues the next push.
-    SaleInFlight,
+    /// It shows `unseen` units less than we know of: sales there are not
+    /// ingested yet. Our number would re-inflate it; once those sales are
+    /// in, its share will be that much lower, so only a lower number may
+    /// be sent (see [`Store::record_push_ahead`]).
+    SaleInFlight { unseen: i64 },
     /// Unknown listing, or no longer in doubt.
     NotInDoubt,
 }
@@ -327,6 +332,7 @@ impl Store {
             last_pushed: Option<i64>,
             uncertain: bool,
             floor: Option<i64>,
+            channel_stock: i64,
             slot: Slot,
             why: String,
         }
@@ -371,6 +377,7 @@ impl Store {
                     .opt_int("last_pushed_qty")?
                     .is_some_and(|p| p != r.int("channel_stock").unwrap_or(p)),
                 floor,
+                channel_stock: r.int("channel_stock")?,
                 slot: Slot {
                     shown: r.int("channel_stock")?.min(r.int("shown")?),
                     high: r.int("shown")?,
@@ -428,6 +435,7 @@ impl Store {
                     last_pushed: l.last_pushed,
                     uncertain: l.uncertain,
                     shown: l.slot.high,
+                    channel_stock: l.channel_stock,
                     variant_id,
                     shown_total,
                     why,
@@ -475,8 +483,9 @@ impl Store {
         Ok((listing, item))
     }
 
-    /// Record what a push did to one listing, in the listing and in its
-    /// history.
+    /// Record a push decision in the listing and its history: what was sent
+    /// (none when nothing was: refused, dry run), counted as if nothing
+    /// moved since it was planned.
     pub async fn record_push(
         &self,
         org: OrgId,
@@ -484,18 +493,54 @@ impl Store {
         quantity: Option<i64>,
         result: &str,
     ) -> Result<()> {
+        self.record_push_ahead(org, listing, quantity, None, 0, result)
+            .await
+    }
+
+    /// Record that `quantity` was sent to a listing planned with our count
+    /// of its stock at `planned` ([`PushItem::channel_stock`]).
+    ///
+    /// Sales there ingested while the push was on its way moved that count;
+    /// each may have landed before the push (and been overwritten by it)
+    /// or after: the listing is booked as showing `quantity` at most and
+    /// that much less at least — in doubt, which the next push settles by
+    /// reading it back. A cancellation ingested meanwhile counts as shown.
+    ///
+    /// `unseen` units were sold there but not ingested yet, seen in a
+    /// read-back just before ([`Settled::SaleInFlight`]), and `quantity`
+    /// already takes them off: the listing is booked at `quantity` plus
+    /// those still not ingested. They were sold before the push, so each
+    /// will be counted as possibly overwritten by it (see
+    /// `sold_on_channel`), bringing our count down to `quantity`, which
+    /// the next read-back confirms. The history keeps what was sent.
+    pub async fn record_push_ahead(
+        &self,
+        org: OrgId,
+        listing: ListingRowId,
+        quantity: Option<i64>,
+        planned: Option<i64>,
+        unseen: i64,
+        result: &str,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE listings SET last_pushed_qty = COALESCE($3, last_pushed_qty), \
-             channel_stock = COALESCE($3, channel_stock), last_pushed_at = $4, last_push_result = $5 \
-             WHERE org_id = $1 AND id = $2",
-        )
+        // $6: unseen; $7: planned count; `moved` = channel_stock − $7.
+        let moved = "COALESCE(channel_stock - $7, 0)";
+        sqlx::query(&format!(
+            "UPDATE listings SET \
+             last_pushed_qty = COALESCE(CASE WHEN $6 > 0 THEN $3 + $6 + {moved} \
+                 WHEN {moved} > 0 THEN $3 + {moved} ELSE $3 END, last_pushed_qty), \
+             channel_stock = COALESCE($3 + $6 + {moved}, channel_stock), \
+             last_pushed_at = $4, last_push_result = $5 \
+             WHERE org_id = $1 AND id = $2"
+        ))
         .bind(org.to_string())
         .bind(listing.to_string())
         .bind(quantity)
         .bind(now.millis())
         .bind(result)
+        .bind(unseen.max(0))
+        .bind(planned)
         .execute(&mut *tx)
         .await?;
         record_history(&mut tx, org, listing, quantity, result, now).await?;
@@ -666,7 +711,9 @@ impl Store {
             .await?;
             Settled::Confirmed
         } else if seen < own.min(pushed) {
-            Settled::SaleInFlight
+            Settled::SaleInFlight {
+                unseen: own.min(pushed) - seen,
+            }
         } else {
             Settled::Overwritten
         };

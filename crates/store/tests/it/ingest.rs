@@ -279,7 +279,7 @@ backend_test! {
         assert_eq!(store.settle_listing(org, shop, "100", "0", 3).await.unwrap(), Settled::Overwritten);
         assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
         // It shows 1: another sale there is on its way; nothing is settled.
-        assert_eq!(store.settle_listing(org, shop, "100", "0", 1).await.unwrap(), Settled::SaleInFlight);
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 1).await.unwrap(), Settled::SaleInFlight { unseen: 1 });
         assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
         // It shows 2: what the sale left; settled without a push.
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::Confirmed);
@@ -287,6 +287,70 @@ backend_test! {
         assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(2), 2), "{p:?}");
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::NotInDoubt);
         assert_eq!(store.settle_listing(org, shop, "nope", "0", 2).await.unwrap(), Settled::NotInDoubt);
+    }
+}
+
+backend_test! {
+    async fn a_sale_ingested_while_a_push_is_on_its_way_leaves_the_listing_in_doubt(store) {
+        use storesync_store::propagation::Settled;
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 9).await;
+        let shop = shop(&store, org).await;
+        store.import_listings(org, shop, &[ChannelListing {
+            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 3, reserved: None, price: None,
+        }], Default::default(), &actor()).await.unwrap();
+        let item = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!(item.channel_stock, 3);
+        // Sold while our 3 is on its way: before it landed (the channel
+        // shows 3) or after (2). Neither may be forgotten.
+        let mut o = mp_order("S-1", OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+        o.placed_at = store.now();
+        store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        store.record_push_ahead(org, item.listing_id, Some(3), Some(item.channel_stock), 0, "ok").await.unwrap();
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.shown, p.channel_stock), (true, Some(3), 3, 2), "{p:?}");
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::Confirmed);
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(2), 2), "{p:?}");
+    }
+}
+
+backend_test! {
+    async fn a_push_that_counted_unseen_sales_is_confirmed_once_they_arrive(store) {
+        use storesync_store::propagation::Settled;
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 9).await;
+        let shop = shop(&store, org).await;
+        store.import_listings(org, shop, &[ChannelListing {
+            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 5, reserved: None, price: None,
+        }], Default::default(), &actor()).await.unwrap();
+        let item = store.push_plan(org, shop).await.unwrap().remove(0);
+        store.record_push(org, item.listing_id, Some(5), "ok").await.unwrap();
+        let sell = |id: &str| {
+            let store = store.clone();
+            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+            o.placed_at = store.now();
+            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
+        };
+        sell("S-1").await;
+        // Read back: 2, where its one ingested sale left 4: two more sold.
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::SaleInFlight { unseen: 2 });
+        let item = store.push_plan(org, shop).await.unwrap().remove(0);
+        // 1 is sent, counting those two: booked at 3 until they arrive.
+        store.record_push_ahead(org, item.listing_id, Some(1), Some(item.channel_stock), 2, "ok").await.unwrap();
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.last_pushed, p.channel_stock), (Some(3), 3), "{p:?}");
+        sell("S-2").await;
+        sell("S-3").await;
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.channel_stock), (true, Some(3), 1), "{p:?}");
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 1).await.unwrap(), Settled::Confirmed);
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(1), 1), "{p:?}");
+        let history = store.push_history(org, p.listing_id, 10).await.unwrap();
+        assert_eq!(history[0].quantity, Some(1), "the history keeps what was sent");
     }
 }
 
