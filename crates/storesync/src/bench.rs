@@ -257,6 +257,15 @@ fn print_storm(label: &str, r: &crate::oversell::StormResult) {
         r.oversold_units, r.sell_through, r.orders_placed, r.orders_ingested,
         r.propagation_ms.p50, r.propagation_ms.p99, r.propagation_ms.max, r.api_calls, r.api_calls_min, r.seconds
     );
+    println!(
+        "{:<28} settled (every channel exact) p50={} ms p99={} ms max={} ms; sales needing an update {} of {}",
+        "",
+        r.settled_ms.p50,
+        r.settled_ms.p99,
+        r.settled_ms.max,
+        r.propagation_ms.needing_update,
+        r.propagation_ms.sales
+    );
     let by: Vec<String> = r
         .api_calls_by_marketplace
         .iter()

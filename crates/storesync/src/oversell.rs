@@ -97,7 +97,10 @@ pub struct StormResult {
     pub sell_through: f64,
     pub orders_placed: usize,
     pub orders_ingested: usize,
+    /// Sale → no channel shows more than the stock left after it.
     pub propagation_ms: Latency,
+    /// Sale → every channel shows exactly what it should (see `settling`).
+    pub settled_ms: Latency,
     pub api_calls: u64,
     pub api_calls_min: u64,
     /// Stock-update calls per marketplace (Lazada batches up to 50 SKUs of
@@ -337,6 +340,7 @@ pub async fn storm(
         })
     };
     let started = Instant::now();
+    let started_at = store.now();
     let per_shop = opts.rate / servers.len() as f64;
     for (server, (_, id, _)) in servers.iter().zip(&shops) {
         server.sandbox().set_buyers(
@@ -444,8 +448,9 @@ pub async fn storm(
         // What each channel showed and sold, for every SKU sold beyond its
         // stock: the trail to the push that let it happen.
         let all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let every = std::env::var("STORESYNC_STORM_TRACE").is_ok_and(|v| v == "all");
         for (sku, n) in &sold {
-            if *n <= physical {
+            if *n <= physical && !every {
                 continue;
             }
             eprintln!("{sku}: sold {n} of {physical}");
@@ -456,6 +461,35 @@ pub async fn storm(
                     s.shown,
                     s.sold_by
                 );
+            }
+            for (shop, _, m) in &shops {
+                let listings = store
+                    .list_listings(
+                        org,
+                        Some(true),
+                        Some(shop.id),
+                        &PageRequest {
+                            limit: Some(200),
+                            cursor: None,
+                        },
+                    )
+                    .await?;
+                for l in listings
+                    .items
+                    .iter()
+                    .filter(|l| l.sku.as_deref() == Some(sku.as_str()))
+                {
+                    let mut history = store.push_history(org, l.id, 50).await?;
+                    history.reverse();
+                    for h in history {
+                        eprintln!(
+                            "  {:>7} ms {m}: {:?} {}",
+                            h.at.millis() - started_at.millis(),
+                            h.quantity,
+                            h.result
+                        );
+                    }
+                }
             }
         }
     }
@@ -505,10 +539,10 @@ pub async fn storm(
     // The least a perfect sync could do: after each sale, one update to
     // each other channel that sells the SKU.
     let api_calls_min = (within.max(0) as u64) * (servers.len() as u64 - 1);
-    let propagation_ms = propagation(
-        &snapshots.lock().unwrap_or_else(|p| p.into_inner()),
-        physical,
-    );
+    let (propagation_ms, settled_ms) = {
+        let all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        (propagation(&all, physical), settling(&all, physical))
+    };
 
     running.stop().await?;
     for s in servers {
@@ -521,6 +555,7 @@ pub async fn storm(
         orders_placed: placed,
         orders_ingested,
         propagation_ms,
+        settled_ms,
         api_calls,
         api_calls_min,
         api_calls_by_marketplace,
@@ -629,21 +664,55 @@ fn stock_calls(sb: &storesync_sandbox::Sandbox) -> u64 {
         .sum()
 }
 
-/// For each sale that left a channel showing the wrong number, the time
-/// until every channel shows what it should for the stock left: the full
-/// count above the split threshold; at or below it, shares that add up to
-/// the stock left (a sale inside a share needs no update anywhere).
+/// For each sale that left some channel showing more than the stock left
+/// after it, the time until no channel does: every listing shows at most
+/// that number (above the split threshold), or the listings together show
+/// at most the stock left (at or below it; a sale inside a share needs no
+/// update anywhere). A later sale that lowers the number again is a sample
+/// of its own.
 fn propagation(snapshots: &HashMap<String, Vec<Snapshot>>, physical: i64) -> Latency {
     use storesync_store::propagation::SPLIT_BELOW;
-    let settled = |s: &Snapshot| {
-        let left = (physical - s.sold).max(0);
-        if left > SPLIT_BELOW {
-            s.shown.iter().all(|shown| *shown == left)
-        } else {
-            s.shown.iter().all(|shown| (0..=left).contains(shown))
-                && s.shown.iter().sum::<i64>() == left
-        }
-    };
+    latency(
+        snapshots,
+        |s, left| {
+            if left > SPLIT_BELOW {
+                s.shown.iter().all(|shown| *shown <= left)
+            } else {
+                s.shown.iter().sum::<i64>() <= left
+            }
+        },
+        physical,
+    )
+}
+
+/// The stricter measure: after each sale, the time until every channel
+/// shows exactly what it should for the stock left at that moment (the full
+/// count above the split threshold; at or below it, shares adding up to the
+/// stock left). Under a steady stream of sales this is the time until the
+/// sync catches up with all of them, not with one.
+fn settling(snapshots: &HashMap<String, Vec<Snapshot>>, physical: i64) -> Latency {
+    use storesync_store::propagation::SPLIT_BELOW;
+    latency(
+        snapshots,
+        |s, _| {
+            let left = (physical - s.sold).max(0);
+            if left > SPLIT_BELOW {
+                s.shown.iter().all(|shown| *shown == left)
+            } else {
+                s.shown.iter().all(|shown| (0..=left).contains(shown))
+                    && s.shown.iter().sum::<i64>() == left
+            }
+        },
+        physical,
+    )
+}
+
+/// Latency of every sale until `done(snapshot, stock left after the sale)`.
+fn latency(
+    snapshots: &HashMap<String, Vec<Snapshot>>,
+    done: impl Fn(&Snapshot, i64) -> bool,
+    physical: i64,
+) -> Latency {
     let mut samples = Vec::new();
     let mut sales = 0;
     for line in snapshots.values() {
@@ -652,12 +721,13 @@ fn propagation(snapshots: &HashMap<String, Vec<Snapshot>>, physical: i64) -> Lat
                 continue;
             }
             sales += 1;
-            if settled(&w[1]) {
+            let left = (physical - w[1].sold).max(0);
+            if done(&w[1], left) {
                 continue;
             }
             let sale = w[1].at;
-            let done = line[k + 1..].iter().find(|s| settled(s)).map(|s| s.at);
-            samples.push(match done {
+            let until = line[k + 1..].iter().find(|s| done(s, left)).map(|s| s.at);
+            samples.push(match until {
                 Some(t) => t.duration_since(sale).as_secs_f64() * 1000.0,
                 None => f64::INFINITY,
             });
@@ -695,5 +765,72 @@ async fn wait_idle(store: &storesync_store::Store, limit: Duration) -> anyhow::R
             anyhow::bail!("background work did not finish in {limit:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(start: Instant, points: &[(u64, i64, [i64; 3])]) -> Vec<Snapshot> {
+        points
+            .iter()
+            .map(|(ms, sold, shown)| Snapshot {
+                at: start + Duration::from_millis(*ms),
+                sold: *sold,
+                shown: shown.to_vec(),
+                sold_by: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sale_counts_until_it_is_reflected_everywhere_and_settling_until_all_are() {
+        let t0 = Instant::now();
+        // 20 units: a sale at 100 ms (19 left), another at 300 ms (18 left);
+        // the first reaches every channel at 400 ms, the second at 900 ms.
+        let snaps = HashMap::from([(
+            "A".to_owned(),
+            line(
+                t0,
+                &[
+                    (0, 0, [20, 20, 20]),
+                    (100, 1, [19, 20, 20]),
+                    (300, 2, [19, 18, 20]),
+                    (400, 2, [19, 18, 19]),
+                    (900, 2, [18, 18, 18]),
+                ],
+            ),
+        )]);
+        // Samples 300 and 600 ms (the upper one is the median of two).
+        let p = propagation(&snaps, 20);
+        assert_eq!(
+            (p.sales, p.needing_update, p.p50, p.max),
+            (2, 2, 600.0, 600.0)
+        );
+        // Exact everywhere only at 900 ms: 800 and 600 ms.
+        let s = settling(&snaps, 20);
+        assert_eq!((s.needing_update, s.p50, s.max), (2, 800.0, 800.0));
+    }
+
+    #[test]
+    fn at_the_split_only_the_sum_counts_and_a_sale_inside_a_share_needs_nothing() {
+        let t0 = Instant::now();
+        let snaps = HashMap::from([(
+            "A".to_owned(),
+            line(
+                t0,
+                &[
+                    (0, 12, [3, 3, 2]),
+                    (50, 13, [2, 3, 2]),
+                    (80, 14, [2, 3, 2]),
+                    (200, 14, [1, 3, 2]),
+                ],
+            ),
+        )]);
+        let p = propagation(&snaps, 20);
+        // The first sale fell inside a share; the second one (sold
+        // elsewhere, 6 left, 7 shown) waited 120 ms for a share to shrink.
+        assert_eq!((p.sales, p.needing_update, p.max), (2, 1, 120.0));
     }
 }
