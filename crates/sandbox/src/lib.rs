@@ -17,6 +17,7 @@ mod model;
 mod sandbox;
 pub mod shopee;
 pub mod tiktok;
+mod units;
 mod util;
 mod webhook;
 

@@ -207,8 +207,17 @@ pub fn listing(product: &wire::Product) -> Result<Listing, ChannelError> {
     })
 }
 
+fn item_cancelled(item: &wire::LineItem) -> bool {
+    [&item.display_status, &item.package_status]
+        .iter()
+        .any(|s| matches!(s.as_deref(), Some("CANCELLED" | "CANCEL")))
+}
+
 /// One order (list and detail share the shape). Line items of the same SKU
-/// are merged; in 202309 each line item is one unit.
+/// are merged; in 202309 each line item is one unit. While the order goes
+/// on, line items cancelled on their own are left out, as Lazada leaves out
+/// its cancelled order items: the units no longer ordered are then released
+/// (and not shipped); a cancelled order keeps them all.
 pub fn order(o: &wire::Order) -> Result<Order, ChannelError> {
     let status = order_status(&o.status).ok_or_else(|| {
         ChannelError::protocol(format!(
@@ -219,7 +228,11 @@ pub fn order(o: &wire::Order) -> Result<Order, ChannelError> {
     let order_currency = o.payment.as_ref().and_then(|p| currency(&p.currency));
 
     let mut lines: Vec<OrderLine> = Vec::new();
+    let live = status != OrderStatus::Cancelled;
     for item in &o.line_items {
+        if live && item_cancelled(item) {
+            continue;
+        }
         let quantity = item.quantity.unwrap_or(1);
         let listing_id = ListingId::new(item.product_id.clone());
         let variant_id = ExtVariantId::new(item.sku_id.clone());
@@ -527,6 +540,19 @@ mod tests {
             order(&sample_order("TIKTOK_SHOP")).unwrap().placed_on,
             Marketplace::TikTokShop
         );
+
+        // One of the two units cancelled on its own: the order goes on
+        // with one; once the whole order is cancelled, both are its lines.
+        let mut partial = sample_order("TIKTOK_SHOP");
+        partial.line_items[1].display_status = Some("CANCELLED".into());
+        let o = order(&partial).unwrap();
+        assert_eq!(
+            (o.status, o.lines[0].quantity),
+            (OrderStatus::ReadyToShip, 1)
+        );
+        assert_eq!(o.lines[0].line_ids, vec!["L1"]);
+        partial.status = "CANCELLED".into();
+        assert_eq!(order(&partial).unwrap().lines[0].quantity, 2);
 
         let mut bad = sample_order("TIKTOK_SHOP");
         bad.status = "LOST_IN_SPACE".into();

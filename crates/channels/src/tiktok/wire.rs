@@ -266,6 +266,10 @@ pub struct LineItem {
     pub package_id: Option<String>,
     #[serde(default)]
     pub package_status: Option<String>,
+    /// `CANCELLED` on a line item cancelled on its own (a partial cancel:
+    /// the order goes on without it).
+    #[serde(default)]
+    pub display_status: Option<String>,
     #[serde(default)]
     pub tracking_number: Option<String>,
     #[serde(default)]

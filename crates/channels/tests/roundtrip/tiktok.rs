@@ -1494,6 +1494,58 @@ async fn cancel_of_some_lines_names_their_skus_with_the_unit_count_of_the_order(
         body["skus"],
         json!([{"sku_id": variant_of(&view, "KAOS-M").to_string(), "quantity": 3}])
     );
+    // The order goes on without those units, which are back on the listing;
+    // read back, it names only what is still ordered.
+    let after = env.sb().order(&o.order_id).unwrap();
+    assert_eq!(after.status, "AWAITING_SHIPMENT");
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-M")
+            .unwrap()
+            .total_stock,
+        10
+    );
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-L")
+            .unwrap()
+            .total_stock,
+        9
+    );
+    let read = client
+        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(read[0].status, OrderStatus::ReadyToShip);
+    let lines: Vec<(Option<&str>, u32)> = read[0]
+        .lines
+        .iter()
+        .map(|l| (l.sku.as_ref().map(|s| s.as_str()), l.quantity))
+        .collect();
+    assert_eq!(lines, vec![(Some("KAOS-L"), 1)]);
+    // Cancelling the last line left cancels the order.
+    client
+        .cancel_order(
+            &creds,
+            &CancelRequest {
+                order_id: ExtOrderId::new(o.order_id.clone()),
+                reason: CancelReason::OutOfStock,
+                lines: vec![(
+                    ListingId::new(product_of(&view, "KAOS-L").to_string()),
+                    ExtVariantId::new(variant_of(&view, "KAOS-L").to_string()),
+                )],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "CANCELLED");
+    assert_eq!(
+        env.sb()
+            .listing(view.shop_id, "KAOS-L")
+            .unwrap()
+            .total_stock,
+        10
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use super::{encode_page_token, secs, sid, Call, Data, TtError, MAX_IDS};
 use crate::model::{Order, OrderAction, Stage, World};
 use crate::sandbox::{Protocol, Sandbox};
 use crate::tiktok::TikTokProtocol;
+use crate::units::{cancel_items, item_id, item_ids};
 use crate::util;
 
 fn status(stage: Stage) -> &'static str {
@@ -122,8 +123,10 @@ fn order_out<'a>(o: &'a Order, w: &'a World) -> OrderOut<'a> {
     let mut line_items = Vec::new();
     for l in &o.lines {
         for k in 0..l.quantity {
+            // A line item cancelled on its own says so while the order goes on.
+            let alone = o.cancelled_items.get(&item_id(l.line_id, k));
             line_items.push(LineItem {
-                id: format!("{}{:03}", l.line_id, k),
+                id: item_id(l.line_id, k).to_string(),
                 sku_id: sid(l.variant_id),
                 product_id: sid(l.product_id),
                 product_name: &l.product_name,
@@ -134,12 +137,12 @@ fn order_out<'a>(o: &'a Order, w: &'a World) -> OrderOut<'a> {
                 platform_discount: "0",
                 seller_discount: "0",
                 currency: c,
-                display_status: status(o.stage),
+                display_status: alone.map_or(status(o.stage), |_| "CANCELLED"),
                 package_id: &o.package_id,
-                package_status: package_status(o.stage),
+                package_status: alone.map_or(package_status(o.stage), |_| "CANCELLED"),
                 tracking_number: tracking,
                 shipping_provider_name: &o.carrier,
-                cancel_reason,
+                cancel_reason: alone.map_or(cancel_reason, String::as_str),
                 is_gift: false,
             });
         }
@@ -410,7 +413,9 @@ pub(crate) fn tracking(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
     })
 }
 
-/// `POST /return_refund/202309/cancellations`: the seller cancels a not yet shipped order.
+/// `POST /return_refund/202309/cancellations`: the seller cancels a not yet shipped order, or
+/// only some of its line items (`order_line_item_ids`): their units go back on the listing at
+/// once and the order goes on without them (cancelled once none is left).
 pub(crate) fn cancel(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
     let body = call.json()?;
     let id = body
@@ -423,6 +428,35 @@ pub(crate) fn cancel(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
         .and_then(Value::as_str)
         .ok_or_else(|| TtError::invalid("cancel_reason is required."))?
         .to_owned();
+    let some: Option<Vec<u64>> = match body.get("order_line_item_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ids)) => Some(
+            ids.iter()
+                .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| TtError::invalid("order_line_item_ids must be line item ids."))?,
+        ),
+        Some(_) => return Err(TtError::invalid("order_line_item_ids must be an array.")),
+    };
+    let skus: Option<Vec<(u64, i64)>> = match body.get("skus") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => Some(
+            list.iter()
+                .map(|v| {
+                    let sku = v.get("sku_id").and_then(Value::as_str)?.parse().ok()?;
+                    let n = v
+                        .get("quantity")
+                        .and_then(Value::as_i64)
+                        .filter(|n| *n > 0)?;
+                    Some((sku, n))
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    TtError::invalid("skus must be {sku_id, quantity} with a positive quantity.")
+                })?,
+        ),
+        Some(_) => return Err(TtError::invalid("skus must be an array.")),
+    };
     sb.with_world(|w, now| {
         let o = shop_order(w, call, &id)?;
         if !matches!(
@@ -434,6 +468,26 @@ pub(crate) fn cancel(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
                 "The order status does not allow cancellation.",
             ));
         }
+        let some = match (some, &skus) {
+            (Some(items), _) => Some(items),
+            (None, Some(skus)) => Some(items_of_skus(o, skus)?),
+            (None, None) => None,
+        };
+        if let Some(items) = some.filter(|items| !items.is_empty()) {
+            let live: Vec<u64> = item_ids(o)
+                .into_iter()
+                .filter(|i| !o.cancelled_items.contains_key(i))
+                .collect();
+            if let Some(bad) = items.iter().find(|i| !live.contains(i)) {
+                return Err(TtError::invalid(format!(
+                    "Line item {bad} is not a live line item of this order."
+                )));
+            }
+            if items.len() < live.len() {
+                cancel_items(w, &id, &items, &reason, now);
+                return Ok(json!({"cancel_id": cancel_id(&id), "cancel_status": "CANCELLATION_REQUEST_COMPLETE"}));
+            }
+        }
         if let Some(o) = w.orders.get_mut(&id) {
             o.cancel_reason = Some(reason);
         }
@@ -441,6 +495,28 @@ pub(crate) fn cancel(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
             .map_err(|e| TtError::invalid(e.to_string()))?;
         Ok(json!({"cancel_id": cancel_id(&id), "cancel_status": "CANCELLATION_REQUEST_COMPLETE"}))
     })
+}
+
+/// The live line items a cancel by `{sku_id, quantity}` takes, the first of each SKU first.
+fn items_of_skus(o: &Order, skus: &[(u64, i64)]) -> Result<Vec<u64>, TtError> {
+    let mut items = Vec::new();
+    for (sku, n) in skus {
+        let live: Vec<u64> = o
+            .lines
+            .iter()
+            .filter(|l| l.variant_id == *sku)
+            .flat_map(|l| (0..l.quantity).map(move |k| item_id(l.line_id, k)))
+            .filter(|i| !o.cancelled_items.contains_key(i) && !items.contains(i))
+            .collect();
+        let n = usize::try_from(*n).unwrap_or(usize::MAX);
+        if live.len() < n {
+            return Err(TtError::invalid(format!(
+                "The order has fewer than {n} live units of SKU {sku}."
+            )));
+        }
+        items.extend(live.into_iter().take(n));
+    }
+    Ok(items)
 }
 
 fn answer_cancel(sb: &Sandbox, call: &Call, action: OrderAction) -> Result<Value, TtError> {
