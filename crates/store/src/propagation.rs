@@ -124,10 +124,14 @@ pub fn allocate(available: i64, percent: i64, buffer: i64, cap: Option<i64>) -> 
 }
 
 /// Recompute `variants.is_low` for the variants the condition selects
-/// (`$1` is the organization; the caller adds the rest).
+/// (`$1` is the organization; the caller adds the rest). A bundle holds no
+/// stock: it has as many as its scarcest component allows.
 pub(crate) const REFRESH_LOW: &str = "UPDATE variants SET is_low = CASE WHEN low_stock_threshold IS NOT NULL \
-     AND low_stock_threshold >= COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
-     WHERE il.org_id = variants.org_id AND il.variant_id = variants.id), 0) THEN 1 ELSE 0 END WHERE org_id = $1";
+     AND low_stock_threshold >= CASE WHEN is_bundle = 1 THEN COALESCE((SELECT MIN(CAST(COALESCE((SELECT SUM(il.on_hand - il.reserved) \
+         FROM inventory_levels il WHERE il.org_id = b.org_id AND il.variant_id = b.component_variant_id), 0) AS BIGINT) / b.quantity) \
+         FROM bundle_components b WHERE b.org_id = variants.org_id AND b.bundle_variant_id = variants.id), 0) \
+     ELSE COALESCE((SELECT SUM(il.on_hand - il.reserved) FROM inventory_levels il \
+     WHERE il.org_id = variants.org_id AND il.variant_id = variants.id), 0) END THEN 1 ELSE 0 END WHERE org_id = $1";
 
 pub(crate) async fn mark_dirty(
     tx: &mut Tx,
@@ -135,12 +139,16 @@ pub(crate) async fn mark_dirty(
     variant: VariantId,
     now: Timestamp,
 ) -> Result<()> {
-    // Every stock change passes here: keep the low-stock flag in step.
-    sqlx::query(&format!("{REFRESH_LOW} AND id = $2"))
-        .bind(org.to_string())
-        .bind(variant.to_string())
-        .execute(&mut **tx)
-        .await?;
+    // Every stock change passes here: keep the low-stock flags in step, of
+    // the variant and of the bundles made of it.
+    sqlx::query(&format!(
+        "{REFRESH_LOW} AND (id = $2 OR id IN (SELECT bundle_variant_id FROM bundle_components \
+         WHERE org_id = $1 AND component_variant_id = $2))"
+    ))
+    .bind(org.to_string())
+    .bind(variant.to_string())
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO dirty_variants (org_id, variant_id, marked_at) VALUES ($1, $2, $3) \
          ON CONFLICT (org_id, variant_id) DO UPDATE SET marked_at = excluded.marked_at",

@@ -80,19 +80,26 @@ backend_test! {
 backend_test! {
     async fn bundle_availability_and_reservation_use_components(store) {
         let org = org_with_skus(&store, &["SOAP", "TOWEL"]).await;
+        let mut kit = variant("KIT", vec![("SOAP", 2), ("TOWEL", 1)]);
+        kit.low_stock_threshold = Some(1);
         store
-            .create_product(org, &storesync_store::NewProduct { name: "Kit".into(), description: None, variants: vec![variant("KIT", vec![("SOAP", 2), ("TOWEL", 1)])] }, &actor())
+            .create_product(org, &storesync_store::NewProduct { name: "Kit".into(), description: None, variants: vec![kit] }, &actor())
             .await
             .unwrap();
+        let low = || async { store.attention(org).await.unwrap().low_stock };
+        assert_eq!(low().await, 1, "no components in stock: no kit");
         receive(&store, org, "SOAP", 7).await;
+        assert_eq!(low().await, 1, "still no towel");
         receive(&store, org, "TOWEL", 5).await;
         assert_eq!(available(&store, org, "KIT").await.2, 3, "floor(7/2) = 3 < 5");
+        assert_eq!(low().await, 0, "3 kits, above the threshold of 1");
         let err = store.adjust_stock(org, &adjust("KIT", StockChange::Delta(1), None), &actor()).await.unwrap_err();
         assert!(matches!(err, StoreError::Validation(_)));
         store.create_order(org, &order("b1", &[("KIT", 2)]), &actor()).await.unwrap();
         assert_eq!(available(&store, org, "SOAP").await, (7, 4, 3));
         assert_eq!(available(&store, org, "TOWEL").await, (5, 2, 3));
         assert_eq!(available(&store, org, "KIT").await.2, 1);
+        assert_eq!(low().await, 1, "a component's reservation brings the kit down to its threshold");
         let err = store.create_order(org, &order("b2", &[("KIT", 2)]), &actor()).await.unwrap_err();
         let StoreError::InsufficientStock(short) = err else { panic!("{err:?}") };
         assert_eq!(short[0].sku, "SOAP");
