@@ -447,7 +447,7 @@ pub async fn storm(
     if std::env::var_os("STORESYNC_STORM_TRACE").is_some() {
         // What each channel showed and sold, for every SKU sold beyond its
         // stock: the trail to the push that let it happen.
-        let all = snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let all = snapshots.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let every = std::env::var("STORESYNC_STORM_TRACE").is_ok_and(|v| v == "all");
         for (sku, n) in &sold {
             if *n <= physical && !every {
