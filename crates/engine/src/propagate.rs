@@ -12,7 +12,7 @@ use storesync_channels::{
 use storesync_domain::ids::ShopId;
 use storesync_store::jobs::Job;
 use storesync_store::listings::ListingRowId;
-use storesync_store::propagation::Settled;
+use storesync_store::propagation::{PushItem, Settled};
 use storesync_store::Store;
 use tokio::sync::Notify;
 
@@ -82,6 +82,14 @@ impl PushHandler {
     }
 }
 
+/// Whether a listing is read back before its push: when a sale there may
+/// have been overwritten by our last push, and before lowering a share of
+/// the last units — the channel may already show less (sales there not
+/// ingested yet), and sending our number would put those units back.
+fn read_first(item: &PushItem) -> bool {
+    item.uncertain || (item.split && item.target < item.shown)
+}
+
 /// How long a push waits for webhooks received before it was queued.
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
 
@@ -148,10 +156,10 @@ impl PushHandler {
         org: storesync_domain::ids::OrgId,
         shop: ShopId,
         plan: &[storesync_store::propagation::PushItem],
-    ) -> Result<HashMap<ListingRowId, (i64, i64)>, JobError> {
+    ) -> Result<HashMap<ListingRowId, i64>, JobError> {
         let mut doubtful: HashMap<(String, String), _> = plan
             .iter()
-            .filter(|i| i.uncertain)
+            .filter(|i| read_first(i))
             .map(|i| {
                 (
                     (i.external_listing_id.clone(), i.external_variant_id.clone()),
@@ -193,8 +201,8 @@ impl PushHandler {
                         .store
                         .settle_listing(org, shop, &key.0, &key.1, v.total_stock())
                         .await?;
-                    if let Settled::SaleInFlight { unseen } = settled {
-                        in_flight.insert(listing, (v.total_stock(), unseen));
+                    if let Settled::SaleInFlight { .. } = settled {
+                        in_flight.insert(listing, v.total_stock());
                     }
                 }
             }
@@ -244,7 +252,7 @@ impl PushHandler {
         }
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
         let mut in_flight = HashMap::new();
-        if plan.iter().any(|i| i.uncertain) && !session.shop.settings.dry_run {
+        if plan.iter().any(read_first) && !session.shop.settings.dry_run {
             in_flight = self.settle(&mut session, org, p.shop_id, &plan).await?;
             plan = self.store.push_plan(org, p.shop_id).await?;
         }
@@ -256,11 +264,22 @@ impl PushHandler {
             if item.last_pushed == Some(item.target) && !item.uncertain {
                 continue;
             }
-            if let Some(&(seen, unseen)) = in_flight.get(&item.listing_id) {
+            if let Some(&seen) = in_flight.get(&item.listing_id) {
                 // Sales there are not ingested yet; once they are, this
                 // listing's share is that much lower. Sending more would
                 // re-inflate it; sending less is due now — a listing that
                 // keeps selling would otherwise never be brought down.
+                // Counted against this plan: those ingested since the read
+                // are in its numbers already.
+                let believed = item
+                    .channel_stock
+                    .min(item.last_pushed.unwrap_or(item.channel_stock));
+                let unseen = believed - seen;
+                if unseen <= 0 {
+                    // All in meanwhile: their ingestion queued the next
+                    // push, which reads the listing back again.
+                    continue;
+                }
                 let after = (item.target - unseen).max(item.floor.unwrap_or(0)).max(0);
                 if after >= seen {
                     continue;

@@ -678,9 +678,10 @@ impl Store {
     }
 
     /// A listing in doubt (a sale may have been overwritten by our last
-    /// push) was read back and shows `seen`. When that is what we believe
-    /// it shows after its sales, the doubt is settled without a push (a
-    /// push that is not needed races the next buyer there).
+    /// push), or about to be lowered, was read back and shows `seen`. When
+    /// that is what we believe it shows after its sales, the doubt is
+    /// settled without a push (a push that is not needed races the next
+    /// buyer there); when it shows less, sales there are not ingested yet.
     pub async fn settle_listing(
         &self,
         org: OrgId,
@@ -707,7 +708,13 @@ impl Store {
         };
         let own = row.int("channel_stock")?;
         let Some(pushed) = row.opt_int("last_pushed_qty")?.filter(|p| *p != own) else {
-            return Ok(Settled::NotInDoubt);
+            // Not in doubt, read before a lowering: fewer units than we
+            // know of means sales there are not ingested yet.
+            return Ok(if seen < own {
+                Settled::SaleInFlight { unseen: own - seen }
+            } else {
+                Settled::NotInDoubt
+            });
         };
         let outcome = if seen == own {
             sqlx::query(

@@ -287,6 +287,12 @@ backend_test! {
         assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(2), 2), "{p:?}");
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::NotInDoubt);
         assert_eq!(store.settle_listing(org, shop, "nope", "0", 2).await.unwrap(), Settled::NotInDoubt);
+        // Read before a lowering, not in doubt: showing less means a sale
+        // there is not ingested yet; showing as much, nothing to learn.
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 0).await.unwrap(), Settled::SaleInFlight { unseen: 2 });
+        assert_eq!(store.settle_listing(org, shop, "100", "0", 3).await.unwrap(), Settled::NotInDoubt);
+        let p = store.push_plan(org, shop).await.unwrap().remove(0);
+        assert_eq!((p.uncertain, p.last_pushed, p.channel_stock), (false, Some(2), 2), "a read changes no books");
     }
 }
 
