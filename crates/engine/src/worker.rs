@@ -130,6 +130,8 @@ pub struct Worker {
     config: WorkerConfig,
     handlers: Arc<HashMap<String, Arc<dyn JobHandler>>>,
     wake: Arc<Notify>,
+    /// One per configured lane, then the main lane's.
+    lane_wakes: Arc<Vec<Arc<Notify>>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -143,11 +145,15 @@ impl std::fmt::Debug for Worker {
 
 impl Worker {
     pub fn new(store: Store, config: WorkerConfig) -> Self {
+        let lane_wakes = (0..=config.lanes.len())
+            .map(|_| Arc::new(Notify::new()))
+            .collect();
         Worker {
             store,
             config,
             handlers: Arc::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
+            lane_wakes: Arc::new(lane_wakes),
         }
     }
 
@@ -160,6 +166,21 @@ impl Worker {
     /// A handle that wakes an idle worker (call after enqueuing).
     pub fn waker(&self) -> Arc<Notify> {
         Arc::clone(&self.wake)
+    }
+
+    /// A handle that wakes only the lane running `kind`: for a caller that
+    /// enqueues that kind at a high rate (webhooks), so the other lanes are
+    /// not sent looking for work on every one.
+    pub fn lane_waker(&self, kind: &str) -> Arc<Notify> {
+        let i = self
+            .config
+            .lanes
+            .iter()
+            .position(|l| l.kinds.iter().any(|k| k == kind))
+            .unwrap_or(self.config.lanes.len());
+        self.lane_wakes
+            .get(i)
+            .map_or_else(|| Arc::clone(&self.wake), Arc::clone)
     }
 
     /// Claim and run one batch of due jobs.
@@ -265,11 +286,12 @@ impl Worker {
             .config
             .lanes
             .iter()
-            .map(|l| {
+            .zip(self.lane_wakes.iter())
+            .map(|(l, wake)| {
                 (
                     KindFilter::Only(l.kinds.clone()),
                     l.slots.max(1),
-                    Arc::new(Notify::new()),
+                    Arc::clone(wake),
                 )
             })
             .collect();
@@ -280,7 +302,11 @@ impl Worker {
             .flat_map(|l| l.kinds.clone())
             .collect();
         let main_slots = usize::try_from(self.config.batch.max(1)).unwrap_or(1);
-        lanes.push((KindFilter::Except(own), main_slots, Arc::new(Notify::new())));
+        let main_wake = self
+            .lane_wakes
+            .last()
+            .map_or_else(|| Arc::new(Notify::new()), Arc::clone);
+        lanes.push((KindFilter::Except(own), main_slots, main_wake));
         let mut tasks = tokio::task::JoinSet::new();
         for (filter, slots, wake) in &lanes {
             let mut stop = stop_rx.clone();
@@ -324,9 +350,12 @@ impl Worker {
         tokio::pin!(shutdown);
         let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
         let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+        // A claim is a write transaction: under a backlog, refill half
+        // of the slots at a time rather than one slot per finished job.
+        let refill = (slots / 2).max(1);
         loop {
             let mut claimed = 0;
-            if running.len() < slots {
+            if running.len() + refill <= slots {
                 let free = i64::try_from(slots - running.len()).unwrap_or(1);
                 let jobs = tokio::select! {
                     () = &mut shutdown => break,
@@ -347,7 +376,7 @@ impl Worker {
                     Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
                 }
             }
-            if claimed > 0 && running.len() < slots {
+            if claimed > 0 && running.len() + refill <= slots {
                 // More may be due right away.
                 continue;
             }

@@ -103,7 +103,7 @@ pub async fn start_with(
     let worker_config = WorkerConfig {
         lanes: vec![Lane {
             kinds: vec![PROCESS_WEBHOOK_JOB.to_owned(), POLL_JOB.to_owned()],
-            slots: 16,
+            slots: 8,
         }],
         ..WorkerConfig::default()
     };
@@ -176,6 +176,7 @@ pub async fn start_with(
     };
     let state = AppState::new(store.clone(), web)
         .with_job_waker(worker.waker())
+        .with_intake_waker(worker.lane_waker(PROCESS_WEBHOOK_JOB))
         .with_channels(channels, public_url);
     let app = App::from_listener(listener, state);
     let mut tasks = vec![

@@ -68,6 +68,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Wakes this process's job worker after a job is enqueued.
     pub job_waker: Arc<tokio::sync::Notify>,
+    /// Wakes the worker's order-intake slots after a webhook is stored.
+    pub intake_waker: Arc<tokio::sync::Notify>,
     /// Marketplace clients this installation has credentials for.
     pub channels: Arc<ChannelRegistry>,
     /// Where browsers and marketplaces reach this server (OAuth callbacks).
@@ -82,6 +84,7 @@ impl AppState {
             store,
             login_limiter: Arc::new(LoginLimiter::default()),
             job_waker: Arc::new(tokio::sync::Notify::new()),
+            intake_waker: Arc::new(tokio::sync::Notify::new()),
             channels: Arc::new(ChannelRegistry::new()),
             public_url: "http://127.0.0.1:8080".to_owned(),
         }
@@ -97,7 +100,15 @@ impl AppState {
 
     /// Wake this worker when the API enqueues work.
     pub fn with_job_waker(mut self, waker: Arc<tokio::sync::Notify>) -> Self {
+        self.intake_waker = Arc::clone(&waker);
         self.job_waker = waker;
+        self
+    }
+
+    /// Wake only these worker slots when a webhook is stored (see
+    /// `Worker::lane_waker`); after `with_job_waker`.
+    pub fn with_intake_waker(mut self, waker: Arc<tokio::sync::Notify>) -> Self {
+        self.intake_waker = waker;
         self
     }
 }

@@ -46,7 +46,7 @@ pub async fn receive(
     let key = hash_token(payload);
     let stored = s.store.record_webhook(&marketplace, &key, payload).await?;
     if stored.is_some() {
-        s.job_waker.notify_one();
+        s.intake_waker.notify_one();
     }
     Ok((
         StatusCode::OK,
