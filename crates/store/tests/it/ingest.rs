@@ -52,6 +52,53 @@ async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_dom
     s.id
 }
 
+/// An organization with 9 units of SKU A, listed once (listing 100) on a
+/// Shopee shop that shows `stock`.
+async fn one_listing(
+    store: &Store,
+    stock: i64,
+) -> (storesync_domain::ids::OrgId, storesync_domain::ids::ShopId) {
+    let org = org_with_skus(store, &["A"]).await;
+    receive(store, org, "A", 9).await;
+    let shop = shop(store, org).await;
+    store
+        .import_listings(
+            org,
+            shop,
+            &[ChannelListing {
+                external_listing_id: "100".into(),
+                external_variant_id: "0".into(),
+                seller_sku: "A".into(),
+                title: "A".into(),
+                status: "NORMAL".into(),
+                warehouse_id: None,
+                stock,
+                reserved: None,
+                price: None,
+            }],
+            Default::default(),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    (org, shop)
+}
+
+/// One unit of listing 100 sold on the marketplace just now, ingested.
+async fn sell_one_now(
+    store: &Store,
+    org: storesync_domain::ids::OrgId,
+    shop: storesync_domain::ids::ShopId,
+    id: &str,
+) {
+    let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+    o.placed_at = store.now();
+    store
+        .ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor())
+        .await
+        .unwrap();
+}
+
 backend_test! {
     async fn marketplace_orders_land_once_and_follow_their_status(store) {
         let org = org_with_skus(&store, &["A", "B"]).await;
@@ -257,21 +304,10 @@ backend_test! {
 backend_test! {
     async fn a_listing_in_doubt_is_settled_by_what_the_channel_shows(store) {
         use storesync_store::propagation::Settled;
-        let org = org_with_skus(&store, &["A"]).await;
-        receive(&store, org, "A", 9).await;
-        let shop = shop(&store, org).await;
-        store.import_listings(org, shop, &[ChannelListing {
-            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
-            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 3, reserved: None, price: None,
-        }], Default::default(), &actor()).await.unwrap();
+        let (org, shop) = one_listing(&store, 3).await;
         let item = store.push_plan(org, shop).await.unwrap().remove(0);
         store.record_push(org, item.listing_id, Some(3), "ok").await.unwrap();
-        let sell = |id: &str| {
-            let store = store.clone();
-            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
-            o.placed_at = store.now();
-            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
-        };
+        let sell = |id: &'static str| sell_one_now(&store, org, shop, id);
         // In doubt: it shows 3 (overwritten) or 2.
         sell("S-1").await;
         assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
@@ -299,20 +335,12 @@ backend_test! {
 backend_test! {
     async fn a_sale_ingested_while_a_push_is_on_its_way_leaves_the_listing_in_doubt(store) {
         use storesync_store::propagation::Settled;
-        let org = org_with_skus(&store, &["A"]).await;
-        receive(&store, org, "A", 9).await;
-        let shop = shop(&store, org).await;
-        store.import_listings(org, shop, &[ChannelListing {
-            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
-            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 3, reserved: None, price: None,
-        }], Default::default(), &actor()).await.unwrap();
+        let (org, shop) = one_listing(&store, 3).await;
         let item = store.push_plan(org, shop).await.unwrap().remove(0);
         assert_eq!(item.channel_stock, 3);
         // Sold while our 3 is on its way: before it landed (the channel
         // shows 3) or after (2). Neither may be forgotten.
-        let mut o = mp_order("S-1", OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
-        o.placed_at = store.now();
-        store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        sell_one_now(&store, org, shop, "S-1").await;
         store.record_push_ahead(org, item.listing_id, Some(3), Some(item.channel_stock), 0, "ok").await.unwrap();
         let p = store.push_plan(org, shop).await.unwrap().remove(0);
         assert_eq!((p.uncertain, p.last_pushed, p.shown, p.channel_stock), (true, Some(3), 3, 2), "{p:?}");
@@ -325,21 +353,10 @@ backend_test! {
 backend_test! {
     async fn a_push_that_counted_unseen_sales_is_confirmed_once_they_arrive(store) {
         use storesync_store::propagation::Settled;
-        let org = org_with_skus(&store, &["A"]).await;
-        receive(&store, org, "A", 9).await;
-        let shop = shop(&store, org).await;
-        store.import_listings(org, shop, &[ChannelListing {
-            external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
-            title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 5, reserved: None, price: None,
-        }], Default::default(), &actor()).await.unwrap();
+        let (org, shop) = one_listing(&store, 5).await;
         let item = store.push_plan(org, shop).await.unwrap().remove(0);
         store.record_push(org, item.listing_id, Some(5), "ok").await.unwrap();
-        let sell = |id: &str| {
-            let store = store.clone();
-            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
-            o.placed_at = store.now();
-            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
-        };
+        let sell = |id: &'static str| sell_one_now(&store, org, shop, id);
         sell("S-1").await;
         // Read back: 2, where its one ingested sale left 4: two more sold.
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::SaleInFlight { unseen: 2 });
