@@ -287,8 +287,18 @@ fn demo_connects_shops_takes_live_orders_and_continues_after_a_restart() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    let inv = get(format!("{url}/api/v1/inventory?sku=KAOS-POLOS-M"), &token);
-    assert!(inv["totals"]["on_hand"].as_i64().unwrap() > 0, "{inv}");
+    // The catalog import creates the master SKUs; orders may land first.
+    loop {
+        let inv = get(format!("{url}/api/v1/inventory?sku=KAOS-POLOS-M"), &token);
+        if inv["totals"]["on_hand"].as_i64().is_some_and(|n| n > 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the catalog was not imported: {inv}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     stop(&mut child);
 
     // Running again continues with the same data.
