@@ -155,7 +155,7 @@ impl PushHandler {
         session: &mut ShopSession,
         org: storesync_domain::ids::OrgId,
         shop: ShopId,
-        plan: &[storesync_store::propagation::PushItem],
+        plan: &[PushItem],
     ) -> Result<HashMap<ListingRowId, i64>, JobError> {
         let mut doubtful: HashMap<(String, String), _> = plan
             .iter()
@@ -227,7 +227,7 @@ impl PushHandler {
         };
         // A push of this shop is running here: wait in the queue, not in a
         // worker slot, where this job merges with any queued after it.
-        let Ok(_in_flight) = lock.try_lock() else {
+        let Ok(_pushing) = lock.try_lock() else {
             return Err(JobError::Defer {
                 reason: "a push to this shop is running".into(),
                 after: Duration::from_millis(50),

@@ -1465,18 +1465,17 @@ async fn cancel_of_some_lines_names_their_skus_with_the_unit_count_of_the_order(
     );
     let (proxy, url) = Proxy::start(env.base()).await;
     let client = client_at(&url, APP_SECRET, env.clock.clone());
+    // The seller cancels every unit of one SKU of the order.
+    let cancel_line = |sku: &str| CancelRequest {
+        order_id: ExtOrderId::new(o.order_id.clone()),
+        reason: CancelReason::OutOfStock,
+        lines: vec![(
+            ListingId::new(product_of(&view, sku).to_string()),
+            ExtVariantId::new(variant_of(&view, sku).to_string()),
+        )],
+    };
     let c = client
-        .cancel_order(
-            &creds,
-            &CancelRequest {
-                order_id: ExtOrderId::new(o.order_id.clone()),
-                reason: CancelReason::OutOfStock,
-                lines: vec![(
-                    ListingId::new(product_of(&view, "KAOS-M").to_string()),
-                    ExtVariantId::new(variant_of(&view, "KAOS-M").to_string()),
-                )],
-            },
-        )
+        .cancel_order(&creds, &cancel_line("KAOS-M"))
         .await
         .unwrap();
     assert!(c.cancel_id.is_some());
@@ -1525,17 +1524,7 @@ async fn cancel_of_some_lines_names_their_skus_with_the_unit_count_of_the_order(
     assert_eq!(lines, vec![(Some("KAOS-L"), 1)]);
     // Cancelling the last line left cancels the order.
     client
-        .cancel_order(
-            &creds,
-            &CancelRequest {
-                order_id: ExtOrderId::new(o.order_id.clone()),
-                reason: CancelReason::OutOfStock,
-                lines: vec![(
-                    ListingId::new(product_of(&view, "KAOS-L").to_string()),
-                    ExtVariantId::new(variant_of(&view, "KAOS-L").to_string()),
-                )],
-            },
-        )
+        .cancel_order(&creds, &cancel_line("KAOS-L"))
         .await
         .unwrap();
     assert_eq!(env.sb().order(&o.order_id).unwrap().status, "CANCELLED");
