@@ -99,6 +99,10 @@ pub enum BenchCommand {
         /// server instead of a scratch SQLite file.
         #[arg(long)]
         postgres_url: Option<String>,
+        /// Run a grid of storm shapes instead of one storm (`full`, or `small`
+        /// for a handful of the hardest); the shape flags above are ignored.
+        #[arg(long, value_name = "GRID", num_args = 0..=1, default_missing_value = "full")]
+        sweep: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -180,8 +184,18 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             max_seconds,
             faults,
             postgres_url,
+            sweep,
             json,
         } => {
+            if let Some(grid) = sweep {
+                let cells = match grid.as_str() {
+                    "full" => crate::sweep::FULL,
+                    "small" => crate::sweep::SMALL,
+                    other => anyhow::bail!("--sweep takes `full` or `small`, not {other:?}"),
+                };
+                crate::sweep::run(config, cells, postgres_url, max_seconds, json).await?;
+                return Ok(());
+            }
             let opts = crate::oversell::StormOptions {
                 skus,
                 stock,

@@ -9,6 +9,7 @@ mod oversell;
 mod page_bench;
 mod sandbox_cmd;
 mod server;
+mod sweep;
 mod webhook_bench;
 
 use std::process::ExitCode;
