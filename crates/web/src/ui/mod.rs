@@ -167,6 +167,7 @@ impl From<ApiError> for UiError {
             ApiError::Csrf => UiError::Csrf,
             ApiError::Internal(m) => UiError::Internal(m),
             ApiError::Store(StoreError::NotFound(_)) => UiError::NotFound,
+            ApiError::Store(StoreError::Forbidden(_)) => UiError::Forbidden,
             other if other.status().is_server_error() => UiError::Internal(other.to_string()),
             other => UiError::BadRequest(other.to_string()),
         }

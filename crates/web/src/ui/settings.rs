@@ -160,7 +160,7 @@ pub async fn set_role(
     }
     let result = s
         .store
-        .set_member_role(ui.org.id, user, role, &ui.user.actor())
+        .set_member_role(ui.org.id, user, role, ui.user.role, &ui.user.actor())
         .await;
     done(
         "/settings",
