@@ -55,7 +55,7 @@ impl std::fmt::Debug for Mail {
     }
 }
 
-const MAIL_COLUMN: &str = "jobs.mail_body";
+const MAIL_COLUMN: &str = "jobs.mail";
 
 /// Enqueue `mail` as a job in the caller's transaction.
 async fn enqueue_mail_in(
@@ -66,23 +66,21 @@ async fn enqueue_mail_in(
     mail: &Mail,
 ) -> Result<()> {
     let mail_id = InvitationId::new().to_string();
-    let body = store
+    // The whole mail is sealed: the body holds a one-time link, and the
+    // address is nobody's business who may list the organization's jobs.
+    let sealed = serde_json::json!({ "to": mail.to, "subject": mail.subject, "body": mail.body });
+    let sealed = store
         .keys
         .encrypt_str(
-            &mail.body,
+            &sealed.to_string(),
             &Aad {
                 org: "",
                 record: &mail_id,
                 column: MAIL_COLUMN,
             },
         )
-        .map_err(|e| StoreError::Corrupt(format!("cannot encrypt a mail body: {e}")))?;
-    let payload = serde_json::json!({
-        "mail_id": mail_id,
-        "to": mail.to,
-        "subject": mail.subject,
-        "body": body,
-    });
+        .map_err(|e| StoreError::Corrupt(format!("cannot encrypt a mail: {e}")))?;
+    let payload = serde_json::json!({ "mail_id": mail_id, "mail": sealed });
     let mut job = NewJob::new(MAIL_JOB, payload).max_attempts(8);
     if let Some(org) = org {
         job = job.org(org);
@@ -753,31 +751,32 @@ impl Store {
         Ok((user, org))
     }
 
-    /// The mail a `mail.send` job carries, its body decrypted.
+    /// The mail a `mail.send` job carries, decrypted.
     pub fn open_mail(&self, payload: &serde_json::Value) -> Result<Mail> {
-        let field = |name: &str| {
-            payload
-                .get(name)
+        let field = |v: &serde_json::Value, name: &str| {
+            v.get(name)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
                 .ok_or_else(|| StoreError::Corrupt(format!("mail job without {name}")))
         };
-        let mail_id = field("mail_id")?;
-        let body = self
+        let mail_id = field(payload, "mail_id")?;
+        let opened = self
             .keys
             .decrypt_string(
-                &field("body")?,
+                &field(payload, "mail")?,
                 &Aad {
                     org: "",
                     record: &mail_id,
                     column: MAIL_COLUMN,
                 },
             )
-            .map_err(|e| StoreError::Corrupt(format!("cannot decrypt a mail body: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(format!("cannot decrypt a mail: {e}")))?;
+        let mail: serde_json::Value = serde_json::from_str(opened.expose())
+            .map_err(|e| StoreError::Corrupt(format!("sealed mail: {e}")))?;
         Ok(Mail {
-            to: field("to")?,
-            subject: field("subject")?,
-            body: body.expose().clone(),
+            to: field(&mail, "to")?,
+            subject: field(&mail, "subject")?,
+            body: field(&mail, "body")?,
         })
     }
 }

@@ -247,5 +247,6 @@ backend_test! {
         let text = dead.to_string();
         assert!(text.contains("no mail relay is configured"), "{text}");
         assert!(!text.contains("/invite/"), "the link shows nowhere: {text}");
+        assert!(!text.contains("nomail@example.com"), "the sealed mail does not show its address: {text}");
     }
 }
