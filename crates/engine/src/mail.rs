@@ -92,3 +92,22 @@ impl JobHandler for MailHandler {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_password_is_never_shown() {
+        let relay = MailRelay::new(
+            "smtps://relay:hunter22@mail.example.com:465",
+            "StoreSync <no-reply@example.com>",
+        )
+        .unwrap();
+        assert!(!format!("{relay:?}").contains("hunter22"));
+        let err =
+            MailRelay::new("https://relay:hunter22@mail.example.com", "a@example.com").unwrap_err();
+        assert!(!err.contains("hunter22"), "{err}");
+        assert!(MailRelay::new("smtp://127.0.0.1:25", "not an address").is_err());
+    }
+}
