@@ -5,7 +5,7 @@
 //! a reset and a sign-up each carry a random token that only the invited
 //! address receives (or, from the CLI, the operator of the installation); the
 //! database keeps its SHA-256 hash only, and the mail that carries it is a
-//! durable job enqueued in the same transaction, its body encrypted at rest.
+//! durable job enqueued in the same transaction, sealed with the key ring.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -37,7 +37,7 @@ pub const MAIL_REQUESTS_TOTAL: i64 = 500;
 pub const MAIL_REQUEST_WINDOW_MS: i64 = 3600 * 1000;
 
 /// One email to send. The body carries a secret link, so `Debug` leaves it
-/// out and the job stores it encrypted.
+/// out and the job stores the mail encrypted.
 #[derive(Clone)]
 pub struct Mail {
     pub to: String,
