@@ -136,7 +136,8 @@ pub mod kind {
         Shop,
         Job,
         WebhookEvent,
-        Listing
+        Listing,
+        Invitation
     );
 }
 
@@ -153,6 +154,7 @@ pub type OrderLineId = Id<kind::OrderLine>;
 pub type ShipmentId = Id<kind::Shipment>;
 pub type ShopId = Id<kind::Shop>;
 pub type AuditId = Id<kind::Audit>;
+pub type InvitationId = Id<kind::Invitation>;
 
 #[cfg(test)]
 mod tests {

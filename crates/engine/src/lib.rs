@@ -3,11 +3,13 @@
 //! periodic work exactly once per period across all instances
 //! ([`scheduler`]). It knows nothing of HTTP.
 
+pub mod accounts;
 pub mod connect;
 pub mod drift;
 pub mod fulfil;
 pub mod import;
 pub mod intake;
+pub mod mail;
 pub mod propagate;
 pub mod scheduler;
 pub mod shop;

@@ -24,6 +24,10 @@ pub enum StoreError {
     Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// The caller's role does not allow this change (e.g. an admin touching
+    /// an owner).
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("insufficient stock")]
     InsufficientStock(Vec<Shortage>),
     #[error(transparent)]

@@ -7,6 +7,7 @@
 //! the organization id and puts it in its `WHERE` clause, and every mutation
 //! writes its audit row in the same transaction as the change.
 
+pub mod accounts;
 mod audit;
 mod catalog;
 pub mod dashboard;

@@ -129,6 +129,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0019_job_deferral.sql"),
         postgres: include_str!("../migrations/0019_job_deferral.sql"),
     },
+    Step {
+        version: 20,
+        description: "accounts",
+        sqlite: include_str!("../migrations/0020_accounts.sql"),
+        postgres: include_str!("../migrations/0020_accounts.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

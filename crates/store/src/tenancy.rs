@@ -10,6 +10,7 @@ use storesync_domain::ids::{ApiTokenId, LocationId, OrgId, UserId};
 use storesync_domain::{Role, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
+use crate::db::Tx;
 use crate::row::RowExt;
 use crate::{Result, Store, StoreError};
 
@@ -99,7 +100,7 @@ pub struct SessionInfo {
     pub expires_at: Timestamp,
 }
 
-fn validate_slug(slug: &str) -> Result<(), ValidationError> {
+pub(crate) fn validate_slug(slug: &str) -> Result<(), ValidationError> {
     let ok = (2..=40).contains(&slug.len())
         && slug
             .bytes()
@@ -144,63 +145,76 @@ fn auth_user_from_row(r: &AnyRow, token_id: Option<ApiTokenId>) -> Result<AuthUs
     })
 }
 
+/// Insert an organization with its default location `main`, in the
+/// caller's transaction.
+pub(crate) async fn insert_org(
+    tx: &mut Tx,
+    now: Timestamp,
+    slug: &str,
+    name: &str,
+    actor: &Actor,
+) -> Result<Org> {
+    validate_slug(slug)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ValidationError::field("name", "must not be empty").into());
+    }
+    let org = Org {
+        id: OrgId::new(),
+        slug: slug.to_owned(),
+        name: name.to_owned(),
+        timezone: "UTC".to_owned(),
+        created_at: now,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO orgs (id, slug, name, timezone, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (slug) DO NOTHING",
+    )
+    .bind(org.id.to_string())
+    .bind(&org.slug)
+    .bind(&org.name)
+    .bind(&org.timezone)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::conflict(
+            "org_exists",
+            format!("an organization with slug {slug:?} already exists"),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO locations (org_id, id, code, name, is_default, created_at) \
+         VALUES ($1, $2, 'main', 'Main warehouse', 1, $3)",
+    )
+    .bind(org.id.to_string())
+    .bind(LocationId::new().to_string())
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        tx,
+        now,
+        org.id,
+        actor,
+        Audit {
+            action: "org.create",
+            entity_type: "org",
+            entity_id: org.id.to_string(),
+            summary: serde_json::json!({ "after": { "slug": org.slug, "name": org.name } }),
+        },
+    )
+    .await?;
+    Ok(org)
+}
+
 impl Store {
     /// Create an organization with its default location `main`.
     pub async fn create_org(&self, slug: &str, name: &str, actor: &Actor) -> Result<Org> {
-        validate_slug(slug)?;
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(ValidationError::field("name", "must not be empty").into());
-        }
         let now = self.now();
-        let org = Org {
-            id: OrgId::new(),
-            slug: slug.to_owned(),
-            name: name.to_owned(),
-            timezone: "UTC".to_owned(),
-            created_at: now,
-        };
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orgs (id, slug, name, timezone, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (slug) DO NOTHING",
-        )
-        .bind(org.id.to_string())
-        .bind(&org.slug)
-        .bind(&org.name)
-        .bind(&org.timezone)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::conflict(
-                "org_exists",
-                format!("an organization with slug {slug:?} already exists"),
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO locations (org_id, id, code, name, is_default, created_at) \
-             VALUES ($1, $2, 'main', 'Main warehouse', 1, $3)",
-        )
-        .bind(org.id.to_string())
-        .bind(LocationId::new().to_string())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut tx,
-            now,
-            org.id,
-            actor,
-            Audit {
-                action: "org.create",
-                entity_type: "org",
-                entity_id: org.id.to_string(),
-                summary: serde_json::json!({ "after": { "slug": org.slug, "name": org.name } }),
-            },
-        )
-        .await?;
+        let org = insert_org(&mut tx, now, slug, name, actor).await?;
         tx.commit().await?;
         Ok(org)
     }
@@ -231,9 +245,11 @@ impl Store {
         Org::from_row(&row)
     }
 
-    /// Add a member to an organization, creating the user when the email is
-    /// new. `password_hash` is only used for a new user. Adding someone who is
-    /// already a member is a conflict.
+    /// Create an account for an email that has none and make it a member
+    /// of `org`: how the operator bootstraps an organization's first owner
+    /// (CLI, demo, tests). An email that already has an account is a
+    /// conflict: its person joins other organizations only by accepting an
+    /// invitation, so nobody else ever sets or learns their password.
     pub async fn add_member(
         &self,
         org: OrgId,
@@ -245,34 +261,28 @@ impl Store {
         let email = normalize_email(email)?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        let existing = sqlx::query("SELECT id, email, created_at FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let user = match existing {
-            Some(r) => User {
-                id: r.parse("id")?,
-                email: r.text("email")?,
-                created_at: r.time("created_at")?,
-            },
-            None => {
-                let user = User {
-                    id: UserId::new(),
-                    email: email.clone(),
-                    created_at: now,
-                };
-                sqlx::query(
-                    "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(user.id.to_string())
-                .bind(&user.email)
-                .bind(password_hash)
-                .bind(now.millis())
-                .execute(&mut *tx)
-                .await?;
-                user
-            }
+        let user = User {
+            id: UserId::new(),
+            email: email.clone(),
+            created_at: now,
         };
+        let created = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.email)
+        .bind(password_hash)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if created == 0 {
+            return Err(StoreError::conflict(
+                "account_exists",
+                format!("{email} already has an account; invite it instead"),
+            ));
+        }
         let inserted = sqlx::query(
             "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (org_id, user_id) DO NOTHING",
@@ -308,38 +318,50 @@ impl Store {
     }
 
     /// Change a member's role, or with `None` remove them from the
-    /// organization. The last owner can be neither demoted nor removed.
+    /// organization. `by_role` is the caller's role: only owners change or
+    /// remove owners or grant the owner role ([`crate::accounts::may_manage`]),
+    /// and the last owner can be neither demoted nor removed. The API and the
+    /// dashboard both come here, so they cannot disagree.
     pub async fn set_member_role(
         &self,
         org: OrgId,
         user: UserId,
         role: Option<Role>,
+        by_role: Role,
         actor: &Actor,
     ) -> Result<()> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let current =
+        // On PostgreSQL the owner rows are locked, so two owners demoting
+        // each other at once cannot both see the other still an owner.
+        let lock = self.backend().for_update();
+        let owners: Vec<String> = sqlx::query(&format!(
+            "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner'{lock}"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.text("user_id"))
+        .collect::<Result<_>>()?;
+        let current: Role =
             sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
                 .bind(org.to_string())
                 .bind(user.to_string())
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound("member"))?
-                .text("role")?;
-        if current == Role::Owner.as_str() && role != Some(Role::Owner) {
-            let owners = sqlx::query(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM memberships WHERE org_id = $1 AND role = 'owner'",
-            )
-            .bind(org.to_string())
-            .fetch_one(&mut *tx)
-            .await?
-            .int("n")?;
-            if owners <= 1 {
-                return Err(StoreError::conflict(
-                    "last_owner",
-                    "the organization must keep at least one owner".to_owned(),
-                ));
-            }
+                .parse("role")?;
+        if !crate::accounts::may_manage(by_role, Some(current), role) {
+            return Err(StoreError::Forbidden(
+                "only an owner may change owners or grant the owner role",
+            ));
+        }
+        if current == Role::Owner && role != Some(Role::Owner) && owners.len() <= 1 {
+            return Err(StoreError::conflict(
+                "last_owner",
+                "the organization must keep at least one owner".to_owned(),
+            ));
         }
         match role {
             Some(r) => {
@@ -356,6 +378,18 @@ impl Store {
                     .bind(user.to_string())
                     .execute(&mut *tx)
                     .await?;
+                // Their API tokens of this organization are revoked, not
+                // just inert while they are away: a later invitation must
+                // not bring old tokens back to life.
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE org_id = $1 AND user_id = $2 \
+                     AND revoked_at IS NULL",
+                )
+                .bind(org.to_string())
+                .bind(user.to_string())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
                     .bind(org.to_string())
                     .bind(user.to_string())

@@ -1,4 +1,5 @@
-//! Admin commands: organizations, users and API tokens from the shell.
+//! Admin commands: organizations, users (first owners and invitations) and
+//! API tokens from the shell.
 
 use std::io::BufRead;
 
@@ -6,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use storesync_crypto::{hash_password, hash_token, random_token};
 use storesync_domain::Role;
+use storesync_engine::accounts::{Accounts, Delivery};
 use storesync_store::Actor;
 
 use crate::config::Config;
@@ -25,8 +27,26 @@ pub enum OrgCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user in an organization (or add an existing user to it).
+    /// Bootstrap an organization's first owner: create a new account (the
+    /// email must have none) with a password read from standard input or
+    /// generated. Existing people are invited instead; nobody's password is
+    /// ever changed here.
     Create {
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin, member or viewer.
+        #[arg(long, default_value = "owner")]
+        role: Role,
+        /// Read the password from the first line of standard input; otherwise one is generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Invite someone to an organization; prints the one-time acceptance
+    /// link (valid 7 days) for the operator to hand over. The person
+    /// chooses their password, or signs in with their own, to accept.
+    Invite {
         #[arg(long, value_name = "SLUG")]
         org: String,
         #[arg(long)]
@@ -34,9 +54,6 @@ pub enum UserCommand {
         /// owner, admin, member or viewer.
         #[arg(long, default_value = "member")]
         role: Role,
-        /// Read the password from the first line of standard input; otherwise one is generated and printed once.
-        #[arg(long)]
-        password_stdin: bool,
     },
 }
 
@@ -66,12 +83,24 @@ pub async fn org(config: &Config, cmd: OrgCommand) -> anyhow::Result<()> {
 }
 
 pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Create {
-        org,
-        email,
-        role,
-        password_stdin,
-    } = cmd;
+    match cmd {
+        UserCommand::Create {
+            org,
+            email,
+            role,
+            password_stdin,
+        } => create_user(config, &org, &email, role, password_stdin).await,
+        UserCommand::Invite { org, email, role } => invite(config, &org, &email, role).await,
+    }
+}
+
+async fn create_user(
+    config: &Config,
+    org: &str,
+    email: &str,
+    role: Role,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
     let (password, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -91,19 +120,50 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     };
     let store = open_existing_store(config).await?;
     let org = store
-        .org_by_slug(&org)
+        .org_by_slug(org)
         .await
         .with_context(|| format!("no organization {org:?}"))?;
+    if store.credentials(email).await?.is_some() {
+        bail!(
+            "{email} already has an account; add it with `storesync user invite --org {} --email {email}`",
+            org.slug
+        );
+    }
     let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password)))
         .await??;
     let user = store
-        .add_member(org.id, &email, Some(hash.0), role, &cli_actor())
+        .add_member(org.id, email, Some(hash.0), role, &cli_actor())
         .await?;
     println!("{} is now {} of {}", user.email, role, org.slug);
     if generated {
         println!("password: {}", hash.1);
         println!("(shown once; change it after signing in)");
     }
+    Ok(())
+}
+
+async fn invite(config: &Config, org: &str, email: &str, role: Role) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let org = store
+        .org_by_slug(org)
+        .await
+        .with_context(|| format!("no organization {org:?}"))?;
+    // The operator of the installation is trusted with the link, so the CLI
+    // may invite any role.
+    let (inv, link) = Accounts::new(store, &config.public_url)
+        .invite(
+            org.id,
+            email,
+            role,
+            Role::Owner,
+            &cli_actor(),
+            Delivery::Operator,
+        )
+        .await?;
+    let link = link.context("no invitation link came back")?;
+    println!("invited {} to {} as {}", inv.email, org.slug, role);
+    println!("acceptance link (works once, until {}):", inv.expires_at);
+    println!("{}", link.expose());
     Ok(())
 }
 

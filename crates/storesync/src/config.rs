@@ -47,6 +47,13 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub max_connections: Option<u32>,
     pub public_url: Option<String>,
+    /// SMTP relay for outbound mail: `smtp://host:port` or
+    /// `smtps://user:password@host:port`.
+    pub smtp_url: Option<String>,
+    /// Sender address of outbound mail.
+    pub mail_from: Option<String>,
+    /// Let anyone sign up and create an organization (off by default).
+    pub allow_signup: Option<bool>,
     pub poll_interval_secs: Option<u64>,
     pub drift_interval_secs: Option<u64>,
     pub shopee: Option<ShopeeFile>,
@@ -157,10 +164,32 @@ pub struct Config {
     pub shopee: Option<ShopeeApp>,
     pub tiktok: Option<TikTokApp>,
     pub lazada: Option<LazadaApp>,
+    /// Outbound mail (invitations, resets, sign-ups); `None` when no relay
+    /// is configured, and mail jobs then fail visibly.
+    pub mail: Option<MailConfig>,
+    /// Whether anyone may sign up and create an organization.
+    pub allow_signup: bool,
     /// Seconds between order polls of each shop (the webhook safety net).
     pub poll_interval_secs: u64,
     /// Seconds between read-backs of every shop's stock (drift repair).
     pub drift_interval_secs: u64,
+}
+
+/// The SMTP relay and sender address.
+#[derive(Clone)]
+pub struct MailConfig {
+    /// May hold the relay's password: never shown.
+    pub smtp_url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &"[redacted]")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -298,6 +327,18 @@ impl Config {
         let public_url = env("STORESYNC_PUBLIC_URL")
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{bind}"));
+        let mail = match (
+            env("STORESYNC_SMTP_URL").or(file.smtp_url),
+            env("STORESYNC_MAIL_FROM").or(file.mail_from),
+        ) {
+            (Some(smtp_url), Some(from)) => Some(MailConfig { smtp_url, from }),
+            (None, None) => None,
+            _ => bail!("outbound mail needs both smtp_url and mail_from"),
+        };
+        let allow_signup = match env("STORESYNC_ALLOW_SIGNUP") {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
+            None => file.allow_signup.unwrap_or(false),
+        };
         let poll_interval_secs = match env("STORESYNC_POLL_INTERVAL_SECS") {
             Some(v) => v
                 .parse()
@@ -313,6 +354,8 @@ impl Config {
         }
         .max(60);
         Ok(Config {
+            mail,
+            allow_signup,
             poll_interval_secs,
             drift_interval_secs,
             public_url,
@@ -383,5 +426,29 @@ mod tests {
             format!("sqlite://{}", dir.join("storesync.db").display())
         );
         assert_eq!(c.master_key_file, dir.join("master.key"));
+        assert!(!c.allow_signup, "sign-up is off unless turned on");
+        assert!(c.mail.is_none());
+    }
+
+    #[test]
+    fn mail_relay_from_the_file_is_redacted_in_debug() {
+        let dir = std::env::temp_dir().join(format!("storesync-cfg-mail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("storesync.toml"),
+            "smtp_url = \"smtps://relay:hunter22@mail.example.com\"\nmail_from = \"StoreSync <no-reply@example.com>\"\nallow_signup = true\n",
+        )
+        .unwrap();
+        let c = Config::load(&args(&dir), None).unwrap();
+        assert!(c.allow_signup);
+        let mail = c.mail.as_ref().unwrap();
+        assert_eq!(mail.from, "StoreSync <no-reply@example.com>");
+        assert!(!format!("{c:?}").contains("hunter22"));
+        std::fs::write(dir.join("storesync.toml"), "smtp_url = \"smtp://x:25\"\n").unwrap();
+        assert!(
+            Config::load(&args(&dir), None).is_err(),
+            "a relay without a sender"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -14,6 +14,7 @@ use storesync_engine::import::ImportHandler;
 use storesync_engine::intake::{
     Intake, PollAllHandler, PollHandler, WebhookHandler, POLL_ALL_JOB, POLL_JOB,
 };
+use storesync_engine::mail::{MailHandler, MailRelay, MAIL_JOB};
 use storesync_engine::propagate::{drain_loop, PushHandler, PUSH_JOB};
 use storesync_engine::shop::RefreshLocks;
 use storesync_engine::tokens::{RefreshDueHandler, RefreshHandler, REFRESH_DUE_JOB, REFRESH_JOB};
@@ -135,6 +136,13 @@ pub async fn start_with(
             )),
         )
         .handle(
+            MAIL_JOB,
+            Arc::new(MailHandler {
+                store: store.clone(),
+                relay: mail_relay(config)?,
+            }),
+        )
+        .handle(
             REFRESH_DUE_JOB,
             Arc::new(RefreshDueHandler {
                 store: store.clone(),
@@ -172,6 +180,7 @@ pub async fn start_with(
     );
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
+        allow_signup: config.allow_signup,
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web)
@@ -205,6 +214,17 @@ pub async fn start_with(
         tasks,
         http,
     })
+}
+
+/// The configured SMTP relay; without one, mail jobs fail saying so.
+fn mail_relay(config: &Config) -> anyhow::Result<Option<MailRelay>> {
+    let Some(mail) = &config.mail else {
+        tracing::warn!("no mail relay configured: invitation and password reset mails will fail");
+        return Ok(None);
+    };
+    MailRelay::new(&mail.smtp_url, &mail.from)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
 }
 
 /// The periodic baseline: poll and push every shop every `every`.

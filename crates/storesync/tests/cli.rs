@@ -162,6 +162,45 @@ fn admin_commands_create_an_org_a_user_and_a_token() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no organization"));
 
+    // An existing account is never given a password by `user create`: its
+    // person joins other organizations through an invitation.
+    let out = run(&["org", "create", "beta", "--name", "Beta"]);
+    assert!(out.status.success());
+    let out = run(&[
+        "user",
+        "create",
+        "--org",
+        "beta",
+        "--email",
+        "owner@acme.test",
+        "--role",
+        "viewer",
+    ]);
+    assert!(!out.status.success(), "an existing account is refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("user invite"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password:"));
+    let out = run(&[
+        "user",
+        "invite",
+        "--org",
+        "beta",
+        "--email",
+        "owner@acme.test",
+        "--role",
+        "admin",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.contains("/invite/inv_")),
+        "the acceptance link is printed to the operator: {stdout}"
+    );
+
     let out = run(&["check"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("acme: ledger balances"));

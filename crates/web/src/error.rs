@@ -67,6 +67,7 @@ impl ApiError {
             ApiError::Internal(_) => ("internal", S::INTERNAL_SERVER_ERROR),
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => ("not_found", S::NOT_FOUND),
+                StoreError::Forbidden(_) => ("forbidden", S::FORBIDDEN),
                 StoreError::Conflict { code, .. } => (code, S::CONFLICT),
                 StoreError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
                 StoreError::InsufficientStock(_) => ("insufficient_stock", S::CONFLICT),

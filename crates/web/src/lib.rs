@@ -45,6 +45,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Password hashes computed at once.
     pub password_concurrency: usize,
+    /// Whether anyone may sign up and create an organization (off unless
+    /// the installation turns it on).
+    pub allow_signup: bool,
 }
 
 impl Default for WebConfig {
@@ -55,6 +58,7 @@ impl Default for WebConfig {
             session_absolute_ms: 24 * 60 * 60 * 1000,
             secure_cookies: false,
             password_concurrency: 2,
+            allow_signup: false,
         }
     }
 }
@@ -103,6 +107,11 @@ impl AppState {
         self.intake_waker = Arc::clone(&waker);
         self.job_waker = waker;
         self
+    }
+
+    /// Invitations, resets and sign-ups, with links to this server.
+    pub fn accounts(&self) -> storesync_engine::accounts::Accounts {
+        storesync_engine::accounts::Accounts::new(self.store.clone(), &self.public_url)
     }
 
     /// Wake only these worker slots when a webhook is stored (see

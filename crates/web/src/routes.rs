@@ -5,7 +5,7 @@ use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use storesync_domain::Role;
 
-use crate::api::{admin, catalog, inventory, jobs, listings, orders, shops};
+use crate::api::{accounts, admin, catalog, inventory, jobs, listings, orders, shops};
 use crate::{session, AppState};
 
 /// Who may call a route.
@@ -132,6 +132,28 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             .body("PasswordChange")
             .success(204),
             post(session::change_password),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/auth/password-reset",
+                "Mail a password reset link, if the address has an account (same answer either way)",
+                Public,
+            )
+            .body("ResetRequest")
+            .success(202),
+            post(accounts::request_reset),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/auth/signup",
+                "Sign up with a new organization by emailed link (only where the installation allows it)",
+                Public,
+            )
+            .body("SignupRequest")
+            .success(202),
+            post(accounts::request_signup),
         ),
         (
             spec(
@@ -467,10 +489,55 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(admin::list_members),
         ),
         (
-            spec(Method::POST, "/api/v1/members", "Add a member", admin)
-                .body("NewMember")
-                .success(201),
-            post(admin::add_member),
+            spec(
+                Method::PATCH,
+                "/api/v1/members/{id}",
+                "Change a member's role (only owners change owners or grant the owner role)",
+                admin,
+            )
+            .body("MemberChange")
+            .success(204),
+            patch(admin::set_member_role),
+        ),
+        (
+            spec(
+                Method::DELETE,
+                "/api/v1/members/{id}",
+                "Remove a member; their sessions and API tokens here end at once",
+                admin,
+            )
+            .success(204),
+            delete(admin::remove_member),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/api/v1/invitations",
+                "Pending invitations (never their links)",
+                admin,
+            ),
+            get(admin::list_invitations),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/api/v1/invitations",
+                "Invite someone by email; the link goes only to that address (how members are added)",
+                admin,
+            )
+            .body("NewInvitation")
+            .success(201),
+            post(admin::create_invitation),
+        ),
+        (
+            spec(
+                Method::DELETE,
+                "/api/v1/invitations/{id}",
+                "Withdraw a pending invitation",
+                admin,
+            )
+            .success(204),
+            delete(admin::revoke_invitation),
         ),
         (
             spec(

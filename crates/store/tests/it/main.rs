@@ -1,6 +1,7 @@
 //! Integration tests of the store; every test runs on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a panic is a failed test.
 
+mod accounts;
 mod catalog;
 mod ingest;
 mod inventory;

@@ -14,9 +14,14 @@ backend_test! {
         let (id, hash) = store.credentials("OWNER@example.com").await.unwrap().unwrap();
         assert_eq!((id, hash.as_deref()), (user.id, Some("hash")));
 
-        // A second organization for the same user.
+        // A second organization for the same user: only through an invitation
+        // the person accepts as themselves; add_member refuses an existing
+        // account (and so never touches its password).
         let other = store.create_org("beta", "Beta", &actor()).await.unwrap();
-        store.add_member(other.id, "owner@example.com", None, Role::Viewer, &actor()).await.unwrap();
+        assert!(matches!(store.add_member(other.id, "owner@example.com", Some("beta's".into()), Role::Viewer, &actor()).await, Err(StoreError::Conflict { code: "account_exists", .. })));
+        store.create_invitation(other.id, "owner@example.com", Role::Viewer, "inv-hash", None, Role::Owner, &actor()).await.unwrap();
+        store.accept_invitation_as("inv-hash", user.id).await.unwrap();
+        assert_eq!(store.credentials("owner@example.com").await.unwrap().unwrap().1.as_deref(), Some("hash"));
         let m = store.memberships(user.id).await.unwrap();
         assert_eq!(m.iter().map(|m| (m.org.slug.as_str(), m.role)).collect::<Vec<_>>(), vec![("acme", Role::Owner), ("beta", Role::Viewer)]);
 

@@ -1,18 +1,19 @@
-//! Members, API tokens and the audit log.
+//! Members, invitations, API tokens and the audit log.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use storesync_crypto::{hash_token, random_token};
-use storesync_domain::ids::{ApiTokenId, UserId};
+use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
 use storesync_domain::{Role, Timestamp};
+use storesync_engine::accounts::Delivery;
+use storesync_store::accounts::Invitation;
 use storesync_store::{ApiTokenInfo, AuditEntry, Page, PageRequest};
 
 use super::{parse_id, PageQuery};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Admin, ApiJson, ApiQuery, Caller, Viewer};
-use crate::session::validate_new_password;
 use crate::AppState;
 
 pub async fn audit(
@@ -55,55 +56,124 @@ pub async fn list_members(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewMember {
-    pub email: String,
+pub struct MemberChange {
     pub role: Role,
-    /// Initial password for a new user (10+ characters).
-    #[serde(default)]
-    pub password: Option<String>,
 }
 
-pub async fn add_member(
+/// Change a member's role (owners only touch owners; one owner remains).
+pub async fn set_member_role(
     State(s): State<AppState>,
     caller: Caller<Admin>,
-    ApiJson(b): ApiJson<NewMember>,
-) -> ApiResult<(StatusCode, Json<MemberView>)> {
-    let user = add_member_as(&s, &caller, &b.email, b.role, b.password).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(MemberView {
-            user_id: user.id,
-            email: user.email,
-            role: b.role,
-            created_at: user.created_at,
-        }),
-    ))
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MemberChange>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = parse_id(&id, "member")?;
+    s.store
+        .set_member_role(
+            caller.org_id,
+            user,
+            Some(b.role),
+            caller.role,
+            &caller.actor(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// Add a member (a new user gets `password`); only an owner makes owners.
-pub(crate) async fn add_member_as(
+/// Remove a member: their sessions and API tokens here end at once.
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = parse_id(&id, "member")?;
+    s.store
+        .set_member_role(caller.org_id, user, None, caller.role, &caller.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitation {
+    pub email: String,
+    pub role: Role,
+}
+
+/// An invitation as the API shows it: never its token or link, which only
+/// the invited address receives.
+#[derive(Debug, Serialize)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl From<Invitation> for InvitationView {
+    fn from(i: Invitation) -> Self {
+        InvitationView {
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            invited_by: i.invited_by,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        }
+    }
+}
+
+/// Invite someone by email; the link goes by mail to that address only.
+pub(crate) async fn invite_as(
     s: &AppState,
     caller: &storesync_store::AuthUser,
     email: &str,
     role: Role,
-    password: Option<String>,
-) -> ApiResult<storesync_store::User> {
-    if role == Role::Owner && caller.role != Role::Owner {
-        return Err(ApiError::Forbidden {
-            have: caller.role.as_str(),
-            need: Role::Owner.as_str(),
-        });
-    }
-    let hash = match password {
-        Some(p) => {
-            validate_new_password(&p)?;
-            Some(s.passwords.hash(p).await?)
-        }
-        None => None,
-    };
-    Ok(s.store
-        .add_member(caller.org_id, email, hash, role, &caller.actor())
-        .await?)
+) -> ApiResult<Invitation> {
+    let (inv, _) = s
+        .accounts()
+        .invite(
+            caller.org_id,
+            email,
+            role,
+            caller.role,
+            &caller.actor(),
+            Delivery::Mail,
+        )
+        .await?;
+    s.job_waker.notify_one();
+    Ok(inv)
+}
+
+pub async fn create_invitation(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    ApiJson(b): ApiJson<NewInvitation>,
+) -> ApiResult<(StatusCode, Json<InvitationView>)> {
+    let inv = invite_as(&s, &caller, &b.email, b.role).await?;
+    Ok((StatusCode::CREATED, Json(inv.into())))
+}
+
+pub async fn list_invitations(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+) -> ApiResult<Json<Vec<InvitationView>>> {
+    let list = s.store.list_invitations(caller.org_id).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: InvitationId = parse_id(&id, "invitation")?;
+    s.store
+        .revoke_invitation(caller.org_id, id, caller.role, &caller.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A new API token for the caller: its record and the secret, shown once.

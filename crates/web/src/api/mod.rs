@@ -2,6 +2,7 @@
 //! path, body) → one store call → JSON. Ids that do not parse are simply not
 //! found, exactly like another organization's ids.
 
+pub mod accounts;
 pub mod admin;
 pub mod catalog;
 pub mod inventory;

@@ -46,6 +46,7 @@ fn login_form(state: &AppState, error: Option<&str>) -> Response {
                     label { "Password" input type="password" name="password" autocomplete="current-password" required; }
                     button type="submit" { "Sign in" }
                 }
+                p { a href="/reset" { "Forgot your password?" } @if state.config.allow_signup { " · " a href="/signup" { "Sign up" } } }
                 p class="muted" { "Developers: the " a href="/api/v1/openapi.json" { "REST API reference (OpenAPI)" } "; authenticate with an API token." }
             }
         },

@@ -10,6 +10,7 @@
 //! came from, never as JSON. Roles show: a viewer sees no buttons that
 //! would fail.
 
+mod accounts;
 mod auth;
 mod catalog;
 mod format;
@@ -49,6 +50,26 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview::page))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route(
+            "/invite/{token}",
+            get(accounts::invitation_page).post(accounts::accept_invitation),
+        )
+        .route(
+            "/reset",
+            get(accounts::reset_page).post(accounts::request_reset),
+        )
+        .route(
+            "/reset/{token}",
+            get(accounts::reset_form).post(accounts::reset),
+        )
+        .route(
+            "/signup",
+            get(accounts::signup_page).post(accounts::request_signup),
+        )
+        .route(
+            "/signup/{token}",
+            get(accounts::signup_form).post(accounts::complete_signup),
+        )
         .route("/account", get(auth::account).post(auth::change_password))
         .route("/switch-org", post(auth::switch_org))
         .route("/shops", get(shops::page))
@@ -77,6 +98,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::add_user))
         .route("/settings/users/{id}/role", post(settings::set_role))
+        .route(
+            "/settings/invitations/{id}/revoke",
+            post(settings::revoke_invitation),
+        )
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/settings/locations", post(settings::add_location))
@@ -167,6 +192,7 @@ impl From<ApiError> for UiError {
             ApiError::Csrf => UiError::Csrf,
             ApiError::Internal(m) => UiError::Internal(m),
             ApiError::Store(StoreError::NotFound(_)) => UiError::NotFound,
+            ApiError::Store(StoreError::Forbidden(_)) => UiError::Forbidden,
             other if other.status().is_server_error() => UiError::Internal(other.to_string()),
             other => UiError::BadRequest(other.to_string()),
         }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
-use storesync_domain::ids::{ApiTokenId, UserId};
+use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
 use storesync_domain::Role;
 use storesync_store::NewLocation;
 
@@ -13,7 +13,7 @@ use super::format::ZONES;
 use super::{
     csrf, done, layout, redirect_with, render, require, NoFields, Ui, UiError, UiForm, UiResult,
 };
-use crate::api::admin::{add_member_as, new_token};
+use crate::api::admin::{invite_as, new_token};
 use crate::AppState;
 
 pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
@@ -24,6 +24,17 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
     } else {
         Vec::new()
     };
+    let invitations = if admin {
+        s.store.list_invitations(ui.org.id).await?
+    } else {
+        Vec::new()
+    };
+    let owner = ui.user.role == Role::Owner;
+    // Roles this user may hand out: only owners grant the owner role.
+    let grantable: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| owner || *r != Role::Owner)
+        .collect();
     let locations = s.store.list_locations(ui.org.id).await?;
     let content = html! {
         section class="panel" aria-labelledby="users" {
@@ -34,12 +45,12 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                 tbody { @for (u, role) in &members { tr {
                     td data-label="Email" { (u.email) }
                     td data-label="Role" {
-                        @if admin && u.id != ui.user.user_id {
+                        @if admin && u.id != ui.user.user_id && (owner || *role != Role::Owner) {
                             form method="post" action=(format!("/settings/users/{}/role", u.id)) class="row" {
                                 (csrf(&ui))
                                 label class="sr-only" for=(format!("role-{}", u.id)) { "Role of " (u.email) }
                                 select id=(format!("role-{}", u.id)) name="role" {
-                                    @for r in Role::ALL { option value=(r.as_str()) selected[r == *role] { (r.as_str()) } }
+                                    @for r in &grantable { option value=(r.as_str()) selected[r == role] { (r.as_str()) } }
                                     option value="remove" { "remove from organization" }
                                 }
                                 button type="submit" class="secondary" { "Change" }
@@ -49,13 +60,29 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                 } } }
             }
             @if admin {
-                h2 { "Add a user" }
+                @if !invitations.is_empty() {
+                    h2 { "Pending invitations" }
+                    table class="responsive" {
+                        thead { tr { th { "Email" } th { "Role" } th { "Expires" } th {} } }
+                        tbody { @for i in &invitations { tr {
+                            td data-label="Email" { (i.email) }
+                            td data-label="Role" { (i.role.as_str()) }
+                            td data-label="Expires" { (ui.time(i.expires_at)) }
+                            td { @if owner || i.role != Role::Owner {
+                                form method="post" action=(format!("/settings/invitations/{}/revoke", i.id)) class="inline" {
+                                    (csrf(&ui)) button type="submit" class="secondary" { "Withdraw" }
+                                }
+                            } }
+                        } } }
+                    }
+                }
+                h2 { "Invite a user" }
+                p class="muted" { "The invitation link goes by mail to that address only and works once, for 7 days. Someone with a StoreSync account signs in with their own password to accept; anyone else chooses one." }
                 form method="post" action="/settings/users" class="row" {
                     (csrf(&ui))
                     label { "Email" input type="email" name="email" required; }
-                    label { "Role" select name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[r == Role::Member] { (r.as_str()) } } } }
-                    label { "Initial password (new users, 10+ characters)" input type="password" name="password" autocomplete="new-password" minlength="10"; }
-                    button type="submit" { "Add" }
+                    label { "Role" select name="role" { @for r in &grantable { option value=(r.as_str()) selected[*r == Role::Member] { (r.as_str()) } } } }
+                    button type="submit" { "Invite" }
                 }
             }
         }
@@ -115,8 +142,6 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
 pub struct UserFields {
     email: String,
     role: String,
-    #[serde(default)]
-    password: String,
 }
 
 fn parse_role(r: &str) -> UiResult<Role> {
@@ -124,19 +149,37 @@ fn parse_role(r: &str) -> UiResult<Role> {
         .map_err(|_| UiError::BadRequest(format!("unknown role {r:?}")))
 }
 
+/// "Add a user" invites: the link goes by mail to that address only.
 pub async fn add_user(
     State(s): State<AppState>,
     UiForm { ui, form }: UiForm<UserFields>,
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let role = parse_role(&form.role)?;
-    let password = (!form.password.is_empty()).then_some(form.password);
-    let result = add_member_as(&s, &ui.user, &form.email, role, password).await;
+    let result = invite_as(&s, &ui.user, &form.email, role).await;
     done(
         "/settings",
         result,
-        &format!("{} added as {}.", form.email.trim(), role.as_str()),
+        &format!(
+            "Invitation to {} as {} sent by mail.",
+            form.email.trim(),
+            role.as_str()
+        ),
     )
+}
+
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    UiForm { ui, .. }: UiForm<NoFields>,
+) -> UiResult<Response> {
+    require(&ui, Role::Admin)?;
+    let id: InvitationId = id.parse().map_err(|_| UiError::NotFound)?;
+    let result = s
+        .store
+        .revoke_invitation(ui.org.id, id, ui.user.role, &ui.user.actor())
+        .await;
+    done("/settings", result, "Invitation withdrawn.")
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,12 +198,10 @@ pub async fn set_role(
         "remove" => None,
         r => Some(parse_role(r)?),
     };
-    if role == Some(Role::Owner) && ui.user.role != Role::Owner {
-        return Err(UiError::Forbidden);
-    }
+    // Who may touch owners is decided by the store, for the API too.
     let result = s
         .store
-        .set_member_role(ui.org.id, user, role, &ui.user.actor())
+        .set_member_role(ui.org.id, user, role, ui.user.role, &ui.user.actor())
         .await;
     done(
         "/settings",

@@ -38,7 +38,7 @@ backend_test! {
         assert_eq!((r.status, error_code(&r)), (StatusCode::FORBIDDEN, "forbidden"));
         let r = app.post(&member, "/api/v1/tokens", json!({ "name": "ci" })).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "only owner/admin manage tokens");
-        let r = app.post(&member, "/api/v1/members", json!({ "email": "x@example.com", "role": "viewer" })).await;
+        let r = app.post(&member, "/api/v1/invitations", json!({ "email": "x@example.com", "role": "viewer" })).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
 
         // Tokens: shown once, usable, revocable.
@@ -54,10 +54,12 @@ backend_test! {
         assert_eq!(r.status, StatusCode::NO_CONTENT);
         assert_eq!(app.get(&ci, "/api/v1/products").await.status, StatusCode::UNAUTHORIZED);
 
-        // Members: admins add, only owners create owners.
-        let r = app.post(&owner, "/api/v1/members", json!({ "email": "new@example.com", "role": "member", "password": "a long enough secret" })).await;
+        // Members are invited; nobody sets another person's password.
+        let r = app.post(&owner, "/api/v1/invitations", json!({ "email": "new@example.com", "role": "member" })).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let r = app.post(&owner, "/api/v1/members", json!({ "email": "short@example.com", "role": "member", "password": "short" })).await;
+        let r = app.post(&owner, "/api/v1/invitations", json!({ "email": "new@example.com", "role": "member", "password": "a long enough secret" })).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "no password field: {}", r.body);
+        let r = app.post(&owner, "/api/v1/invitations", json!({ "email": "not an address", "role": "member" })).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // Sessions: cookie works for reads; writes need the CSRF header.

@@ -61,8 +61,12 @@ backend_test! {
         app.store.import_listings(a.org, shop.id, &[listing], Default::default(), &storesync_store::Actor::system("test")).await.unwrap();
         let shop_id = shop.id.to_string();
         let listing_id = app.store.list_listings(a.org, None, None, &Default::default()).await.unwrap().items[0].id.to_string();
+        // A pending invitation of org A, and A's owner as a member id.
+        let invitation = app.post(&a, "/api/v1/invitations", json!({ "email": "a-invitee@example.com", "role": "viewer" })).await;
+        let invitation_id = invitation.body["id"].as_str().unwrap().to_owned();
+        let a_user_id = app.store.credentials(&a.email).await.unwrap().unwrap().0.to_string();
         let a_audit = app.audit_count(a.org).await;
-        let a_markers = [shop_id.as_str(), listing_id.as_str(), "A-SHOP-1", "A-ACCESS", "A-ITEM", job_id.as_str(), "A-JOB", product_id.as_str(), order_id.as_str(), token_id.as_str(), "A-ONLY-SKU", "A-ORDER", "A-LOC", a.email.as_str()];
+        let a_markers = [shop_id.as_str(), listing_id.as_str(), "A-SHOP-1", "A-ACCESS", "A-ITEM", job_id.as_str(), "A-JOB", product_id.as_str(), order_id.as_str(), token_id.as_str(), "A-ONLY-SKU", "A-ORDER", "A-LOC", a.email.as_str(), "a-invitee@example.com", invitation_id.as_str()];
 
         let sku_line = json!([{ "sku": "A-ONLY-SKU", "quantity": 1, "unit_price": { "amount": 10000, "currency": "IDR" } }]);
         let mut checked = 0;
@@ -77,6 +81,8 @@ backend_test! {
                 p if p.starts_with("/api/v1/jobs") => &job_id,
                 p if p.starts_with("/api/v1/shops") => &shop_id,
                 p if p.starts_with("/api/v1/listings") => &listing_id,
+                p if p.starts_with("/api/v1/members") => &a_user_id,
+                p if p.starts_with("/api/v1/invitations") => &invitation_id,
                 _ => "",
             });
             let case = match (spec.method.as_str(), spec.path) {
@@ -113,7 +119,11 @@ backend_test! {
                 ("POST", "/api/v1/jobs/{id}/retry") => Case { path: with_ids(spec.path), body: None, expect: Expect::Refused },
                 ("GET", "/api/v1/audit") => Case { path: "/api/v1/audit?limit=200".into(), body: None, expect: Expect::OwnOnly },
                 ("GET", "/api/v1/members") | ("GET", "/api/v1/tokens") => Case { path: spec.path.into(), body: None, expect: Expect::OwnOnly },
-                ("POST", "/api/v1/members") => Case { path: spec.path.into(), body: Some(json!({ "email": "b-helper@example.com", "role": "viewer" })), expect: Expect::OwnOnly },
+                ("PATCH", "/api/v1/members/{id}") => Case { path: with_ids(spec.path), body: Some(json!({ "role": "viewer" })), expect: Expect::Refused },
+                ("DELETE", "/api/v1/members/{id}") => Case { path: with_ids(spec.path), body: None, expect: Expect::Refused },
+                ("GET", "/api/v1/invitations") => Case { path: spec.path.into(), body: None, expect: Expect::OwnOnly },
+                ("POST", "/api/v1/invitations") => Case { path: spec.path.into(), body: Some(json!({ "email": "b-helper@example.com", "role": "viewer" })), expect: Expect::OwnOnly },
+                ("DELETE", "/api/v1/invitations/{id}") => Case { path: with_ids(spec.path), body: None, expect: Expect::Refused },
                 ("POST", "/api/v1/tokens") => Case { path: spec.path.into(), body: Some(json!({ "name": "b" })), expect: Expect::OwnOnly },
                 ("DELETE", "/api/v1/tokens/{id}") => Case { path: with_ids(spec.path), body: None, expect: Expect::Refused },
                 (m, p) => panic!("no cross-tenant case for {m} {p}: add one to this test"),

@@ -2,6 +2,7 @@
 //! fresh database of each backend, driven through a typed client.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a panic is a failed test.
 
+mod accounts;
 mod api;
 mod auth;
 mod bad_input;
@@ -51,10 +52,14 @@ impl TestApp {
     }
 
     pub async fn start_with(store: Store, config: WebConfig) -> TestApp {
-        let app = App::bind("127.0.0.1:0", AppState::new(store.clone(), config))
-            .await
-            .unwrap();
-        let base = format!("http://{}", app.local_addr().unwrap());
+        // Bound first, so the links the app mails point at it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(store.clone(), config).with_channels(
+            std::sync::Arc::new(storesync_engine::connect::ChannelRegistry::new()),
+            &base,
+        );
+        let app = App::from_listener(listener, state);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
             rx.await.ok();
@@ -201,4 +206,111 @@ pub fn order_body(external_id: &str, lines: &[(&str, i64)]) -> Value {
 
 pub fn error_code(r: &Reply) -> &str {
     r.body["error"]["code"].as_str().unwrap_or("<none>")
+}
+
+/// A local SMTP server for tests: accepts every message and keeps it, so a
+/// test reads the link out of the mail as the person would.
+#[derive(Debug, Clone)]
+pub struct SmtpCatcher {
+    pub url: String,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpCatcher {
+    pub async fn start() -> SmtpCatcher {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&messages);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let kept = std::sync::Arc::clone(&kept);
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read);
+                    write.write_all(b"220 catcher ESMTP\r\n").await.ok();
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 catcher\r\n",
+                            "DATA" => {
+                                write.write_all(b"354 go on\r\n").await.ok();
+                                let mut message = String::new();
+                                loop {
+                                    line.clear();
+                                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                        return;
+                                    }
+                                    if line == ".\r\n" {
+                                        break;
+                                    }
+                                    message.push_str(&line);
+                                }
+                                kept.lock().unwrap().push(message);
+                                b"250 kept\r\n"
+                            }
+                            "QUIT" => {
+                                write.write_all(b"221 bye\r\n").await.ok();
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        write.write_all(reply).await.ok();
+                    }
+                });
+            }
+        });
+        SmtpCatcher { url, messages }
+    }
+
+    /// Every message so far, quoted-printable soft breaks undone.
+    pub fn messages(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
+            .collect()
+    }
+
+    /// Messages addressed to `to`.
+    pub fn to(&self, to: &str) -> Vec<String> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+            .collect()
+    }
+
+    /// The path (from `/{kind}/` on) of the last link of `kind` mailed to `to`.
+    pub fn link(&self, to: &str, kind: &str) -> Option<String> {
+        let mail = self.to(to).pop()?;
+        let at = mail.find(&format!("/{kind}/"))?;
+        let end = mail[at..]
+            .find(|c: char| c.is_whitespace())
+            .map_or(mail.len(), |e| at + e);
+        Some(mail[at..end].to_owned())
+    }
+
+    /// Run the mail jobs queued in `store` through this catcher.
+    pub async fn deliver(&self, store: &Store) {
+        let relay = storesync_engine::mail::MailRelay::new(
+            &self.url,
+            "StoreSync <no-reply@storesync.test>",
+        )
+        .unwrap();
+        let worker = storesync_engine::Worker::new(store.clone(), Default::default()).handle(
+            storesync_engine::mail::MAIL_JOB,
+            std::sync::Arc::new(storesync_engine::mail::MailHandler {
+                store: store.clone(),
+                relay: Some(relay),
+            }),
+        );
+        while worker.run_once().await.unwrap() != storesync_engine::RunOnce::Idle {}
+    }
 }

@@ -8,14 +8,14 @@ use storesync_store::backend_test;
 use super::*;
 
 /// A browser-like session: cookies kept by hand, redirects not followed.
-struct Browser {
+pub struct Browser {
     base: String,
     http: reqwest::Client,
     cookies: std::collections::BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new(base: &str) -> Browser {
+    pub fn new(base: &str) -> Browser {
         Browser {
             base: base.to_owned(),
             http: reqwest::Client::builder()
@@ -38,7 +38,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -47,7 +47,7 @@ impl Browser {
     }
 
     /// GET: status, Location, body.
-    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+    pub async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
         let res = self
             .http
             .get(format!("{}{path}", self.base))
@@ -64,7 +64,11 @@ impl Browser {
         (res.status(), location, res.text().await.unwrap())
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let res = self
             .http
             .post(format!("{}{path}", self.base))
@@ -82,7 +86,7 @@ impl Browser {
         (res.status(), location, res.text().await.unwrap())
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) {
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
         let (_, _, page) = self.get("/login").await;
         let token = field(&page, "_csrf");
         let (status, location, _) = self
@@ -100,7 +104,7 @@ impl Browser {
 }
 
 /// The value of the first input named `name` in `page`.
-fn field(page: &str, name: &str) -> String {
+pub fn field(page: &str, name: &str) -> String {
     let at = page
         .find(&format!("name=\"{name}\""))
         .unwrap_or_else(|| panic!("no field {name}"));
