@@ -143,7 +143,7 @@ async fn create_user(
 }
 
 async fn invite(config: &Config, org: &str, email: &str, role: Role) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = open_existing_store(config).await?;
     let org = store
         .org_by_slug(org)
         .await

@@ -47,6 +47,8 @@ impl Env {
 
     /// An organization with an owner; returns the owner's API token.
     fn owner_token(&self, slug: &str) -> String {
+        // Admin commands need the database to exist; `migrate` creates it.
+        assert!(self.cmd(&["migrate"]).status().unwrap().success());
         assert!(self
             .cmd(&["org", "create", slug, "--name", slug])
             .status()
