@@ -24,6 +24,7 @@ pub mod propagation;
 mod row;
 pub mod scratch;
 pub mod shops;
+pub mod signin;
 mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
