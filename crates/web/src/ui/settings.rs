@@ -49,6 +49,7 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                 } } }
             }
             @if admin {
+                p { a href="/settings/sign-ins" { "Recent failed sign-ins" } }
                 h2 { "Add a user" }
                 form method="post" action="/settings/users" class="row" {
                     (csrf(&ui))

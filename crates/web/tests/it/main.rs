@@ -8,6 +8,7 @@ mod bad_input;
 mod connect;
 mod cross_tenant;
 mod intake;
+mod limiter;
 mod propagation;
 mod ui;
 
