@@ -7,6 +7,7 @@
 //! crate never writes SQL.
 
 pub mod api;
+pub mod connect_binding;
 pub mod error;
 pub mod extract;
 pub mod limiter;
