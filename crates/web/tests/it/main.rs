@@ -10,6 +10,7 @@ mod cross_tenant;
 mod intake;
 mod limiter;
 mod propagation;
+mod replay;
 mod ui;
 
 use reqwest::{Method, StatusCode};
