@@ -25,12 +25,19 @@ pub struct ShipPayload {
     /// The seller's own tracking number, when the seller arranges transport.
     #[serde(default)]
     pub tracking_number: String,
+    /// Who asked: the order's timeline names them once the marketplace accepted (jobs queued
+    /// before this field existed fall back to the marketplace).
+    #[serde(default)]
+    pub requested_by: Option<Actor>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CancelPayload {
     pub order_id: OrderId,
     pub reason: String,
+    /// Who asked (see [`ShipPayload::requested_by`]).
+    #[serde(default)]
+    pub requested_by: Option<Actor>,
 }
 
 /// Queue shipping a marketplace order (one job per order at a time).
@@ -117,7 +124,7 @@ impl JobHandler for FulfilHandler {
             tracking_number: tracking,
         };
         self.store
-            .transition_order(org, order_id, &t, &Actor::system(&session.shop.marketplace))
+            .transition_order(org, order_id, &t, &requester(&p.requested_by, &session))
             .await?;
         Ok(())
     }
@@ -166,15 +173,18 @@ impl FulfilHandler {
             },
         )
         .await?;
+        let actor = requester(&p.requested_by, &session);
         let t = OrderTransition::Cancel { reason: p.reason };
         self.store
-            .transition_order(
-                org,
-                p.order_id,
-                &t,
-                &Actor::system(&session.shop.marketplace),
-            )
+            .transition_order(org, p.order_id, &t, &actor)
             .await?;
         Ok(())
     }
+}
+
+/// The actor an accepted ship or cancel is recorded under: whoever asked, else the marketplace.
+fn requester(requested_by: &Option<Actor>, session: &ShopSession) -> Actor {
+    requested_by
+        .clone()
+        .unwrap_or_else(|| Actor::system(&session.shop.marketplace))
 }

@@ -32,8 +32,10 @@ pub(crate) async fn run(sandbox: Arc<Sandbox>, tick_ms: u64, mut stop: watch::Re
         let elapsed = last.elapsed().as_secs_f64();
         last = Instant::now();
         let scale = sandbox.time_scale();
+        let carrier = sandbox.carrier();
         sandbox.with_world(|w, now| {
             buy(w, sandbox.proto(), now, elapsed, scale);
+            crate::carrier::carry(w, sandbox.proto(), now, &carrier, scale);
             w.tick(sandbox.proto(), now);
         });
     }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::carrier::CarrierSettings;
 use crate::error::SandboxError;
 use crate::faults::FaultConfig;
 use crate::model::{
@@ -48,6 +49,7 @@ pub(crate) fn router() -> Router<Arc<Sandbox>> {
         .route("/__sandbox/orders/{order_id}", get(get_order))
         .route("/__sandbox/orders/{order_id}/advance", post(advance))
         .route("/__sandbox/faults", get(get_faults).put(set_faults))
+        .route("/__sandbox/carrier", get(get_carrier).put(set_carrier))
         .route("/__sandbox/app", put(set_app))
         .route("/__sandbox/sales", get(sales))
         .route("/__sandbox/calls", get(calls).delete(reset_calls))
@@ -200,6 +202,17 @@ async fn set_faults(State(sb): S, body: Bytes) -> Response {
     answer(parse::<FaultConfig>(&body).map(|f| {
         sb.set_faults(f);
         sb.faults()
+    }))
+}
+
+async fn get_carrier(State(sb): S) -> Response {
+    ok(sb.carrier())
+}
+
+async fn set_carrier(State(sb): S, body: Bytes) -> Response {
+    answer(parse::<CarrierSettings>(&body).map(|c| {
+        sb.set_carrier(c);
+        sb.carrier()
     }))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod bench;
 mod buyer;
+mod carrier;
 mod clock;
 mod control;
 mod error;
@@ -29,6 +30,7 @@ use storesync_domain::{Clock, SystemClock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use carrier::CarrierSettings;
 pub use clock::SandboxClock;
 pub use error::SandboxError;
 pub use faults::{FaultConfig, WebhookFaults};

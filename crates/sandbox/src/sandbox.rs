@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use storesync_domain::Timestamp;
 
+use crate::carrier::CarrierSettings;
 use crate::clock::SandboxClock;
 use crate::error::SandboxError;
 use crate::faults::{FaultConfig, Injected, RateLimiter};
@@ -101,6 +102,7 @@ pub struct Sandbox {
     base_url: String,
     world: Mutex<World>,
     faults: RwLock<FaultConfig>,
+    carrier: RwLock<CarrierSettings>,
     limiter: Mutex<RateLimiter>,
     calls: Mutex<HashMap<&'static str, u64>>,
     fault_rng: Mutex<StdRng>,
@@ -152,6 +154,7 @@ impl Sandbox {
             base_url,
             world: Mutex::new(world),
             faults: RwLock::new(FaultConfig::default()),
+            carrier: RwLock::new(CarrierSettings::default()),
             limiter: Mutex::new(RateLimiter::default()),
             calls: Mutex::new(HashMap::new()),
             fault_rng: Mutex::new(seed_rng(0x5eed)),
@@ -510,6 +513,15 @@ impl Sandbox {
         })
     }
 
+    /// How the carrier and buyers move orders on after shipment (off by default).
+    pub fn set_carrier(&self, settings: CarrierSettings) {
+        *self.carrier.write().unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
+    pub fn carrier(&self) -> CarrierSettings {
+        *self.carrier.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The app-level push URL (Shopee callback URL / TikTok Partner Center webhook URL).
     pub fn set_push_url(&self, url: Option<String>) {
         self.with_world(|w, _| w.app_push_url = url);
@@ -520,8 +532,13 @@ impl Sandbox {
         self.with_world(|w, _| w.redirect_url = url);
     }
 
-    /// Evaluates time-driven events now (authorization expiry warnings, due buyer cancels).
+    /// Evaluates time-driven events now (authorization expiry warnings, due buyer cancels, the
+    /// carrier's due steps).
     pub fn tick(&self) {
-        self.with_world(|w, now| w.tick(self.proto(), now));
+        let carrier = self.carrier();
+        self.with_world(|w, now| {
+            crate::carrier::carry(w, self.proto(), now, &carrier, self.time_scale);
+            w.tick(self.proto(), now)
+        });
     }
 }

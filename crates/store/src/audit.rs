@@ -2,7 +2,7 @@
 //! Rows are written inside the transaction of the change they describe, so
 //! there is never a change without its audit row, nor the reverse.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{ApiTokenId, AuditId, OrgId, UserId};
 use storesync_domain::Timestamp;
@@ -13,7 +13,7 @@ use crate::row::RowExt;
 use crate::{Result, Store};
 
 /// Who is acting: a signed-in user, an API token, or the system itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Actor {
     pub user_id: Option<UserId>,
     pub token_id: Option<ApiTokenId>,

@@ -200,6 +200,25 @@ impl Store {
         self.read.close().await;
     }
 
+    /// Hold, until `tx` ends, a lock on a natural key that may not have a row yet (a
+    /// marketplace order about to be booked), so transactions creating the same thing take
+    /// turns instead of both inserting and one failing on the unique key. A `FOR UPDATE` on
+    /// the row cannot do this while the row does not exist. SQLite's write transactions
+    /// already run one at a time.
+    pub(crate) async fn lock_key(&self, tx: &mut Tx, key: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(key.as_bytes());
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&digest[..8]);
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(i64::from_be_bytes(first))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Start a write transaction. SQLite takes its write lock up front, so a
     /// transaction never fails half-way on a lock upgrade.
     pub(crate) async fn begin(&self) -> Result<Tx> {

@@ -86,6 +86,12 @@ impl Store {
     ) -> Result<IngestOutcome> {
         let now = self.now();
         let mut tx = self.begin().await?;
+        // Webhook, poll and drift may book the same new order at once.
+        self.lock_key(
+            &mut tx,
+            &format!("order:{org}:{marketplace}:{shop}:{}", order.external_id),
+        )
+        .await?;
         let sql = format!(
             "SELECT id, status, seen_by_webhook FROM orders WHERE org_id = $1 AND channel = $2 AND shop_key = $3 \
              AND external_id = $4{}",

@@ -21,6 +21,7 @@ mod migrate;
 mod orders;
 mod page;
 pub mod propagation;
+mod requests;
 mod row;
 pub mod scratch;
 pub mod shops;
@@ -46,6 +47,7 @@ pub use orders::{
     OrderTransition, Shipment,
 };
 pub use page::{Page, PageRequest};
+pub use requests::OrderRequest;
 pub use tenancy::{ApiTokenInfo, AuthUser, Membership, Org, SessionInfo, User};
 
 /// Result type of the store.

@@ -9,7 +9,7 @@ use storesync_domain::Role;
 use storesync_store::Actor;
 
 use crate::config::Config;
-use crate::open_store;
+use crate::open_existing_store;
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
@@ -59,7 +59,7 @@ fn cli_actor() -> Actor {
 
 pub async fn org(config: &Config, cmd: OrgCommand) -> anyhow::Result<()> {
     let OrgCommand::Create { slug, name } = cmd;
-    let store = open_store(config).await?;
+    let store = open_existing_store(config).await?;
     let org = store.create_org(&slug, &name, &cli_actor()).await?;
     println!("created organization {} ({})", org.slug, org.id);
     Ok(())
@@ -89,7 +89,7 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     } else {
         (random_token("").expose()[..20].to_owned(), true)
     };
-    let store = open_store(config).await?;
+    let store = open_existing_store(config).await?;
     let org = store
         .org_by_slug(&org)
         .await
@@ -109,7 +109,7 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
 
 pub async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
     let TokenCommand::Create { org, email, name } = cmd;
-    let store = open_store(config).await?;
+    let store = open_existing_store(config).await?;
     let org = store
         .org_by_slug(&org)
         .await
@@ -136,9 +136,14 @@ pub async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
 
 /// `storesync check`: verify the inventory ledger of every organization.
 pub async fn check(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = open_existing_store(config).await?;
+    let orgs = store.all_orgs().await?;
+    if orgs.is_empty() {
+        println!("no organizations in this database: nothing to check (create one with `storesync org create`)");
+        return Ok(());
+    }
     let mut problems = 0;
-    for org in store.all_orgs().await? {
+    for org in orgs {
         let found = store.verify_inventory(org.id).await?;
         if found.is_empty() {
             println!("{}: ledger balances", org.slug);

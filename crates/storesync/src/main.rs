@@ -105,7 +105,31 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Open (and migrate) the configured database.
+/// Open the configured database for an admin command: it must exist already. Only `serve`,
+/// `migrate` and `demo` create one; an admin command pointed at the wrong place says so
+/// instead of answering from a new, empty database.
+pub(crate) async fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    if let Some(path) = sqlite_path(&config.database_url) {
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {}: run `storesync migrate` (or `serve`) to create one, or point \
+                 --data-dir / --database-url at an existing one (the demo's is in <data dir>/demo)",
+                path.display()
+            );
+        }
+    }
+    open_store(config).await
+}
+
+/// The file of a SQLite URL (`sqlite://path`, `sqlite:path`, with or without `?options`).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Open (and migrate) the configured database, creating a SQLite file that does not exist.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.database_url.starts_with("sqlite:") {
         config.prepare_data_dir()?;
@@ -246,5 +270,21 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths_are_read_from_every_url_form() {
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/s/storesync.db?mode=rwc"),
+            Some("/var/lib/s/storesync.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite:data.db"), Some("data.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://db/x"), None);
     }
 }

@@ -31,6 +31,31 @@ fn admin_commands_create_an_org_a_user_and_a_token() {
             .output()
             .unwrap()
     };
+    // An admin command on a data directory without a database says so and creates nothing.
+    for args in [&["check"][..], &["org", "create", "acme", "--name", "Acme"]] {
+        let out = run(args);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded without a database"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no database at"), "{err}");
+        assert!(err.contains("storesync migrate"), "{err}");
+        assert!(
+            !dir.join("storesync.db").exists(),
+            "{args:?} created a database"
+        );
+    }
+    let out = run(&["migrate"]);
+    assert!(out.status.success());
+    let out = run(&["check"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no organizations"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     let out = run(&["org", "create", "acme", "--name", "Acme"]);
     assert!(
         out.status.success(),
@@ -414,4 +439,123 @@ fn a_storm_under_marketplace_faults_converges_once_the_faults_stop() {
         assert_eq!(r["orders_placed"], r["orders_ingested"], "{r}");
         assert!(r["orders_placed"].as_u64().unwrap() > 0, "{r}");
     }
+}
+
+#[test]
+fn the_demo_autopilot_keeps_orders_and_stock_moving_for_hours() {
+    let dir = temp_dir("demo-autopilot");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |url: String, token: &str| -> serde_json::Value {
+        rt.block_on(async {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    };
+    // At a time scale of 1/500, a minute of this test is more than eight hours of the demo's
+    // world: orders are packed after 0.12 s, delivered after 1.2 s, completed after 3.6 s.
+    let (mut child, url, token) = start_demo(&dir, &["--buyer-rate", "3", "--time-scale", "0.002"]);
+    let skus = [
+        "KAOS-POLOS-M",
+        "KAOS-POLOS-L",
+        "FLANEL-BIRU-L",
+        "CHINO-34",
+        "HOODIE-ABU-M",
+        "TOPI-BASEBALL",
+        "TAS-KANVAS",
+        "SANDAL-44",
+        "BOTOL-600",
+        "DOMPET-COKLAT",
+        "DOMPET-HITAM",
+        "PAYUNG-LIPAT",
+    ];
+    let count = |status: &str| -> usize {
+        get(
+            format!("{url}/api/v1/orders?status={status}&limit=200"),
+            &token,
+        )["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(120);
+    let mut restocked = false;
+    let mut samples = 0;
+    loop {
+        // Every sample, some of the catalog is for sale: never stuck at zero everywhere.
+        let available: Vec<i64> = skus
+            .iter()
+            .map(|sku| {
+                get(format!("{url}/api/v1/inventory?sku={sku}"), &token)["totals"]["available"]
+                    .as_i64()
+                    .unwrap_or(0)
+            })
+            .collect();
+        if started.elapsed() > std::time::Duration::from_secs(5) {
+            samples += 1;
+            assert!(
+                available.iter().any(|n| *n > 0),
+                "every sampled SKU sold out at {:?}: {available:?}",
+                started.elapsed()
+            );
+        }
+        if !restocked {
+            let audit = get(format!("{url}/api/v1/audit?limit=200"), &token);
+            restocked = audit["items"].as_array().unwrap().iter().any(|e| {
+                e["actor"] == "autopilot@demo.storesync.test" && e["action"] == "inventory.adjust"
+            });
+        }
+        let (completed, shipped) = (count("completed"), count("shipped") + count("delivered"));
+        if restocked && completed >= 3 && shipped >= 1 && samples >= 40 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo did not move: completed {completed}, shipped or delivered {shipped}, restocked {restocked}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // A completed order's timeline names the autopilot as the one who shipped it.
+    let completed = get(
+        format!("{url}/api/v1/orders?status=completed&limit=1"),
+        &token,
+    );
+    let id = completed["items"][0]["id"].as_str().unwrap().to_owned();
+    let order = get(format!("{url}/api/v1/orders/{id}"), &token);
+    assert!(
+        order["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.to_string().contains("autopilot@demo.storesync.test")),
+        "{order}"
+    );
+    stop(&mut child);
+
+    // The admin commands find the demo's data where the demo says it is, and its ledger
+    // balances after hours of sales, shipments, cancellations and receipts.
+    let out = storesync()
+        .arg("--data-dir")
+        .arg(dir.join("demo"))
+        .arg("check")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("demo: ledger balances"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -5,6 +5,7 @@
 // with a clear message, exactly as in the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod carrier;
 mod common;
 mod lazada;
 mod shopee;

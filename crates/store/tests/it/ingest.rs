@@ -425,3 +425,31 @@ backend_test! {
         assert_books_balance(&store, org).await;
     }
 }
+
+backend_test! {
+    async fn one_marketplace_order_booked_from_every_path_at_once_lands_once(store) {
+        // Webhook, poll and drift read the same new order at the same moment: every booking
+        // succeeds (none fails on the unique key and leans on a retry), one creates it.
+        let (org, shop) = one_listing(&store, 9).await;
+        let store = std::sync::Arc::new(store);
+        let o = mp_order("SP-RACE", OrderStatus::ReadyToShip, vec![line("100", "A", 2)]);
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (store, o) = (std::sync::Arc::clone(&store), o.clone());
+            let via = if i % 2 == 0 { Via::Webhook } else { Via::Poll };
+            tasks.push(tokio::spawn(async move {
+                store.ingest_order(org, shop, "shopee", &o, via, &actor()).await
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            let outcome = t.await.unwrap().expect("a concurrent booking failed");
+            created += usize::from(outcome.created);
+        }
+        assert_eq!(created, 1);
+        let orders = store.list_orders(org, &storesync_store::OrderFilter::default(), &storesync_store::PageRequest::default()).await.unwrap();
+        assert_eq!(orders.items.len(), 1);
+        assert_eq!(available(&store, org, "A").await, (9, 2, 7), "reserved once");
+        assert_books_balance(&store, org).await;
+    }
+}

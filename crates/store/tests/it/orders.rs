@@ -162,3 +162,32 @@ backend_test! {
         assert_books_balance(&store, org).await;
     }
 }
+
+backend_test! {
+    async fn a_request_to_the_marketplace_is_queued_with_who_asked_once(store) {
+        use storesync_store::jobs::NewJob;
+        use storesync_store::OrderRequest;
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 5).await;
+        let o = store.create_order(org, &order("o1", &[("A", 1)]), &actor()).await.unwrap().order;
+        let job = NewJob::new("order.ship", serde_json::json!({ "order_id": o.id })).org(org).unique(format!("order.ship:{}", o.id));
+        assert!(store.request_from_marketplace(org, o.id, OrderRequest::Ship, &job, &actor()).await.unwrap());
+        // Asking again while the first request waits queues and records nothing more.
+        assert!(!store.request_from_marketplace(org, o.id, OrderRequest::Ship, &job, &actor()).await.unwrap());
+
+        let read = store.order(org, o.id).await.unwrap();
+        assert_eq!(read.status, OrderStatus::ReadyToShip, "the order waits for the marketplace");
+        let notes: Vec<_> = read.events.unwrap().into_iter().filter(|e| e.note.as_deref() == Some("shipment requested from the marketplace")).collect();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].source, actor().label);
+        let audit = store.list_audit(org, &PageRequest::default()).await.unwrap();
+        assert_eq!(audit.items.iter().filter(|e| e.action == "order.ship_requested" && e.entity_id == o.id.to_string()).count(), 1);
+        let queued = store.claim_jobs("w", 10, 60_000).await.unwrap();
+        assert_eq!(queued.iter().filter(|j| j.kind == "order.ship").count(), 1);
+
+        // Another organization's order is not found.
+        let other = org_with_skus(&store, &["B"]).await;
+        let err = store.request_from_marketplace(other, o.id, OrderRequest::Cancel, &job, &actor()).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)));
+    }
+}

@@ -11,7 +11,7 @@ use storesync_domain::{OrderStatus, Timestamp, ValidationError};
 use storesync_engine::fulfil::{cancel_job, ship_job, CancelPayload, ShipPayload};
 use storesync_store::AuthUser;
 use storesync_store::{
-    NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
+    NewOrder, Order, OrderFilter, OrderOutcome, OrderRequest, OrderTransition, Page, PageRequest,
 };
 
 use super::parse_id;
@@ -185,24 +185,32 @@ pub(crate) async fn fulfil(
         OrderTransition::Cancel { .. } => OrderStatus::Cancelled,
         _ => OrderStatus::Shipped,
     };
-    let job = match t {
+    let (request, job) = match t {
         OrderTransition::Ship {
             carrier,
             tracking_number,
-        } => ship_job(
-            caller.org_id,
-            &ShipPayload {
-                order_id: id,
-                carrier,
-                tracking_number,
-            },
+        } => (
+            OrderRequest::Ship,
+            ship_job(
+                caller.org_id,
+                &ShipPayload {
+                    order_id: id,
+                    carrier,
+                    tracking_number,
+                    requested_by: Some(caller.actor()),
+                },
+            ),
         ),
-        OrderTransition::Cancel { reason } => cancel_job(
-            caller.org_id,
-            &CancelPayload {
-                order_id: id,
-                reason,
-            },
+        OrderTransition::Cancel { reason } => (
+            OrderRequest::Cancel,
+            cancel_job(
+                caller.org_id,
+                &CancelPayload {
+                    order_id: id,
+                    reason,
+                    requested_by: Some(caller.actor()),
+                },
+            ),
         ),
         other => {
             return Ok(Fulfilment::Done(Box::new(
@@ -226,7 +234,9 @@ pub(crate) async fn fulfil(
         )
         .into());
     }
-    s.store.enqueue(&job).await?;
+    s.store
+        .request_from_marketplace(caller.org_id, id, request, &job, &caller.actor())
+        .await?;
     s.job_waker.notify_one();
     Ok(Fulfilment::Queued)
 }

@@ -1,11 +1,17 @@
 //! `storesync demo`: the whole product on one machine, no configuration.
-//! Starts Shopee, TikTok Shop and Lazada sandboxes with demo shops selling the same
-//! SKUs, a demo organization with an owner and an API token, connects every
-//! shop through the real OAuth flow, starts gentle buyers, and serves.
-//! Data lives in `<data dir>/demo`; running again continues with it.
+//! Starts Shopee, TikTok Shop and Lazada sandboxes with demo shops selling the demo catalog
+//! (`catalog`), a demo organization with an owner and an API token, connects every shop through
+//! the real OAuth flow, starts gentle buyers and the sandboxes' carrier, lets the seller's
+//! autopilot (`autopilot`) ship and restock, and serves.
+//! Data lives in `<data dir>/demo` under the file names every command uses, so admin commands
+//! pointed there with `--data-dir` find it; running again continues with it.
+
+mod autopilot;
+mod catalog;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -14,11 +20,11 @@ use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
 use storesync_crypto::{hash_password, hash_token, random_token, KeyRing};
-use storesync_domain::{Role, Sku, SystemClock};
+use storesync_domain::{Role, SystemClock};
 use storesync_engine::connect::{self, ChannelRegistry};
 use storesync_sandbox::{
-    AuthorizeRequest, BuyerSettings, CreateShop, Credentials, Marketplace, Sandbox, SandboxConfig,
-    SandboxServer,
+    AuthorizeRequest, BuyerSettings, CarrierSettings, CreateShop, Credentials, Marketplace,
+    Sandbox, SandboxConfig, SandboxServer,
 };
 use storesync_store::{Actor, Store, StoreOptions};
 
@@ -35,24 +41,59 @@ pub struct DemoArgs {
     /// Orders per second the buyers place in each demo shop.
     #[arg(long, default_value_t = 0.2)]
     pub buyer_rate: f64,
+    /// Do not play the seller: orders stay unshipped and nothing is restocked.
+    #[arg(long)]
+    pub no_autopilot: bool,
+    /// Multiplies every delay of the simulated world (packing, pickup, delivery, completion,
+    /// buyers' cancellation window, webhook retries); 0.01 runs a day in about 15 minutes.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub time_scale: f64,
 }
 
 const ORG: &str = "demo";
 const OWNER: &str = "owner@demo.storesync.test";
 
-/// The catalog both demo shops sell: (SKU, name, price in rupiah, starting stock).
-const CATALOG: &[(&str, &str, i64, i64)] = &[
-    ("KAOS-POLOS-M", "Kaos polos, M", 79_000, 40),
-    ("KAOS-POLOS-L", "Kaos polos, L", 79_000, 35),
-    ("TOPI-BASEBALL", "Topi baseball", 55_000, 25),
-    ("TAS-KANVAS", "Tas kanvas", 120_000, 15),
-    ("KAUS-KAKI-3", "Kaus kaki, isi 3", 35_000, 60),
-];
+const AUTOPILOT: &str = "autopilot@demo.storesync.test";
+
+/// The simulated world's pace at `--time-scale 1`, in seconds: how long an order waits to be
+/// packed, then to be picked up, delivered and completed.
+const PACK_SECS: f64 = 60.0;
+const PICKUP_SECS: f64 = 120.0;
+const DELIVER_SECS: f64 = 600.0;
+const COMPLETE_SECS: f64 = 1_800.0;
+/// How often the autopilot looks for work at `--time-scale 1`, and never more often than
+/// `MIN_ROUND_MS` however the time is scaled.
+const ROUND_SECS: f64 = 5.0;
+const MIN_ROUND_MS: u64 = 250;
+/// A SKU with this many units available or fewer gets a supplier delivery.
+const RESTOCK_AT: i64 = 5;
+
+/// The demo's database file: the name every command opens in a data directory.
+const DB_FILE: &str = "storesync.db";
+/// Where demos before that kept it.
+const OLD_DB_FILE: &str = "demo.db";
 
 fn remove_db(dir: &Path) {
-    for f in ["demo.db", "demo.db-wal", "demo.db-shm"] {
-        std::fs::remove_file(dir.join(f)).ok();
+    for base in [DB_FILE, OLD_DB_FILE] {
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(dir.join(format!("{base}{suffix}"))).ok();
+        }
     }
+}
+
+/// A demo from before the database had the common file name keeps its data.
+fn adopt_old_db(dir: &Path) -> anyhow::Result<()> {
+    if dir.join(DB_FILE).exists() || !dir.join(OLD_DB_FILE).exists() {
+        return Ok(());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let from = dir.join(format!("{OLD_DB_FILE}{suffix}"));
+        if from.exists() {
+            std::fs::rename(&from, dir.join(format!("{DB_FILE}{suffix}")))
+                .with_context(|| format!("cannot rename {}", from.display()))?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
@@ -60,9 +101,13 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     if args.reset {
         remove_db(&dir);
     }
+    if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
+        bail!("--time-scale must be a positive number");
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    adopt_old_db(&dir)?;
     let keys = KeyRing::load_or_create(&dir.join("master.key"))?;
-    let url = format!("sqlite://{}", dir.join("demo.db").display());
+    let url = format!("sqlite://{}", dir.join(DB_FILE).display());
     let store = Store::open(&url, &StoreOptions::default())
         .await?
         .with_keys(Arc::new(keys));
@@ -96,30 +141,34 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         .create_api_token(org.id, user_id, "demo", &hash_token(token.expose()), &actor)
         .await?;
 
-    // Sandboxes with one demo shop each, showing what the books hold.
-    let shopee = SandboxServer::start(SandboxConfig::new(Marketplace::Shopee)).await?;
-    let tiktok = SandboxServer::start(SandboxConfig::new(Marketplace::TikTok)).await?;
-    let lazada = SandboxServer::start(SandboxConfig::new(Marketplace::Lazada)).await?;
-    let mut products = Vec::new();
-    for (sku, name, price, initial) in CATALOG {
-        let stock = match store.inventory(org.id, &sku.parse::<Sku>()?).await {
-            Ok(inv) => inv.totals.available.max(0),
-            Err(_) => *initial,
-        };
-        products.push(
-            serde_json::json!({ "name": name, "item_sku": sku, "price": price, "stock": stock }),
-        );
-    }
-    let spec = |name: &str| -> anyhow::Result<CreateShop> {
+    // The seller's catalog, then sandboxes with one demo shop each listing their part of it
+    // with what the books hold.
+    catalog::create_missing(&store, org.id, &actor).await?;
+    let sandbox = |m: Marketplace| {
+        let mut c = SandboxConfig::new(m);
+        c.time_scale = args.time_scale;
+        SandboxServer::start(c)
+    };
+    let shopee = sandbox(Marketplace::Shopee).await?;
+    let tiktok = sandbox(Marketplace::TikTok).await?;
+    let lazada = sandbox(Marketplace::Lazada).await?;
+    let spec = |name: &str, products: Vec<serde_json::Value>| -> anyhow::Result<CreateShop> {
         Ok(serde_json::from_value(
             serde_json::json!({ "name": name, "region": "ID", "products": products }),
         )?)
     };
-    let s_shop = shopee.sandbox().create_shop(&spec("Toko Demo (Shopee)")?)?;
-    let t_shop = tiktok
-        .sandbox()
-        .create_shop(&spec("Toko Demo (TikTok Shop)")?)?;
-    let l_shop = lazada.sandbox().create_shop(&spec("Toko Demo (Lazada)")?)?;
+    let s_shop = shopee.sandbox().create_shop(&spec(
+        "Toko Demo (Shopee)",
+        catalog::shop_products(&store, org.id, Marketplace::Shopee).await?,
+    )?)?;
+    let t_shop = tiktok.sandbox().create_shop(&spec(
+        "Toko Demo (TikTok Shop)",
+        catalog::shop_products(&store, org.id, Marketplace::TikTok).await?,
+    )?)?;
+    let l_shop = lazada.sandbox().create_shop(&spec(
+        "Toko Demo (Lazada)",
+        catalog::shop_products(&store, org.id, Marketplace::Lazada).await?,
+    )?)?;
 
     let clock: Arc<dyn storesync_domain::Clock> = Arc::new(SystemClock);
     let mut channels = ChannelRegistry::new();
@@ -205,6 +254,13 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
             shop_id,
         )
         .await?;
+        if !args.no_autopilot {
+            sandbox.set_carrier(CarrierSettings {
+                pickup_after_secs: Some(PICKUP_SECS),
+                deliver_after_secs: Some(DELIVER_SECS),
+                complete_after_secs: Some(COMPLETE_SECS),
+            });
+        }
         sandbox.set_buyers(
             shop_id,
             BuyerSettings {
@@ -219,6 +275,22 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
             },
         )?;
     }
+
+    // The seller's side: its own member and API token, so its work shows under its name.
+    let (stop_autopilot, autopilot_stopped) = tokio::sync::watch::channel(false);
+    let autopilot = if args.no_autopilot {
+        None
+    } else {
+        let token = autopilot_token(&store, org.id, &actor).await?;
+        let round_ms = ((ROUND_SECS * 1000.0 * args.time_scale) as u64).max(MIN_ROUND_MS);
+        let settings = autopilot::Settings {
+            ship_after: Duration::from_secs_f64(PACK_SECS * args.time_scale),
+            every: Duration::from_millis(round_ms),
+            restock_at: RESTOCK_AT,
+        };
+        let pilot = autopilot::Autopilot::new(&public, token.expose(), settings, clock);
+        Some(tokio::spawn(pilot.run(autopilot_stopped)))
+    };
 
     println!();
     println!("StoreSync demo is running.");
@@ -245,11 +317,24 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         args.buyer_rate
     );
     println!("  Data:             {}", dir.display());
+    println!(
+        "  Admin commands:   storesync --data-dir {} check   (and org, user, token)",
+        dir.display()
+    );
+    if args.no_autopilot {
+        println!("  Autopilot:        off (orders wait for you to ship them)");
+    } else {
+        println!("  Autopilot:        ships ready orders and restocks low SKUs as {AUTOPILOT}");
+    }
     println!("  Try:  curl -H \"Authorization: Bearer $TOKEN\" {public}/api/v1/orders");
     println!("Press Ctrl-C to stop; run again to continue, or with --reset to start over.");
 
     crate::shutdown_signal().await;
     println!("stopping…");
+    stop_autopilot.send(true).ok();
+    if let Some(task) = autopilot {
+        task.await.ok();
+    }
     running.stop().await?;
     shopee.shutdown().await;
     tiktok.shutdown().await;
@@ -309,4 +394,33 @@ async fn connect_shop(
         );
     }
     Ok(())
+}
+
+/// The autopilot's member (no password: it cannot sign in to the dashboard) and a fresh API
+/// token for this run.
+async fn autopilot_token(
+    store: &Store,
+    org: storesync_domain::ids::OrgId,
+    actor: &Actor,
+) -> anyhow::Result<storesync_crypto::Secret<String>> {
+    let user = match store.credentials(AUTOPILOT).await? {
+        Some((id, _)) => id,
+        None => {
+            store
+                .add_member(org, AUTOPILOT, None, Role::Member, actor)
+                .await?
+                .id
+        }
+    };
+    let token = random_token("ss_");
+    store
+        .create_api_token(
+            org,
+            user,
+            "demo autopilot",
+            &hash_token(token.expose()),
+            actor,
+        )
+        .await?;
+    Ok(token)
 }
