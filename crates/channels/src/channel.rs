@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{self, Stream, TryStreamExt};
 use storesync_crypto::Secret;
+use storesync_domain::Timestamp;
 
 use crate::error::ChannelError;
 use crate::ids::ExtOrderId;
@@ -82,6 +83,10 @@ pub struct WebhookCapabilities {
     pub listing_changes: bool,
     pub deauthorization: bool,
     pub authorization_expiry: bool,
+    /// How old a push's own timestamp may be when it arrives: longer than
+    /// the marketplace's retries, shorter than the inbox keeps
+    /// de-duplication keys (see [`crate::replay`]).
+    pub replay_window_ms: i64,
 }
 
 /// Limits and abilities of one marketplace: everything the engine needs to
@@ -227,6 +232,12 @@ pub trait Channel: Send + Sync + fmt::Debug {
     /// Checks an inbound webhook's signature over the raw body. Fails with
     /// [`ChannelError::WebhookRejected`]; answer 401 and store nothing.
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<(), ChannelError>;
+
+    /// When the marketplace says it sent a verified push (its envelope's
+    /// own timestamp), for the replay window.
+    fn webhook_sent_at(&self, body: &[u8]) -> Result<Timestamp, ChannelError> {
+        crate::replay::envelope_timestamp(body)
+    }
 
     /// Parses a verified webhook body into typed events (one push may carry
     /// several, e.g. a TikTok package update naming several orders).

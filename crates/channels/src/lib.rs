@@ -22,6 +22,7 @@ pub mod lazada;
 pub mod model;
 pub mod money;
 pub mod pace;
+pub mod replay;
 pub mod shopee;
 pub mod sign;
 pub mod tiktok;

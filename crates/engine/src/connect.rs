@@ -2,12 +2,17 @@
 //! the two halves of the OAuth flow (start: an authorize URL bound to a
 //! single-use `state`; finish: exchange the code, store the shops with
 //! encrypted tokens, queue their catalog import).
+//!
+//! A flow is bound to the browser that started it: the caller hands
+//! [`start`] the hash of a random value it keeps in that browser (a cookie),
+//! and [`finish`] completes only for a callback bringing the same value, so
+//! a consent link sent to someone else cannot connect their shop here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use storesync_channels::{AuthCallback, Channel, ChannelError};
-use storesync_crypto::{hash_token, random_token};
+use storesync_crypto::{constant_time_eq, hash_token, random_token};
 use storesync_domain::ids::{OrgId, UserId};
 use storesync_domain::Timestamp;
 use storesync_store::jobs::NewJob;
@@ -54,14 +59,20 @@ pub enum ConnectError {
     UnknownMarketplace(String),
     #[error("this authorization link is unknown, expired or already used; start connecting again")]
     BadState,
+    #[error(
+        "this authorization was started in another browser (or its cookie is gone); \
+         the shop was not connected. Start connecting again from StoreSync in this browser"
+    )]
+    OtherBrowser,
     #[error("{0}")]
     Marketplace(#[from] ChannelError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Start connecting: remember a fresh `state` for the caller and return
-/// the marketplace's authorize URL.
+/// Start connecting: remember a fresh `state` for the caller, bound to the
+/// browser holding the value whose hash is `browser_hash`, and return the
+/// marketplace's authorize URL.
 pub async fn start(
     store: &Store,
     channels: &ChannelRegistry,
@@ -69,6 +80,7 @@ pub async fn start(
     user: UserId,
     marketplace: &str,
     callback_url: &str,
+    browser_hash: &str,
 ) -> Result<(url::Url, Timestamp), ConnectError> {
     let channel = channels
         .get(marketplace)
@@ -81,6 +93,7 @@ pub async fn start(
             user,
             marketplace,
             STATE_TTL_MS,
+            browser_hash,
         )
         .await?;
     let url = channel.authorize_url(callback_url, state.expose())?;
@@ -88,13 +101,15 @@ pub async fn start(
 }
 
 /// Finish connecting from the callback's query: the state must be ours,
-/// fresh and unused; then every shop the new token covers is stored and an
-/// import is queued for each.
+/// fresh and unused, and `browser` (the value the callback's browser holds)
+/// must be the one the flow was started with; then every shop the new
+/// token covers is stored and an import is queued for each.
 pub async fn finish<'a>(
     store: &Store,
     channels: &ChannelRegistry,
     marketplace: &str,
     query: impl IntoIterator<Item = (&'a str, &'a str)>,
+    browser: Option<&str>,
 ) -> Result<Vec<Shop>, ConnectError> {
     let channel = channels
         .get(marketplace)
@@ -113,6 +128,17 @@ pub async fn finish<'a>(
         .consume_oauth_state(&hash_token(&state), marketplace)
         .await?
         .ok_or(ConnectError::BadState)?;
+    // Checked after the state is burned: a link opened in the wrong browser
+    // is spent, so it cannot be tried again elsewhere.
+    let same_browser = match (&pending.browser_hash, browser) {
+        (Some(expected), Some(value)) => {
+            constant_time_eq(expected.as_bytes(), hash_token(value).as_bytes())
+        }
+        _ => false,
+    };
+    if !same_browser {
+        return Err(ConnectError::OtherBrowser);
+    }
     let callback = callback?;
     let authorization = channel.exchange_code(&callback).await?;
     let actor = match store.auth_user(pending.user_id, pending.org_id).await? {

@@ -269,6 +269,12 @@ impl Intake {
     }
 }
 
+/// How long the webhook inbox keeps a processed delivery's key: longer
+/// than every marketplace's replay window
+/// (`WebhookCapabilities::replay_window_ms`, at most 3 days), so any push
+/// young enough to be accepted is still recognised when it comes again.
+pub const WEBHOOK_KEY_RETENTION_MS: i64 = 8 * 24 * 3_600_000;
+
 /// `orders.poll_all`: enqueue one poll per active shop (scheduled).
 #[derive(Debug)]
 pub struct PollAllHandler(pub Intake);
@@ -277,9 +283,12 @@ pub struct PollAllHandler(pub Intake);
 impl JobHandler for PollAllHandler {
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
         // Housekeeping rides along: keep a week of call logs, and webhook
-        // keys longer than any marketplace retries (8 days).
+        // keys longer than any marketplace's replay window.
         self.0.store.prune_api_calls(7 * 24 * 3_600_000).await?;
-        self.0.store.prune_webhooks(8 * 24 * 3_600_000).await?;
+        self.0
+            .store
+            .prune_webhooks(WEBHOOK_KEY_RETENTION_MS)
+            .await?;
         for shop in self.0.store.active_shops().await? {
             let job = NewJob::new(POLL_JOB, serde_json::json!({ "shop_id": shop.id }))
                 .org(shop.org_id)

@@ -53,7 +53,7 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
         let summary = r.text("summary")?;
         Ok(AuditEntry {
             id: r.parse("id")?,

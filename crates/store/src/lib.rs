@@ -26,6 +26,7 @@ mod requests;
 mod row;
 pub mod scratch;
 pub mod shops;
+pub mod signin;
 mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;

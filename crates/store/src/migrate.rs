@@ -135,6 +135,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0020_accounts.sql"),
         postgres: include_str!("../migrations/0020_accounts.sql"),
     },
+    Step {
+        version: 21,
+        description: "sign-in limits and connect binding",
+        sqlite: include_str!("../migrations/0021_signin_limits.sql"),
+        postgres: include_str!("../migrations/0021_signin_limits.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

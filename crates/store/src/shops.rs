@@ -168,6 +168,9 @@ pub struct OAuthState {
     pub org_id: OrgId,
     pub user_id: UserId,
     pub marketplace: String,
+    /// Hash of the value the starting browser holds in its cookie; `None`
+    /// only for states stored before connect flows were bound.
+    pub browser_hash: Option<String>,
 }
 
 impl Store {
@@ -507,7 +510,8 @@ impl Store {
         self.shop(org, id).await
     }
 
-    /// Remember a connect flow's `state` (by hash) for `ttl_ms`.
+    /// Remember a connect flow's `state` (by hash) for `ttl_ms`, bound to
+    /// the browser holding the value hashed as `browser_hash`.
     pub async fn create_oauth_state(
         &self,
         state_hash: &str,
@@ -515,11 +519,12 @@ impl Store {
         user: UserId,
         marketplace: &str,
         ttl_ms: i64,
+        browser_hash: &str,
     ) -> Result<()> {
         let now = self.now();
         sqlx::query(
-            "INSERT INTO oauth_states (state_hash, org_id, user_id, marketplace, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO oauth_states (state_hash, org_id, user_id, marketplace, created_at, expires_at, browser_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(state_hash)
         .bind(org.to_string())
@@ -527,6 +532,7 @@ impl Store {
         .bind(marketplace)
         .bind(now.millis())
         .bind(now.plus_millis(ttl_ms).millis())
+        .bind(browser_hash)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -542,7 +548,7 @@ impl Store {
         let now = self.now();
         let row = sqlx::query(
             "UPDATE oauth_states SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL \
-             AND expires_at > $2 AND marketplace = $3 RETURNING org_id, user_id, marketplace",
+             AND expires_at > $2 AND marketplace = $3 RETURNING org_id, user_id, marketplace, browser_hash",
         )
         .bind(state_hash)
         .bind(now.millis())
@@ -554,6 +560,7 @@ impl Store {
                 org_id: r.parse("org_id")?,
                 user_id: r.parse("user_id")?,
                 marketplace: r.text("marketplace")?,
+                browser_hash: r.opt_text("browser_hash")?,
             })
         })
         .transpose()

@@ -46,6 +46,7 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub log_format: Option<String>,
     pub max_connections: Option<u32>,
+    pub trust_forwarded_for: Option<bool>,
     pub public_url: Option<String>,
     /// SMTP relay for outbound mail: `smtp://host:port` or
     /// `smtps://user:password@host:port`.
@@ -159,6 +160,9 @@ pub struct Config {
     pub secure_cookies: bool,
     pub json_logs: bool,
     pub max_connections: u32,
+    /// Behind a proxy that appends the client's address to
+    /// `X-Forwarded-For` (the sign-in limiter and audit log use it).
+    pub trust_forwarded_for: bool,
     /// Where browsers and marketplaces reach this server.
     pub public_url: String,
     pub shopee: Option<ShopeeApp>,
@@ -353,9 +357,14 @@ impl Config {
             None => file.drift_interval_secs.unwrap_or(1800),
         }
         .max(60);
+        let trust_forwarded_for = match std::env::var("STORESYNC_TRUST_FORWARDED_FOR").ok() {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
+            None => file.trust_forwarded_for.unwrap_or(false),
+        };
         Ok(Config {
             mail,
             allow_signup,
+            trust_forwarded_for,
             poll_interval_secs,
             drift_interval_secs,
             public_url,

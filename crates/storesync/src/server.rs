@@ -181,6 +181,7 @@ pub async fn start_with(
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         allow_signup: config.allow_signup,
+        trust_forwarded_for: config.trust_forwarded_for,
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web)

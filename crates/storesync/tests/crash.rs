@@ -194,6 +194,14 @@ impl Api {
             .send()
             .await
             .unwrap();
+        // The flow is bound to this client by the cookie the start sets.
+        let binding = start.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
         let start: Value = start.json().await.unwrap();
         let url = reqwest::Url::parse(start["authorize_url"].as_str().unwrap()).unwrap();
         let redirect = url
@@ -212,6 +220,7 @@ impl Api {
         assert!(self
             .http
             .get(approved.redirect_url.unwrap())
+            .header("cookie", &binding)
             .send()
             .await
             .unwrap()

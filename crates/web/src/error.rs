@@ -29,6 +29,8 @@ pub enum ApiError {
     Csrf,
     #[error("the webhook signature does not verify")]
     WebhookSignature,
+    #[error("the push's own timestamp is outside this marketplace's replay window")]
+    StaleWebhook,
     #[error("your role ({have}) may not do this; it needs {need} or higher")]
     Forbidden {
         have: &'static str,
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::BadCredentials => ("bad_credentials", S::UNAUTHORIZED),
             ApiError::Csrf => ("csrf", S::FORBIDDEN),
             ApiError::WebhookSignature => ("bad_signature", S::UNAUTHORIZED),
+            ApiError::StaleWebhook => ("stale_webhook", S::UNPROCESSABLE_ENTITY),
             ApiError::Forbidden { .. } => ("forbidden", S::FORBIDDEN),
             ApiError::NotFound(_) => ("not_found", S::NOT_FOUND),
             ApiError::TooManyRequests => ("too_many_requests", S::TOO_MANY_REQUESTS),

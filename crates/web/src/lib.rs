@@ -7,8 +7,10 @@
 //! crate never writes SQL.
 
 pub mod api;
+pub mod connect_binding;
 pub mod error;
 pub mod extract;
+pub mod limiter;
 pub mod openapi;
 pub mod routes;
 pub mod session;
@@ -30,7 +32,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::session::{LoginLimiter, PasswordGate};
+use crate::session::PasswordGate;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
@@ -48,6 +50,10 @@ pub struct WebConfig {
     /// Whether anyone may sign up and create an organization (off unless
     /// the installation turns it on).
     pub allow_signup: bool,
+    /// The server sits behind a proxy that appends the client's address to
+    /// `X-Forwarded-For`; take the client address from there (see
+    /// [`limiter::client_meta`]). Off: the TCP peer is the client.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for WebConfig {
@@ -59,6 +65,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             password_concurrency: 2,
             allow_signup: false,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -69,7 +76,6 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
     pub passwords: PasswordGate,
-    pub login_limiter: Arc<LoginLimiter>,
     /// Wakes this process's job worker after a job is enqueued.
     pub job_waker: Arc<tokio::sync::Notify>,
     /// Wakes the worker's order-intake slots after a webhook is stored.
@@ -86,7 +92,6 @@ impl AppState {
             passwords: PasswordGate::new(config.password_concurrency),
             config: Arc::new(config),
             store,
-            login_limiter: Arc::new(LoginLimiter::default()),
             job_waker: Arc::new(tokio::sync::Notify::new()),
             intake_waker: Arc::new(tokio::sync::Notify::new()),
             channels: Arc::new(ChannelRegistry::new()),
@@ -209,7 +214,12 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        // The peer address is the client's address for the sign-in limiter
+        // and the audit log.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
     }

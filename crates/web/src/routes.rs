@@ -103,7 +103,7 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             spec(
                 Method::POST,
                 "/api/v1/auth/login",
-                "Sign in; sets the session cookie",
+                "Sign in; sets the session cookie (429 when the client address or account has too many recent failures)",
                 Public,
             )
             .body("LoginRequest"),
@@ -126,7 +126,7 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             spec(
                 Method::POST,
                 "/api/v1/auth/password",
-                "Change one's own password",
+                "Change one's own password (same limiter as sign-in)",
                 viewer,
             )
             .body("PasswordChange")
@@ -343,7 +343,7 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             spec(
                 Method::POST,
                 "/api/v1/shops/connect/{marketplace}",
-                "Start connecting a shop: returns the marketplace's authorize URL",
+                "Start connecting a shop: returns the marketplace's authorize URL and sets the cookie the callback must bring back",
                 admin,
             )
             .success(201),

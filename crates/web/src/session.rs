@@ -2,12 +2,13 @@
 //!
 //! Passwords are checked with argon2id on the blocking pool behind a
 //! semaphore, so a burst of logins cannot exhaust memory or starve the async
-//! workers. Failed sign-ins are rate-limited per email. Every sign-in issues a
-//! fresh session id (never reusing one the client brought), stored only as a
-//! hash; the CSRF token is derived from the secret id, so it needs no storage.
+//! workers. Every password check is first claimed from the sign-in limiter
+//! ([`crate::limiter`]). Every sign-in issues a fresh session id (never
+//! reusing one the client brought), stored only as a hash; the CSRF token is
+//! derived from the secret id, so it needs no storage. Sign-ins, failures,
+//! sign-outs and password changes are written to the audit log.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -16,19 +17,17 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use storesync_crypto::{dummy_verify, hash_password, hash_token, session_id, verify_password};
-use storesync_domain::Timestamp;
+use storesync_store::signin::ClientMeta;
 use storesync_store::{AuthUser, Membership};
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{authenticate, session_cookie, ApiJson, Caller, Viewer};
+use crate::limiter::{self, Client};
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "storesync_session";
 
-/// Failed sign-ins allowed per email within [`LOCKOUT_WINDOW_MS`].
-const MAX_FAILURES: u32 = 10;
-const LOCKOUT_WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const MIN_PASSWORD_LEN: usize = 10;
 
 /// The CSRF token of a session: a hash of its secret id.
@@ -81,34 +80,6 @@ impl PasswordGate {
     }
 }
 
-/// Counts recent failed sign-ins per email.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-impl LoginLimiter {
-    pub(crate) fn blocked(&self, email: &str, now: Timestamp) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(email).is_some_and(|(n, since)| {
-            *n >= MAX_FAILURES && now.millis() - since < LOCKOUT_WINDOW_MS
-        })
-    }
-
-    pub(crate) fn failed(&self, email: &str, now: Timestamp) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget stale entries so the map cannot grow without bound.
-        map.retain(|_, (_, since)| now.millis() - *since < LOCKOUT_WINDOW_MS);
-        let entry = map.entry(email.to_owned()).or_insert((0, now.millis()));
-        entry.0 += 1;
-    }
-
-    pub(crate) fn succeeded(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(email);
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -144,25 +115,25 @@ pub(crate) fn session_cookie_header(
 
 pub async fn login(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let (cookie, view) = sign_in(&state, req).await?;
+    let (cookie, view) = sign_in(&state, req, &client).await?;
     let mut headers = HeaderMap::new();
     headers.insert(SET_COOKIE, cookie);
     Ok((StatusCode::OK, headers, Json(view)))
 }
 
-/// Check the password (rate-limited per email, generic error) and open a
-/// fresh session: its cookie and what the client may show.
+/// Check the password (claimed from the limiter first, generic error) and
+/// open a fresh session: its cookie and what the client may show.
 pub(crate) async fn sign_in(
     state: &AppState,
     req: LoginRequest,
+    client: &ClientMeta,
 ) -> ApiResult<(HeaderValue, SessionView)> {
+    limiter::check_sizes(&req.email, &req.password, "password")?;
     let email = req.email.trim().to_lowercase();
-    let now = state.store.now();
-    if state.login_limiter.blocked(&email, now) {
-        return Err(ApiError::TooManyRequests);
-    }
+    let attempt = limiter::claim(state, &email, client).await?;
     let creds = state.store.credentials(&email).await?;
     let (user_id, hash) = match creds {
         Some((id, hash)) => (Some(id), hash),
@@ -170,26 +141,29 @@ pub(crate) async fn sign_in(
     };
     let ok = state.passwords.verify(req.password, hash).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
-        state.login_limiter.failed(&email, now);
+        let known = user_id.map(|id| (id, email.as_str()));
+        state.store.record_failed_sign_in(known, client).await?;
         return Err(ApiError::BadCredentials);
     };
+    attempt.succeeded(state).await?;
     let memberships = state.store.memberships(user_id).await?;
     let membership = match &req.org {
         Some(slug) => memberships.iter().find(|m| &m.org.slug == slug),
         None => memberships.first(),
     }
     .ok_or(ApiError::BadCredentials)?;
-    state.login_limiter.succeeded(&email);
 
     let id = session_id();
     let lifetime = state.config.session_absolute_ms;
     state
         .store
-        .create_session(
+        .open_signed_in_session(
             &hash_token(id.expose()),
             user_id,
+            &email,
             membership.org.id,
             lifetime,
+            client,
         )
         .await?;
     let user = state
@@ -208,13 +182,17 @@ pub(crate) async fn sign_in(
 
 pub async fn logout(
     State(state): State<AppState>,
+    Client(client): Client,
     parts: axum::http::request::Parts,
 ) -> ApiResult<impl IntoResponse> {
     // Authenticate first so a cross-site request without the CSRF token
     // cannot sign the user out.
     authenticate(&parts, &state).await?;
     if let Some(id) = session_cookie(&parts) {
-        state.store.delete_session(&hash_token(&id)).await?;
+        state
+            .store
+            .close_signed_in_session(&hash_token(&id), &client)
+            .await?;
     }
     let mut headers = HeaderMap::new();
     headers.insert(SET_COOKIE, session_cookie_header(&state, "", 0)?);
@@ -250,9 +228,10 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller<Viewer>,
+    Client(client): Client,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    change_own_password(&state, &caller, req).await?;
+    change_own_password(&state, &caller, req, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -260,18 +239,31 @@ pub(crate) async fn change_own_password(
     state: &AppState,
     user: &AuthUser,
     req: PasswordChange,
+    client: &ClientMeta,
 ) -> ApiResult<()> {
     validate_new_password(&req.new_password)?;
+    limiter::check_sizes(&user.email, &req.current_password, "current_password")?;
+    // The same limiter as sign-in: a stolen session must not become an
+    // unlimited oracle for the account's password.
+    let attempt = limiter::claim(state, &user.email, client).await?;
     let (_, hash) = state
         .store
         .credentials(&user.email)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     if !state.passwords.verify(req.current_password, hash).await? {
+        state
+            .store
+            .record_failed_password_change(user, client)
+            .await?;
         return Err(ApiError::BadCredentials);
     }
+    attempt.succeeded(state).await?;
     let new_hash = state.passwords.hash(req.new_password).await?;
-    state.store.set_password(user.user_id, &new_hash).await?;
+    state
+        .store
+        .change_own_password(user, &new_hash, client)
+        .await?;
     Ok(())
 }
 

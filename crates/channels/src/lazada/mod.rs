@@ -102,6 +102,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         listing_changes: false,
         deauthorization: false,
         authorization_expiry: true,
+        // Retried every 30 min up to 12 times (6 h); a retry may carry a
+        // newer status, so twice that.
+        replay_window_ms: 12 * 3_600_000,
     },
 };
 

@@ -98,6 +98,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         listing_changes: false,
         deauthorization: true,
         authorization_expiry: true,
+        // Retries unpublished; missed pushes can be pulled for 3 days, so a
+        // push is meaningful (and may be re-sent) that long.
+        replay_window_ms: 3 * 24 * 3_600_000,
     },
 };
 

@@ -95,6 +95,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         listing_changes: true,
         deauthorization: true,
         authorization_expiry: true,
+        // Retries at +2 min, +30 min, +3 h and +12 h: the last comes about
+        // 15.5 h after the first.
+        replay_window_ms: 24 * 3_600_000,
     },
 };
 

@@ -10,6 +10,7 @@ mod model;
 mod orders;
 mod race;
 mod shops;
+mod signin;
 mod tenancy;
 
 use storesync_domain::ids::OrgId;

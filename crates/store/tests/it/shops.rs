@@ -74,12 +74,12 @@ backend_test! {
         let store = store.with_clock(clock.clone());
         let org = org_with_skus(&store, &["A"]).await;
         let user = store.add_member(org, &format!("{}@example.com", uuid_suffix()), None, Role::Admin, &actor()).await.unwrap();
-        store.create_oauth_state("s1", org, user.id, "shopee", 600_000).await.unwrap();
+        store.create_oauth_state("s1", org, user.id, "shopee", 600_000, "b1").await.unwrap();
         assert!(store.consume_oauth_state("s1", "tiktok").await.unwrap().is_none(), "other marketplace");
         let s = store.consume_oauth_state("s1", "shopee").await.unwrap().unwrap();
-        assert_eq!((s.org_id, s.user_id), (org, user.id));
+        assert_eq!((s.org_id, s.user_id, s.browser_hash.as_deref()), (org, user.id, Some("b1")));
         assert!(store.consume_oauth_state("s1", "shopee").await.unwrap().is_none(), "replayed");
-        store.create_oauth_state("s2", org, user.id, "shopee", 600_000).await.unwrap();
+        store.create_oauth_state("s2", org, user.id, "shopee", 600_000, "b2").await.unwrap();
         clock.advance_millis(600_001);
         assert!(store.consume_oauth_state("s2", "shopee").await.unwrap().is_none(), "expired");
         assert!(store.consume_oauth_state("forged", "shopee").await.unwrap().is_none());

@@ -356,8 +356,18 @@ async fn connect_shop(
     shop_id: u64,
 ) -> anyhow::Result<()> {
     let callback = format!("{public}/oauth/{marketplace}/callback");
-    let (authorize_url, _) =
-        connect::start(store, channels, org, user, marketplace, &callback).await?;
+    // The demo is its own browser: it holds the flow's binding cookie.
+    let binding = storesync_web::connect_binding::Binding::new();
+    let (authorize_url, _) = connect::start(
+        store,
+        channels,
+        org,
+        user,
+        marketplace,
+        &callback,
+        &binding.hash(),
+    )
+    .await?;
     let param = |name: &str| {
         authorize_url
             .query_pairs()
@@ -372,7 +382,11 @@ async fn connect_shop(
     let Some(back) = approved.redirect_url else {
         bail!("the {marketplace} sandbox gave no redirect");
     };
-    let answer = http.get(&back).send().await?;
+    let answer = http
+        .get(&back)
+        .header("cookie", binding.cookie_pair(marketplace))
+        .send()
+        .await?;
     if !answer.status().is_success() {
         bail!(
             "connecting the {marketplace} demo shop failed: {}",

@@ -1,7 +1,8 @@
 //! Connected shops and the OAuth connect flow.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -12,6 +13,7 @@ use storesync_store::jobs::NewJob;
 use storesync_store::shops::{Shop, ShopSettingsPatch, ShopStatus};
 
 use super::parse_id;
+use crate::connect_binding::{self, Binding};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, Caller, Member, Viewer};
 use crate::AppState;
@@ -65,8 +67,9 @@ pub async fn start_connect(
     State(s): State<AppState>,
     caller: Caller<Admin>,
     Path(marketplace): Path<String>,
-) -> ApiResult<(StatusCode, Json<ConnectStart>)> {
+) -> ApiResult<(StatusCode, HeaderMap, Json<ConnectStart>)> {
     let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
+    let binding = Binding::new();
     let (url, expires_at) = connect::start(
         &s.store,
         &s.channels,
@@ -74,10 +77,14 @@ pub async fn start_connect(
         caller.user_id,
         &marketplace,
         &callback,
+        &binding.hash(),
     )
     .await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(SET_COOKIE, binding.set_cookie(&s, &marketplace)?);
     Ok((
         StatusCode::CREATED,
+        headers,
         Json(ConnectStart {
             authorize_url: url.to_string(),
             expires_at,
@@ -91,7 +98,9 @@ pub async fn callback(
     State(s): State<AppState>,
     Path(marketplace): Path<String>,
     RawQuery(query): RawQuery,
+    parts: axum::http::request::Parts,
 ) -> Response {
+    let browser = connect_binding::presented(&parts, &marketplace);
     let query = query.unwrap_or_default();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -101,13 +110,23 @@ pub async fn callback(
         &s.channels,
         &marketplace,
         pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        browser.as_deref(),
     )
     .await;
     match result {
         Ok(shops) => {
             let names: Vec<String> = shops.iter().map(|s| escape(&s.name)).collect();
+            // Say where the shop went, so a seller who did not mean to
+            // connect to this organization notices.
+            let org = match shops.first() {
+                Some(shop) => s.store.org(shop.org_id).await.ok(),
+                None => None,
+            };
+            let org = org
+                .map(|o| format!(" for the organization <strong>{}</strong>", escape(&o.name)))
+                .unwrap_or_default();
             let body = format!(
-                "<h1>Shop connected</h1><p>StoreSync is now connected to {} and is importing the catalog.</p>\
+                "<h1>Shop connected</h1><p>StoreSync{org} is now connected to {} and is importing the catalog.</p>\
                  <p><a href=\"/\">Back to StoreSync</a></p>",
                 names.join(", ")
             );
@@ -115,7 +134,9 @@ pub async fn callback(
         }
         Err(e) => {
             let (status, text) = match &e {
-                ConnectError::BadState => (StatusCode::BAD_REQUEST, e.to_string()),
+                ConnectError::BadState | ConnectError::OtherBrowser => {
+                    (StatusCode::BAD_REQUEST, e.to_string())
+                }
                 ConnectError::UnknownMarketplace(_) => (StatusCode::NOT_FOUND, e.to_string()),
                 ConnectError::Marketplace(m) => {
                     tracing::warn!(error = %m, %marketplace, "connect flow refused by marketplace");

@@ -1,14 +1,20 @@
 //! `POST /webhooks/{marketplace}`: verify the marketplace's signature over
 //! the raw body, store the delivery in the inbox, answer at once. Work
 //! happens later in a job, so the marketplace's short answer budget (TikTok
-//! 3 s, Lazada 500 ms) is never at risk.
+//! 3 s, Lazada 500 ms) is never at risk. A push whose own timestamp is
+//! outside the marketplace's replay window is refused with 422
+//! (`stale_webhook`) and stored nothing: a captured push cannot be replayed
+//! later. A 4xx rather than a 2xx "accepted and dropped", so a prober or a
+//! marketplace with a wrong clock sees the refusal; the marketplaces retry
+//! it a bounded number of times, each retry refused the same way, and
+//! polling covers whatever the push was about.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
-use storesync_channels::WebhookRequest;
+use storesync_channels::{replay, WebhookRequest};
 use storesync_crypto::hash_token;
 
 use crate::error::{ApiError, ApiResult};
@@ -39,6 +45,15 @@ pub async fn receive(
     if let Err(e) = channel.verify_webhook(&request) {
         tracing::warn!(%marketplace, error = %e, "webhook refused");
         return Err(ApiError::WebhookSignature);
+    }
+    // After the signature, so the timestamp read is the marketplace's own.
+    let sent = channel
+        .webhook_sent_at(&body)
+        .map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let window = channel.capabilities().webhooks.replay_window_ms;
+    if !replay::within_window(sent, s.store.now(), window) {
+        tracing::warn!(%marketplace, sent = %sent.to_rfc3339(), "stale webhook refused");
+        return Err(ApiError::StaleWebhook);
     }
     let payload = std::str::from_utf8(&body)
         .map_err(|_| ApiError::MalformedJson("body is not UTF-8".into()))?;

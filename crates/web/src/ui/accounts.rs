@@ -180,6 +180,20 @@ pub async fn accept_invitation(
             .credentials(&view.invitation.email)
             .await?
             .ok_or(UiError::NotFound)?;
+        // The same limiter as the sign-in page: this form checks a password too.
+        let client = crate::limiter::client_meta(&parts, state.config.trust_forwarded_for);
+        let attempt = match crate::limiter::claim(&state, &view.invitation.email, &client).await {
+            Ok(a) => a,
+            Err(crate::error::ApiError::TooManyRequests) => {
+                return Ok(invitation_form(
+                    &state,
+                    &token,
+                    &view,
+                    Some("Too many failed attempts from here. Wait 15 minutes and try again."),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !state.passwords.verify(f.password, hash).await? {
             return Ok(invitation_form(
                 &state,
@@ -188,6 +202,7 @@ pub async fn accept_invitation(
                 Some("Wrong password for this address."),
             ));
         }
+        attempt.succeeded(&state).await?;
         return match state.store.accept_invitation_as(&token_hash, user).await {
             Ok(org) => signed_in(&state, user, org).await,
             Err(StoreError::NotFound(_)) => Ok(gone(&state, "invitation")),

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::extract::{cookie, session_cookie};
+use crate::limiter::Client;
 use crate::session::{
     change_own_password, session_cookie_header, sign_in, LoginRequest, PasswordChange,
 };
@@ -95,6 +96,7 @@ pub struct LoginFields {
 
 pub async fn login(
     State(state): State<AppState>,
+    Client(client): Client,
     parts: Parts,
     axum::Form(f): axum::Form<LoginFields>,
 ) -> UiResult<Response> {
@@ -112,16 +114,18 @@ pub async fn login(
         password: f.password,
         org: None,
     };
-    match sign_in(&state, req).await {
+    match sign_in(&state, req, &client).await {
         Ok((cookie, _)) => {
             let mut response = redirect("/");
             response.headers_mut().append(SET_COOKIE, cookie);
             Ok(response)
         }
-        Err(ApiError::BadCredentials) => Ok(login_form(&state, Some("Wrong email or password."))),
+        Err(ApiError::BadCredentials | ApiError::Validation(_)) => {
+            Ok(login_form(&state, Some("Wrong email or password.")))
+        }
         Err(ApiError::TooManyRequests) => Ok(login_form(
             &state,
-            Some("Too many failed attempts. Wait 15 minutes and try again."),
+            Some("Too many failed attempts from here. Wait 15 minutes and try again."),
         )),
         Err(e) => Err(e.into()),
     }
@@ -129,11 +133,15 @@ pub async fn login(
 
 pub async fn logout(
     State(state): State<AppState>,
+    Client(client): Client,
     parts: Parts,
     UiForm { .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     if let Some(id) = session_cookie(&parts) {
-        state.store.delete_session(&hash_token(&id)).await?;
+        state
+            .store
+            .close_signed_in_session(&hash_token(&id), &client)
+            .await?;
     }
     let mut response = redirect("/login");
     response
@@ -166,18 +174,24 @@ pub struct PasswordFields {
 
 pub async fn change_password(
     State(state): State<AppState>,
+    Client(client): Client,
     UiForm { ui, form }: UiForm<PasswordFields>,
 ) -> UiResult<Response> {
     let req = PasswordChange {
         current_password: form.current_password,
         new_password: form.new_password,
     };
-    match change_own_password(&state, &ui.user, req).await {
+    match change_own_password(&state, &ui.user, req, &client).await {
         Ok(()) => Ok(redirect("/login")),
         Err(ApiError::BadCredentials) => Ok(redirect_with(
             "/account",
             true,
             "The current password is wrong.",
+        )),
+        Err(ApiError::TooManyRequests) => Ok(redirect_with(
+            "/account",
+            true,
+            "Too many failed attempts from here. Wait 15 minutes and try again.",
         )),
         Err(e) => match UiError::from(e) {
             UiError::BadRequest(m) => Ok(redirect_with("/account", true, &m)),

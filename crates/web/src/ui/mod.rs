@@ -19,6 +19,7 @@ mod orders;
 mod overview;
 mod settings;
 mod shops;
+mod signins;
 mod sync;
 
 use axum::body::Bytes;
@@ -96,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sync", get(sync::page))
         .route("/sync/jobs/{id}/retry", post(sync::retry))
         .route("/settings", get(settings::page))
+        .route("/settings/sign-ins", get(signins::page))
         .route("/settings/users", post(settings::add_user))
         .route("/settings/users/{id}/role", post(settings::set_role))
         .route(

@@ -60,6 +60,7 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                 } } }
             }
             @if admin {
+                p { a href="/settings/sign-ins" { "Recent failed sign-ins" } }
                 @if !invitations.is_empty() {
                     h2 { "Pending invitations" }
                     table class="responsive" {

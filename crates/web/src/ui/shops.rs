@@ -14,6 +14,7 @@ use super::{
     csrf, done, empty, layout, redirect, render, require, NoFields, Ui, UiError, UiForm, UiResult,
 };
 use crate::api::shops::{change_status, queue_sync, status_action};
+use crate::connect_binding::Binding;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -142,6 +143,7 @@ pub async fn connect(
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let callback = format!("{}/oauth/{}/callback", s.public_url, form.marketplace);
+    let binding = Binding::new();
     let started = connect::start(
         &s.store,
         &s.channels,
@@ -149,11 +151,19 @@ pub async fn connect(
         ui.user.user_id,
         &form.marketplace,
         &callback,
+        &binding.hash(),
     )
     .await
     .map_err(ApiError::from);
     match started {
-        Ok((url, _)) => Ok(redirect(url.as_str())),
+        Ok((url, _)) => {
+            let mut response = redirect(url.as_str());
+            response.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                binding.set_cookie(&s, &form.marketplace)?,
+            );
+            Ok(response)
+        }
         Err(e) => done::<(), _>("/shops", Err(e), ""),
     }
 }

@@ -67,12 +67,37 @@ backend_test! {
         assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
         assert!(forged.text().await.unwrap().contains("start connecting again"));
 
+        // The start set the binding cookie: HttpOnly, Lax, only for the callback.
+        let binding = start.headers["set-cookie"].to_str().unwrap().to_owned();
+        assert!(binding.starts_with("storesync_connect_shopee=") && binding.contains("HttpOnly") && binding.contains("SameSite=Lax") && binding.contains("Path=/oauth/"), "{binding}");
+        let binding = binding.split(';').next().unwrap().to_owned();
+
+        // A link approved by someone whose browser did not start the flow
+        // (no cookie, or another flow's cookie) connects nothing.
+        for cookie in [None, Some(other_flow_cookie(&test, &owner).await)] {
+            let start = test.call(Some(&owner), Method::POST, "/api/v1/shops/connect/shopee", None).await;
+            let url = reqwest::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
+            let redirect = url.query_pairs().find(|(k, _)| k == "redirect").unwrap().1.into_owned();
+            let approved = sb.authorize(&AuthorizeRequest { shop_id: view.shop_id, redirect: Some(redirect), state: None }).unwrap();
+            let mut req = test.http.get(approved.redirect_url.unwrap());
+            if let Some(c) = &cookie {
+                req = req.header("cookie", c);
+            }
+            let back = req.send().await.unwrap();
+            assert_eq!(back.status(), StatusCode::BAD_REQUEST);
+            let text = back.text().await.unwrap();
+            assert!(text.contains("started in another browser") && text.contains("not connected"), "{text}");
+            assert_eq!(test.get(&viewer, "/api/v1/shops").await.body, json!([]), "no shop connected");
+        }
+
         // The seller approves on the marketplace, which sends them back.
         let approved = sb.authorize(&AuthorizeRequest { shop_id: view.shop_id, redirect: Some(redirect), state: None }).unwrap();
-        let back = test.http.get(approved.redirect_url.clone().unwrap()).send().await.unwrap();
+        let back = test.http.get(approved.redirect_url.clone().unwrap()).header("cookie", &binding).send().await.unwrap();
         assert_eq!(back.status(), StatusCode::OK);
-        assert!(back.text().await.unwrap().contains("Toko Kaos"));
-        let replay = test.http.get(approved.redirect_url.unwrap()).send().await.unwrap();
+        let text = back.text().await.unwrap();
+        assert!(text.contains("Toko Kaos"), "{text}");
+        assert!(text.contains("for the organization <strong>Tenant</strong>"), "the page names the organization: {text}");
+        let replay = test.http.get(approved.redirect_url.unwrap()).header("cookie", &binding).send().await.unwrap();
         assert_eq!(replay.status(), StatusCode::BAD_REQUEST, "a state works once");
 
         let shops = test.get(&viewer, "/api/v1/shops").await;
@@ -120,4 +145,24 @@ backend_test! {
         assert_eq!(test.get(&viewer, "/api/v1/listings?mapped=false").await.body["items"].as_array().unwrap().len(), 0, "manual mapping kept");
         sandbox.shutdown().await;
     }
+}
+
+/// The binding cookie of another connect flow (another browser's).
+async fn other_flow_cookie(test: &TestApp, who: &Tenant) -> String {
+    let start = test
+        .call(
+            Some(who),
+            Method::POST,
+            "/api/v1/shops/connect/shopee",
+            None,
+        )
+        .await;
+    assert_eq!(start.status, StatusCode::CREATED);
+    start.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }

@@ -9,7 +9,9 @@ mod bad_input;
 mod connect;
 mod cross_tenant;
 mod intake;
+mod limiter;
 mod propagation;
+mod replay;
 mod ui;
 
 use reqwest::{Method, StatusCode};
