@@ -28,7 +28,7 @@ fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrde
     }
 }
 
-async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_domain::ids::ShopId {
+pub(crate) async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_domain::ids::ShopId {
     let s = store
         .connect_shop(
             org,
@@ -54,7 +54,7 @@ async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_dom
 
 /// An organization with 9 units of SKU A, listed once (listing 100) on a
 /// Shopee shop that shows `stock`.
-async fn one_listing(
+pub(crate) async fn one_listing(
     store: &Store,
     stock: i64,
 ) -> (storesync_domain::ids::OrgId, storesync_domain::ids::ShopId) {
