@@ -30,6 +30,8 @@ mod wire;
 
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod fuzz;
 
 pub use channel::{
     listing_stream, with_token_refresh, Capabilities, Channel, Marketplace, UnknownMarketplace,
