@@ -12,6 +12,7 @@
 
 mod auth;
 mod catalog;
+pub mod csv;
 mod format;
 mod inventory;
 mod orders;

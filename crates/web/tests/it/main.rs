@@ -9,6 +9,7 @@ mod connect;
 mod cross_tenant;
 mod intake;
 mod propagation;
+mod strict;
 mod ui;
 
 use reqwest::{Method, StatusCode};
