@@ -103,7 +103,8 @@ fn leaf() -> impl Strategy<Value = Value> {
         "[0-9 :+.é日-]{0,30}".prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         Just(Value::Array(Vec::new())),

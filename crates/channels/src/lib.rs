@@ -29,9 +29,9 @@ pub mod window;
 mod wire;
 
 #[cfg(test)]
-mod testing;
-#[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod testing;
 
 pub use channel::{
     listing_stream, with_token_refresh, Capabilities, Channel, Marketplace, UnknownMarketplace,

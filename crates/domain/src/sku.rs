@@ -19,9 +19,7 @@ pub enum InvalidSku {
     Empty,
     #[error("SKU is longer than {MAX_SKU_LEN} characters")]
     TooLong,
-    #[error(
-        "SKU must not contain whitespace, control or invisible formatting characters"
-    )]
+    #[error("SKU must not contain whitespace, control or invisible formatting characters")]
     BadCharacter,
 }
 
@@ -79,8 +77,14 @@ mod tests {
         assert_eq!("".parse::<Sku>(), Err(InvalidSku::Empty));
         assert_eq!("A B".parse::<Sku>(), Err(InvalidSku::BadCharacter));
         assert_eq!("A\0B".parse::<Sku>(), Err(InvalidSku::BadCharacter));
-        assert_eq!("KAOS\u{200B}-M".parse::<Sku>(), Err(InvalidSku::BadCharacter));
-        assert_eq!("\u{202E}M-SOAK".parse::<Sku>(), Err(InvalidSku::BadCharacter));
+        assert_eq!(
+            "KAOS\u{200B}-M".parse::<Sku>(),
+            Err(InvalidSku::BadCharacter)
+        );
+        assert_eq!(
+            "\u{202E}M-SOAK".parse::<Sku>(),
+            Err(InvalidSku::BadCharacter)
+        );
         assert_eq!("x".repeat(65).parse::<Sku>(), Err(InvalidSku::TooLong));
     }
 }

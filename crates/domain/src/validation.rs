@@ -107,7 +107,11 @@ mod tests {
             assert_eq!(e.0[0].field, "name");
         }
         let mut e = ValidationError::new();
-        assert!(check_text(&mut e, "name", "Kaos Polos – Merah\nline two\tok é 日本"));
+        assert!(check_text(
+            &mut e,
+            "name",
+            "Kaos Polos – Merah\nline two\tok é 日本"
+        ));
         assert!(e.0.is_empty());
     }
 }

@@ -6,10 +6,11 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{LocationId, OrgId, ProductId, VariantId};
-use storesync_domain::{Money, Sku, Timestamp, ValidationError};
 use storesync_domain::limits::{
-    check_range, MAX_AMOUNT, MAX_BUNDLE_COMPONENT_QUANTITY, MAX_LOW_STOCK_THRESHOLD, MAX_WEIGHT_GRAMS,
+    check_range, MAX_AMOUNT, MAX_BUNDLE_COMPONENT_QUANTITY, MAX_LOW_STOCK_THRESHOLD,
+    MAX_WEIGHT_GRAMS,
 };
+use storesync_domain::{Money, Sku, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::db::Tx;
@@ -280,7 +281,13 @@ fn check_numbers(
         check_range(errors, format!("{path}.price.amount"), p, 0, MAX_AMOUNT);
     }
     if let Some(w) = weight_grams {
-        check_range(errors, format!("{path}.weight_grams"), w, 0, MAX_WEIGHT_GRAMS);
+        check_range(
+            errors,
+            format!("{path}.weight_grams"),
+            w,
+            0,
+            MAX_WEIGHT_GRAMS,
+        );
     }
     if let Some(t) = low_stock_threshold {
         check_range(
@@ -716,12 +723,7 @@ impl Store {
                 v.weight_grams,
                 v.low_stock_threshold,
             );
-            check_text(
-                &mut errors,
-                &format!("variants[{i}].name"),
-                &v.name,
-                200,
-            );
+            check_text(&mut errors, &format!("variants[{i}].name"), &v.name, 200);
             check_text(
                 &mut errors,
                 &format!("variants[{i}].barcode"),

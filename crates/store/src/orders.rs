@@ -10,11 +10,9 @@ use storesync_domain::ids::{
     LocationId, OrderId, OrderLineId, OrgId, ReservationId, ShipmentId, ShopId, VariantId,
 };
 use storesync_domain::inventory::MovementKind;
-use storesync_domain::order::{StockEffect, Transition};
 use storesync_domain::limits::{check_range, MAX_AMOUNT};
-use storesync_domain::{
-    check_text, Currency, Money, OrderStatus, Sku, Timestamp, ValidationError,
-};
+use storesync_domain::order::{StockEffect, Transition};
+use storesync_domain::{check_text, Currency, Money, OrderStatus, Sku, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::catalog::{placeholders, Variant};
@@ -270,7 +268,13 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
                 Money::zero(currency)
             }
             Some(m) if !(0..=MAX_AMOUNT).contains(&m.amount) => {
-                check_range(&mut errors, format!("{field}.amount"), m.amount, 0, MAX_AMOUNT);
+                check_range(
+                    &mut errors,
+                    format!("{field}.amount"),
+                    m.amount,
+                    0,
+                    MAX_AMOUNT,
+                );
                 Money::zero(currency)
             }
             Some(m) => m,

@@ -28,7 +28,10 @@ fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrde
     }
 }
 
-pub(crate) async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_domain::ids::ShopId {
+pub(crate) async fn shop(
+    store: &Store,
+    org: storesync_domain::ids::OrgId,
+) -> storesync_domain::ids::ShopId {
     let s = store
         .connect_shop(
             org,

@@ -104,7 +104,11 @@ fn extreme() -> impl Strategy<Value = i64> {
 #[derive(Debug, Clone)]
 enum Step {
     Adjust(StockChange),
-    Settings { percent: i64, buffer: i64, cap: Option<i64> },
+    Settings {
+        percent: i64,
+        buffer: i64,
+        cap: Option<i64>,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -122,20 +126,32 @@ async fn run_steps(store: &Store, channel_stock: i64, steps: &[Step]) -> Result<
     for s in steps {
         match s {
             Step::Adjust(change) => {
-                match store.adjust_stock(org, &adjust(*change, "count"), &actor()).await {
-                    Ok(r) => prop_assert!((0..=MAX_STOCK).contains(&r.level.on_hand) || r.level.on_hand < 0),
+                match store
+                    .adjust_stock(org, &adjust(*change, "count"), &actor())
+                    .await
+                {
+                    Ok(r) => prop_assert!(
+                        (0..=MAX_STOCK).contains(&r.level.on_hand) || r.level.on_hand < 0
+                    ),
                     Err(StoreError::Validation(_) | StoreError::InsufficientStock(_)) => {}
                     Err(e) => return Err(fail(e)),
                 }
             }
-            Step::Settings { percent, buffer, cap } => {
+            Step::Settings {
+                percent,
+                buffer,
+                cap,
+            } => {
                 let patch = ShopSettingsPatch {
                     allocation_percent: Some(*percent),
                     buffer: Some(*buffer),
                     cap: Some(*cap),
                     dry_run: None,
                 };
-                match store.update_shop_settings(org, shop, &patch, &actor()).await {
+                match store
+                    .update_shop_settings(org, shop, &patch, &actor())
+                    .await
+                {
                     Ok(_) | Err(StoreError::Validation(_)) => {}
                     Err(e) => return Err(fail(e)),
                 }
@@ -145,15 +161,25 @@ async fn run_steps(store: &Store, channel_stock: i64, steps: &[Step]) -> Result<
         // be sent, never a wrapped one.
         let plan = store.push_plan(org, shop).await.map_err(fail)?;
         for item in &plan {
-            prop_assert!((0..=MAX_STOCK).contains(&item.target), "target {}", item.target);
-            let (_, explained) = store.explain_listing(org, item.listing_id).await.map_err(fail)?;
+            prop_assert!(
+                (0..=MAX_STOCK).contains(&item.target),
+                "target {}",
+                item.target
+            );
+            let (_, explained) = store
+                .explain_listing(org, item.listing_id)
+                .await
+                .map_err(fail)?;
             prop_assert!(explained.is_some());
         }
         // Reports: the SKU's page, the stock list (what the inventory page
         // and its CSV read) and the overview's attention list.
         let inv = store.inventory(org, &sku("A")).await.map_err(fail)?;
         prop_assert!(inv.totals.on_hand <= MAX_STOCK);
-        store.stock_levels(org, None, false, &PageRequest::default()).await.map_err(fail)?;
+        store
+            .stock_levels(org, None, false, &PageRequest::default())
+            .await
+            .map_err(fail)?;
         store.attention(org).await.map_err(fail)?;
     }
     let problems = store.verify_inventory(org).await.map_err(fail)?;

@@ -97,6 +97,9 @@ mod tests {
         );
         assert_eq!(lines[2], "'+x,'@SUM(A1),7\n");
         assert_eq!(lines[3], "'-1,'\tTab,0\n");
-        assert!(text.ends_with("\"'\r=x\",\"a,b \"\"c\"\"\nd\",1\n"), "{text:?}");
+        assert!(
+            text.ends_with("\"'\r=x\",\"a,b \"\"c\"\"\nd\",1\n"),
+            "{text:?}"
+        );
     }
 }
