@@ -31,6 +31,8 @@ mod wire;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
+mod push_bounds;
+#[cfg(test)]
 mod testing;
 
 pub use channel::{
