@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -20,9 +20,10 @@ use crate::AppState;
 
 /// A JSON object body; unknown fields are refused by the target types
 /// (`deny_unknown_fields`), malformed JSON is a 400, a wrong shape a 422.
-/// Every body of the API is an object, so an array is refused before
-/// serde sees it: serde would otherwise fill a struct's fields from an
-/// array's elements in order (`[7,0,null,true]` as shop settings).
+/// Every body of the API is an object, and every object type in it is read
+/// only from a JSON object ([`crate::strict_json`]): serde would otherwise
+/// fill a struct's fields from an array's elements in order
+/// (`[7,0,null,true]` as shop settings).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -39,18 +40,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                 _ => ApiError::MalformedJson(r.body_text()),
             })?;
-        let first = bytes
-            .iter()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-        if first == Some(&b'[') {
-            return Err(ApiError::InvalidBody(
-                "the request body must be a JSON object".to_owned(),
-            ));
-        }
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        crate::strict_json::from_value(value)
+            .map(ApiJson)
+            .map_err(ApiError::InvalidBody)
     }
 }
 
@@ -69,16 +63,6 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     };
     kind.eq_ignore_ascii_case("application")
         && (sub.eq_ignore_ascii_case("json") || sub.to_ascii_lowercase().ends_with("+json"))
-}
-
-fn json_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
-        JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        other => ApiError::MalformedJson(other.body_text()),
-    }
 }
 
 /// Query parameters, refused with a 400 in the API's error format.

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod session;
+mod strict_json;
 pub mod ui;
 
 use std::future::Future;

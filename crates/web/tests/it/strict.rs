@@ -87,6 +87,10 @@ backend_test! {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         let r = app.call(Some(&t), Method::PUT, &format!("/api/v1/shops/{}/settings", storesync_domain::ids::ShopId::new()), Some(json!([7, 0, null, true]))).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        // At any depth: a price as `[amount, currency]`.
+        let r = app.post(&t, "/api/v1/products", json!({ "name": "Kaos", "variants": [{ "sku": "ARR", "price": [1, "IDR"] }] })).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().starts_with("variants[0].price"), "{}", r.body);
         let r = app.get(&t, "/api/v1/inventory?sku=KAOS-M").await;
         assert_eq!(r.body["totals"]["on_hand"], 5, "nothing applied");
         let r = app.get(&t, "/api/v1/locations").await;
