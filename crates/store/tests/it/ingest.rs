@@ -6,7 +6,7 @@ use storesync_store::shops::{ConnectedShop, ShopTokens};
 
 use super::*;
 
-fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
+pub(crate) fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
     IngestLine {
         external_listing_id: item.into(),
         external_variant_id: "0".into(),
@@ -16,7 +16,7 @@ fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
     }
 }
 
-fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrder {
+pub(crate) fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrder {
     IngestOrder {
         external_id: id.into(),
         status,

@@ -203,3 +203,28 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn absurd_marketplace_amounts_do_not_break_the_sales_reports(store) {
+        use storesync_domain::{OrderStatus, Timestamp};
+        use storesync_store::ingest::Via;
+
+        use super::ingest::{line, mp_order};
+
+        let (org, shop) = one_listing(&store, 5).await;
+        for id in ["SP-HUGE-1", "SP-HUGE-2"] {
+            let mut l = line("100", "A", 1);
+            l.unit_price = idr(i64::MAX);
+            let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![l]);
+            o.total = Some(idr(i64::MAX));
+            // Summed into the same hour: overflowed the rollup before.
+            store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        }
+        let days = store
+            .sales_by_day(org, Timestamp::from_millis(0), Timestamp::from_millis(86_400_000), 0)
+            .await
+            .unwrap();
+        assert!(!days.is_empty());
+        store.attention(org).await.unwrap();
+    }
+}
