@@ -124,7 +124,20 @@ pub struct Capabilities {
     pub refresh_token_single_use: bool,
     /// Typical access token lifetime, for scheduling refreshes.
     pub access_token_lifetime: Duration,
+    /// The largest stock quantity one listing (or warehouse entry) may be
+    /// set to. Every client clamps what it sends to it, so a number the
+    /// marketplace cannot hold never leaves; the engine plans with the
+    /// same bound so what it records is what was sent.
+    pub max_stock_quantity: u32,
     pub webhooks: WebhookCapabilities,
+}
+
+impl Capabilities {
+    /// `target` as a quantity this marketplace accepts: never negative,
+    /// never above [`Capabilities::max_stock_quantity`].
+    pub fn stock_quantity(&self, target: i64) -> u32 {
+        u32::try_from(target.clamp(0, i64::from(self.max_stock_quantity))).unwrap_or(0)
+    }
 }
 
 /// One marketplace, as the engine sees it. Implementations are cheap to

@@ -30,6 +30,10 @@ pub mod window;
 mod wire;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod push_bounds;
+#[cfg(test)]
 mod testing;
 
 pub use channel::{

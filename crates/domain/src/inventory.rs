@@ -12,14 +12,18 @@ pub struct StockLevel {
 
 impl StockLevel {
     /// Units that can still be promised to a buyer.
+    ///
+    /// Levels are bounded at entry ([`crate::limits::MAX_STOCK`]), so these
+    /// sums cannot overflow for data written through StoreSync; they
+    /// saturate instead of wrapping for anything older or written around it.
     pub fn available(&self) -> i64 {
-        self.on_hand - self.reserved
+        self.on_hand.saturating_sub(self.reserved)
     }
 
     pub fn plus(self, other: StockLevel) -> StockLevel {
         StockLevel {
-            on_hand: self.on_hand + other.on_hand,
-            reserved: self.reserved + other.reserved,
+            on_hand: self.on_hand.saturating_add(other.on_hand),
+            reserved: self.reserved.saturating_add(other.reserved),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod ids;
 pub mod inventory;
+pub mod limits;
 pub mod money;
 pub mod order;
 pub mod role;
@@ -19,4 +20,4 @@ pub use order::{OrderStatus, StockEffect, Transition};
 pub use role::Role;
 pub use sku::Sku;
 pub use time::{Clock, SystemClock, Timestamp};
-pub use validation::{FieldError, ValidationError};
+pub use validation::{check_text, FieldError, ValidationError};

@@ -19,7 +19,7 @@ pub enum InvalidSku {
     Empty,
     #[error("SKU is longer than {MAX_SKU_LEN} characters")]
     TooLong,
-    #[error("SKU must not contain whitespace or control characters")]
+    #[error("SKU must not contain whitespace, control or invisible formatting characters")]
     BadCharacter,
 }
 
@@ -38,7 +38,10 @@ impl FromStr for Sku {
         if s.chars().count() > MAX_SKU_LEN {
             return Err(InvalidSku::TooLong);
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Invisible formatting characters would let two SKUs look alike.
+        if s.chars()
+            .any(|c| c.is_whitespace() || crate::validation::forbidden_char(c))
+        {
             return Err(InvalidSku::BadCharacter);
         }
         Ok(Sku(s.to_owned()))
@@ -73,6 +76,15 @@ mod tests {
         assert!("TSHIRT-RED-M".parse::<Sku>().is_ok());
         assert_eq!("".parse::<Sku>(), Err(InvalidSku::Empty));
         assert_eq!("A B".parse::<Sku>(), Err(InvalidSku::BadCharacter));
+        assert_eq!("A\0B".parse::<Sku>(), Err(InvalidSku::BadCharacter));
+        assert_eq!(
+            "KAOS\u{200B}-M".parse::<Sku>(),
+            Err(InvalidSku::BadCharacter)
+        );
+        assert_eq!(
+            "\u{202E}M-SOAK".parse::<Sku>(),
+            Err(InvalidSku::BadCharacter)
+        );
         assert_eq!("x".repeat(65).parse::<Sku>(), Err(InvalidSku::TooLong));
     }
 }

@@ -260,7 +260,16 @@ impl PushHandler {
         let mut claimed = Vec::new();
         let mut replan = false;
         let mut ahead = HashMap::new();
+        let most = i64::from(session.channel.capabilities().max_stock_quantity);
         for mut item in plan {
+            // Never plan a number the marketplace cannot hold: what is
+            // recorded is then what was sent, and a listing at the bound is
+            // not pushed again and again.
+            if item.target > most {
+                item.why
+                    .push_str(&format!("; the marketplace holds at most {most}: {most}"));
+                item.target = most;
+            }
             if item.last_pushed == Some(item.target) && !item.uncertain {
                 continue;
             }
@@ -274,13 +283,17 @@ impl PushHandler {
                 let believed = item
                     .channel_stock
                     .min(item.last_pushed.unwrap_or(item.channel_stock));
-                let unseen = believed - seen;
+                let unseen = believed.saturating_sub(seen);
                 if unseen <= 0 {
                     // All in meanwhile: their ingestion queued the next
                     // push, which reads the listing back again.
                     continue;
                 }
-                let after = (item.target - unseen).max(item.floor.unwrap_or(0)).max(0);
+                let after = item
+                    .target
+                    .saturating_sub(unseen)
+                    .max(item.floor.unwrap_or(0))
+                    .max(0);
                 if after >= seen {
                     continue;
                 }
@@ -332,7 +345,7 @@ impl PushHandler {
                 listing_id: ListingId::new(i.external_listing_id.clone()),
                 variant_id: ExtVariantId::new(i.external_variant_id.clone()),
                 warehouse_id: i.warehouse_id.clone().map(WarehouseId::new),
-                quantity: u32::try_from(i.target.max(0)).unwrap_or(u32::MAX),
+                quantity: session.channel.capabilities().stock_quantity(i.target),
             })
             .collect();
         let sent = with_refresh(

@@ -6,6 +6,10 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{LocationId, OrgId, ProductId, VariantId};
+use storesync_domain::limits::{
+    check_range, MAX_AMOUNT, MAX_BUNDLE_COMPONENT_QUANTITY, MAX_LOW_STOCK_THRESHOLD,
+    MAX_WEIGHT_GRAMS,
+};
 use storesync_domain::{Money, Sku, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
@@ -258,23 +262,52 @@ fn check_text(errors: &mut ValidationError, field: &str, value: &Option<String>,
     if let Some(v) = value {
         if v.chars().count() > max {
             errors.add(field, format!("at most {max} characters"));
+        } else {
+            storesync_domain::check_text(errors, field, v);
         }
     }
 }
 
-fn validate_new_variant(errors: &mut ValidationError, path: &str, v: &NewVariant) {
-    if v.price.amount < 0 {
-        errors.add(format!("{path}.price.amount"), "must not be negative");
+/// Price, weight and low-stock threshold within their maximums
+/// (`storesync_domain::limits`), so reports summing them cannot overflow.
+fn check_numbers(
+    errors: &mut ValidationError,
+    path: &str,
+    price: Option<i64>,
+    weight_grams: Option<i64>,
+    low_stock_threshold: Option<i64>,
+) {
+    if let Some(p) = price {
+        check_range(errors, format!("{path}.price.amount"), p, 0, MAX_AMOUNT);
     }
-    if v.weight_grams.is_some_and(|w| w < 0) {
-        errors.add(format!("{path}.weight_grams"), "must not be negative");
-    }
-    if v.low_stock_threshold.is_some_and(|w| w < 0) {
-        errors.add(
-            format!("{path}.low_stock_threshold"),
-            "must not be negative",
+    if let Some(w) = weight_grams {
+        check_range(
+            errors,
+            format!("{path}.weight_grams"),
+            w,
+            0,
+            MAX_WEIGHT_GRAMS,
         );
     }
+    if let Some(t) = low_stock_threshold {
+        check_range(
+            errors,
+            format!("{path}.low_stock_threshold"),
+            t,
+            0,
+            MAX_LOW_STOCK_THRESHOLD,
+        );
+    }
+}
+
+fn validate_new_variant(errors: &mut ValidationError, path: &str, v: &NewVariant) {
+    check_numbers(
+        errors,
+        path,
+        Some(v.price.amount),
+        v.weight_grams,
+        v.low_stock_threshold,
+    );
     check_text(errors, &format!("{path}.name"), &v.name, 200);
     check_text(errors, &format!("{path}.barcode"), &v.barcode, 64);
     validate_components(errors, path, &v.sku, &v.components);
@@ -287,12 +320,13 @@ fn validate_components(
     components: &[BundleComponentInput],
 ) {
     for (j, c) in components.iter().enumerate() {
-        if c.quantity <= 0 {
-            errors.add(
-                format!("{path}.components[{j}].quantity"),
-                "must be at least 1",
-            );
-        }
+        check_range(
+            errors,
+            format!("{path}.components[{j}].quantity"),
+            c.quantity,
+            1,
+            MAX_BUNDLE_COMPONENT_QUANTITY,
+        );
         if &c.sku == bundle {
             errors.add(
                 format!("{path}.components[{j}].sku"),
@@ -330,6 +364,8 @@ impl Store {
         }
         if new.name.trim().is_empty() || new.name.chars().count() > 200 {
             errors.add("name", "1–200 characters");
+        } else {
+            storesync_domain::check_text(&mut errors, "name", &new.name);
         }
         errors.into_result()?;
         let now = self.now();
@@ -386,6 +422,8 @@ impl Store {
         let mut errors = ValidationError::new();
         if new.name.trim().is_empty() || new.name.chars().count() > 300 {
             errors.add("name", "1–300 characters");
+        } else {
+            storesync_domain::check_text(&mut errors, "name", &new.name);
         }
         check_text(&mut errors, "description", &new.description, 20_000);
         if new.variants.is_empty() {
@@ -672,28 +710,26 @@ impl Store {
         if let Some(name) = &patch.name {
             if name.trim().is_empty() || name.chars().count() > 300 {
                 errors.add("name", "1–300 characters");
+            } else {
+                storesync_domain::check_text(&mut errors, "name", name);
             }
         }
         check_text(&mut errors, "description", &patch.description, 20_000);
         for (i, v) in patch.variants.iter().enumerate() {
-            if v.price.is_some_and(|p| p.amount < 0) {
-                errors.add(
-                    format!("variants[{i}].price.amount"),
-                    "must not be negative",
-                );
-            }
-            if v.weight_grams.is_some_and(|w| w < 0) {
-                errors.add(
-                    format!("variants[{i}].weight_grams"),
-                    "must not be negative",
-                );
-            }
-            if v.low_stock_threshold.is_some_and(|w| w < 0) {
-                errors.add(
-                    format!("variants[{i}].low_stock_threshold"),
-                    "must not be negative",
-                );
-            }
+            check_numbers(
+                &mut errors,
+                &format!("variants[{i}]"),
+                v.price.map(|p| p.amount),
+                v.weight_grams,
+                v.low_stock_threshold,
+            );
+            check_text(&mut errors, &format!("variants[{i}].name"), &v.name, 200);
+            check_text(
+                &mut errors,
+                &format!("variants[{i}].barcode"),
+                &v.barcode,
+                64,
+            );
             if let Some(components) = &v.components {
                 let path = format!("variants[{i}]");
                 if components.is_empty() {

@@ -306,7 +306,7 @@ impl Store {
                 low_stock_threshold: r.opt_int("low_stock_threshold")?,
                 on_hand,
                 reserved,
-                available: on_hand - reserved,
+                available: on_hand.saturating_sub(reserved),
                 locations: Vec::new(),
             });
         }
@@ -336,7 +336,7 @@ impl Store {
                         location: r.text("code")?,
                         on_hand,
                         reserved,
-                        available: on_hand - reserved,
+                        available: on_hand.saturating_sub(reserved),
                     });
                 }
             }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use storesync_domain::ids::{OrderId, OrderLineId, OrgId, ShopId};
+use storesync_domain::limits::MAX_AMOUNT;
 use storesync_domain::order::IllegalTransition;
 use storesync_domain::{Currency, Money, OrderStatus, Timestamp};
 
@@ -310,7 +311,14 @@ impl Store {
         for l in &order.lines {
             subtotal = subtotal.saturating_add(l.unit_price.amount.saturating_mul(l.quantity));
         }
-        let total = order.total.map_or(subtotal, |t| t.amount);
+        // A marketplace's amounts are held to our own maximum, so the sales
+        // rollup that sums them (and the reports over it) cannot overflow,
+        // whatever a marketplace answers.
+        let subtotal = subtotal.clamp(0, MAX_AMOUNT);
+        let total = order
+            .total
+            .map_or(subtotal, |t| t.amount)
+            .clamp(0, MAX_AMOUNT);
         let (shipping, discount) = if total >= subtotal {
             (total - subtotal, 0)
         } else {

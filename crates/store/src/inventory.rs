@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{LocationId, MovementId, OrgId, VariantId};
 use storesync_domain::inventory::{bundle_available, MovementKind, StockLevel};
-use storesync_domain::{Sku, Timestamp, ValidationError};
+use storesync_domain::limits::{self, check_range, Delta, Quantity, MAX_STOCK};
+use storesync_domain::{check_text, Sku, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::catalog::{variant_by_sku, Location, Variant};
@@ -130,7 +131,7 @@ fn level_from_row(r: &AnyRow) -> Result<LevelRow> {
         location: r.text("code")?,
         on_hand,
         reserved,
-        available: on_hand - reserved,
+        available: on_hand.saturating_sub(reserved),
     })
 }
 
@@ -284,13 +285,33 @@ pub(crate) async fn apply_level(
 fn validate_reason(errors: &mut ValidationError, reason: &str) {
     if reason.trim().is_empty() || reason.chars().count() > 500 {
         errors.add("reason", "1–500 characters explaining the change");
+    } else {
+        check_text(errors, "reason", reason);
     }
 }
 
 fn validate_key(errors: &mut ValidationError, key: &Option<String>) {
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         errors.add("idempotency_key", "1–200 characters");
+    } else if let Some(k) = key {
+        check_text(errors, "idempotency_key", k);
     }
+}
+
+/// The location code a request names, checked like every stored text.
+fn validate_location(errors: &mut ValidationError, field: &str, code: Option<&str>) {
+    if let Some(code) = code {
+        check_text(errors, field, code);
+    }
+}
+
+/// The error for a change that would take a level past [`MAX_STOCK`].
+fn above_maximum(field: &str) -> StoreError {
+    ValidationError::field(
+        field,
+        format!("would take on-hand stock above the maximum of {MAX_STOCK} units per location"),
+    )
+    .into()
 }
 
 impl Store {
@@ -304,10 +325,14 @@ impl Store {
         let mut errors = ValidationError::new();
         validate_reason(&mut errors, &req.reason);
         validate_key(&mut errors, &req.idempotency_key);
-        match req.change {
-            StockChange::Delta(0) => errors.add("delta", "must not be zero"),
-            StockChange::Set(n) if n < 0 => errors.add("set", "must not be negative"),
-            _ => {}
+        validate_location(&mut errors, "location", req.location.as_deref());
+        // Bounded here so that nothing downstream (sums, pushes) can wrap.
+        let bounded = match req.change {
+            StockChange::Delta(d) => Delta::new("delta", d).map(|_| ()),
+            StockChange::Set(n) => Quantity::new("set", n).map(|_| ()),
+        };
+        if let Err(e) = bounded {
+            errors.0.extend(e.0);
         }
         errors.into_result()?;
 
@@ -344,8 +369,17 @@ impl Store {
         ensure_level(&mut tx, org, &variant, location.id, now).await?;
         let before = lock_level(self, &mut tx, org, variant.id, location.id).await?;
         let delta = match req.change {
-            StockChange::Delta(d) => d,
-            StockChange::Set(n) => n - before.on_hand,
+            StockChange::Delta(d) => {
+                if limits::on_hand_after(before.on_hand, d).is_none() {
+                    return Err(above_maximum("delta"));
+                }
+                d
+            }
+            // Both sides are bounded (the level by earlier checks), but a
+            // level written before the bounds existed may not be.
+            StockChange::Set(n) => n
+                .checked_sub(before.on_hand)
+                .ok_or_else(|| above_maximum("set"))?,
         };
         let entry = LedgerEntry {
             kind: MovementKind::Adjustment,
@@ -406,9 +440,9 @@ impl Store {
         actor: &Actor,
     ) -> Result<TransferResult> {
         let mut errors = ValidationError::new();
-        if req.quantity <= 0 {
-            errors.add("quantity", "must be at least 1");
-        }
+        check_range(&mut errors, "quantity", req.quantity, 1, MAX_STOCK);
+        validate_location(&mut errors, "from", Some(&req.from));
+        validate_location(&mut errors, "to", Some(&req.to));
         if let Some(r) = &req.reason {
             validate_reason(&mut errors, r);
         }
@@ -462,13 +496,16 @@ impl Store {
         };
         let first_level = lock_level(self, &mut tx, org, variant.id, first).await?;
         let second_level = lock_level(self, &mut tx, org, variant.id, second).await?;
-        let from_before = if first == from.id {
-            first_level
+        let (from_before, to_before) = if first == from.id {
+            (first_level, second_level)
         } else {
-            second_level
+            (second_level, first_level)
         };
+        if limits::on_hand_after(to_before.on_hand, req.quantity).is_none() {
+            return Err(above_maximum("quantity"));
+        }
         // Transfers never go into backorder: only units physically there move.
-        if from_before.on_hand - from_before.reserved < req.quantity {
+        if from_before.available < req.quantity {
             return Err(StoreError::InsufficientStock(vec![Shortage {
                 sku: req.sku.to_string(),
                 requested: req.quantity,
@@ -665,10 +702,10 @@ impl Store {
                     "{sku}@{code}: reserved {reserved} but open reservations sum to {held}"
                 ));
             }
-            if on_hand - reserved < 0 && !r.flag("allow_backorder")? {
+            if on_hand.saturating_sub(reserved) < 0 && !r.flag("allow_backorder")? {
                 problems.push(format!(
                     "{sku}@{code}: available {} without backorders",
-                    on_hand - reserved
+                    on_hand.saturating_sub(reserved)
                 ));
             }
         }

@@ -10,8 +10,9 @@ use storesync_domain::ids::{
     LocationId, OrderId, OrderLineId, OrgId, ReservationId, ShipmentId, ShopId, VariantId,
 };
 use storesync_domain::inventory::MovementKind;
+use storesync_domain::limits::{check_range, MAX_AMOUNT};
 use storesync_domain::order::{StockEffect, Transition};
-use storesync_domain::{Currency, Money, OrderStatus, Sku, Timestamp, ValidationError};
+use storesync_domain::{check_text, Currency, Money, OrderStatus, Sku, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::catalog::{placeholders, Variant};
@@ -205,6 +206,8 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
     }
     if new.external_id.trim().is_empty() || new.external_id.len() > 100 {
         errors.add("external_id", "1–100 characters");
+    } else {
+        check_text(&mut errors, "external_id", &new.external_id);
     }
     if new.lines.is_empty() {
         errors.add("lines", "an order needs at least one line");
@@ -219,6 +222,8 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
     }
     if new.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         errors.add("note", "at most 2000 characters");
+    } else if let Some(note) = &new.note {
+        check_text(&mut errors, "note", note);
     }
     let currency = new.currency;
     let mut subtotal = Money::zero(currency);
@@ -234,11 +239,13 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
                 format!("lines[{i}].unit_price.currency"),
                 format!("must be the order currency {currency}"),
             );
-        } else if line.unit_price.amount < 0 {
-            errors.add(
-                format!("lines[{i}].unit_price.amount"),
-                "must not be negative",
-            );
+        } else if !check_range(
+            &mut errors,
+            format!("lines[{i}].unit_price.amount"),
+            line.unit_price.amount,
+            0,
+            MAX_AMOUNT,
+        ) {
         } else {
             match line
                 .unit_price
@@ -260,8 +267,14 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
                 );
                 Money::zero(currency)
             }
-            Some(m) if m.amount < 0 => {
-                errors.add(format!("{field}.amount"), "must not be negative");
+            Some(m) if !(0..=MAX_AMOUNT).contains(&m.amount) => {
+                check_range(
+                    &mut errors,
+                    format!("{field}.amount"),
+                    m.amount,
+                    0,
+                    MAX_AMOUNT,
+                );
                 Money::zero(currency)
             }
             Some(m) => m,
@@ -275,6 +288,12 @@ fn validate(new: &NewOrder) -> Result<(Money, Money, Money, Money), ValidationEr
         .and_then(|t| t.amount.checked_sub(discount.amount))
         .map(|amount| Money::new(amount, currency));
     let total = match total {
+        // Bounded so that summing a shop's sales (the hourly read model,
+        // reports) stays far from overflow.
+        Some(t) if t.amount > MAX_AMOUNT => {
+            errors.add("total", format!("must be at most {MAX_AMOUNT}"));
+            Money::zero(currency)
+        }
         Some(t) if t.amount >= 0 => t,
         _ => {
             errors.add("discount", "must not exceed lines plus shipping");
@@ -681,14 +700,20 @@ impl Store {
             } => {
                 if carrier.trim().is_empty() || carrier.len() > 100 {
                     errors.add("carrier", "1–100 characters");
+                } else {
+                    check_text(&mut errors, "carrier", carrier);
                 }
                 if tracking_number.trim().is_empty() || tracking_number.len() > 100 {
                     errors.add("tracking_number", "1–100 characters");
+                } else {
+                    check_text(&mut errors, "tracking_number", tracking_number);
                 }
             }
             OrderTransition::Cancel { reason } => {
                 if reason.trim().is_empty() || reason.chars().count() > 500 {
                     errors.add("reason", "1–500 characters");
+                } else {
+                    check_text(&mut errors, "reason", reason);
                 }
             }
             OrderTransition::Status { status } => {

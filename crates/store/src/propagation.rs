@@ -71,7 +71,7 @@ pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
             }
         })
         .collect();
-    let mut total: i64 = t.iter().sum();
+    let mut total = saturating_sum(t.iter().copied());
     while total > available {
         // The listing showing most above its floor, the later on ties.
         let pick = (0..t.len())
@@ -84,12 +84,12 @@ pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
     // Spare units: what is left once every listing is counted at the more
     // of what it shows and what it will show (a lowering is not in effect
     // until the marketplace confirms it).
-    let exposed: i64 = t
-        .iter()
-        .zip(slots)
-        .map(|(v, s)| (*v).max(s.shown.max(s.high).max(0)))
-        .sum();
-    let mut spare = available - exposed;
+    let exposed = saturating_sum(
+        t.iter()
+            .zip(slots)
+            .map(|(v, s)| (*v).max(s.shown.max(s.high).max(0))),
+    );
+    let mut spare = available.saturating_sub(exposed);
     while spare > 0 {
         // The listing showing least below its ceiling, the earlier on ties.
         let pick = (0..t.len())
@@ -102,16 +102,26 @@ pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
     t
 }
 
+/// Sum of quantities that saturates instead of wrapping or panicking.
+/// Quantities we store are bounded at entry (`storesync_domain::limits`),
+/// but listing counts come from marketplaces and may be anything.
+fn saturating_sum(values: impl Iterator<Item = i64>) -> i64 {
+    values.fold(0, i64::saturating_add)
+}
+
 /// What a shop's allocation settings leave of `available` units, and why.
 pub fn allocate(available: i64, percent: i64, buffer: i64, cap: Option<i64>) -> (i64, String) {
     let mut target = available.max(0);
     let mut why = format!("available {available} (on hand − reserved, all locations)");
     if percent < 100 {
-        target = target * percent / 100;
+        // In i128: a level written before the bounds could make the
+        // product overflow an i64.
+        let share = i128::from(target) * i128::from(percent.clamp(0, 100)) / 100;
+        target = i64::try_from(share).unwrap_or(i64::MAX);
         why.push_str(&format!("; {percent} % allocated to this shop: {target}"));
     }
     if buffer > 0 {
-        target = (target - buffer).max(0);
+        target = target.saturating_sub(buffer).max(0);
         why.push_str(&format!("; less a buffer of {buffer}: {target}"));
     }
     if let Some(c) = cap {
@@ -402,7 +412,7 @@ impl Store {
             // The split is of the units themselves, so shares never overlap
             // whatever each shop's own allocation.
             let split = listings.len() > 1 && available.max(0) <= SPLIT_BELOW;
-            let shown_total: i64 = listings.iter().map(|l| l.slot.high.max(0)).sum();
+            let shown_total = saturating_sum(listings.iter().map(|l| l.slot.high.max(0)));
             let variant_id: VariantId = variant
                 .parse()
                 .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
@@ -711,7 +721,9 @@ impl Store {
             // Not in doubt, read before a lowering: fewer units than we
             // know of means sales there are not ingested yet.
             return Ok(if seen < own {
-                Settled::SaleInFlight { unseen: own - seen }
+                Settled::SaleInFlight {
+                    unseen: own.saturating_sub(seen),
+                }
             } else {
                 Settled::NotInDoubt
             });
@@ -727,7 +739,7 @@ impl Store {
             Settled::Confirmed
         } else if seen < own.min(pushed) {
             Settled::SaleInFlight {
-                unseen: own.min(pushed) - seen,
+                unseen: own.min(pushed).saturating_sub(seen),
             }
         } else {
             Settled::Overwritten

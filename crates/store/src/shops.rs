@@ -9,7 +9,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use storesync_crypto::{Aad, Secret};
 use storesync_domain::ids::{OrgId, ShopId, UserId};
-use storesync_domain::{Timestamp, ValidationError};
+use storesync_domain::limits::{check_range, MAX_SHOP_BUFFER, MAX_SHOP_CAP};
+use storesync_domain::{check_text, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::row::RowExt;
@@ -226,6 +227,8 @@ impl Store {
         let mut errors = ValidationError::new();
         if shop.external_shop_id.is_empty() || shop.external_shop_id.len() > 100 {
             errors.add("external_shop_id", "1–100 characters");
+        } else {
+            check_text(&mut errors, "external_shop_id", &shop.external_shop_id);
         }
         errors.into_result()?;
         let now = self.now();
@@ -455,11 +458,11 @@ impl Store {
         {
             errors.add("allocation_percent", "0–100");
         }
-        if patch.buffer.is_some_and(|b| b < 0) {
-            errors.add("buffer", "must not be negative");
+        if let Some(b) = patch.buffer {
+            check_range(&mut errors, "buffer", b, 0, MAX_SHOP_BUFFER);
         }
-        if patch.cap.flatten().is_some_and(|c| c < 0) {
-            errors.add("cap", "must not be negative");
+        if let Some(c) = patch.cap.flatten() {
+            check_range(&mut errors, "cap", c, 0, MAX_SHOP_CAP);
         }
         errors.into_result()?;
         let before = self.shop(org, id).await?;

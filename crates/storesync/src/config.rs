@@ -256,10 +256,6 @@ impl Config {
             .map(PathBuf::from)
             .or(file.master_key_file)
             .unwrap_or_else(|| data_dir.join("master.key"));
-        let secure_cookies = match std::env::var("STORESYNC_SECURE_COOKIES").ok() {
-            Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
-            None => file.secure_cookies.unwrap_or(false),
-        };
         let log_format = global
             .log_format
             .clone()
@@ -343,6 +339,14 @@ impl Config {
             Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
             None => file.allow_signup.unwrap_or(false),
         };
+        // Served over HTTPS (as the public URL says), cookies are `Secure`
+        // unless the operator says otherwise.
+        let secure_cookies = match std::env::var("STORESYNC_SECURE_COOKIES").ok() {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
+            None => file
+                .secure_cookies
+                .unwrap_or_else(|| public_url.starts_with("https://")),
+        };
         let poll_interval_secs = match env("STORESYNC_POLL_INTERVAL_SECS") {
             Some(v) => v
                 .parse()
@@ -382,10 +386,46 @@ impl Config {
     }
 
     /// Create the data directory when the database lives in it.
+    /// Creates the data directory readable by its owner only (0700) and
+    /// the SQLite database file 0600 before SQLite opens it, as the master
+    /// key file is: SQLite gives its WAL and shared-memory files the
+    /// database file's mode, so all three stay private. Existing files and
+    /// directories are left as they are.
     pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        if let Some(path) = sqlite_path(&self.database_url) {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                dir.create(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
+                }
+            }
+        }
+        Ok(())
     }
+}
+
+/// The file of a `sqlite:` URL (`sqlite://path?options`), if it names one.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 #[cfg(test)]
@@ -424,6 +464,54 @@ mod tests {
         let err = Config::load(&args(&dir), None).unwrap_err();
         assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_behind_an_https_public_url() {
+        let dir = std::env::temp_dir().join(format!("storesync-cfg-https-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("storesync.toml");
+        std::fs::write(&file, "public_url = \"https://shop.example\"\n").unwrap();
+        assert!(Config::load(&args(&dir), None).unwrap().secure_cookies);
+        std::fs::write(&file, "public_url = \"http://127.0.0.1:8080\"\n").unwrap();
+        assert!(!Config::load(&args(&dir), None).unwrap().secure_cookies);
+        // The operator may still say otherwise (e.g. TLS ends elsewhere).
+        std::fs::write(
+            &file,
+            "public_url = \"https://shop.example\"\nsecure_cookies = false\n",
+        )
+        .unwrap();
+        assert!(!Config::load(&args(&dir), None).unwrap().secure_cookies);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_dir_and_database_file_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir()
+            .join(format!("storesync-cfg-perm-{}", std::process::id()))
+            .join("data");
+        let c = Config::load(&args(&dir), None).unwrap();
+        c.prepare_data_dir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("storesync.db")), 0o600);
+        // Preparing again leaves the existing file alone.
+        c.prepare_data_dir().unwrap();
+        assert_eq!(mode(&dir.join("storesync.db")), 0o600);
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_path("sqlite://a/b.db?mode=rwc"),
+            Some(PathBuf::from("a/b.db"))
+        );
+        assert_eq!(sqlite_path("sqlite:x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://db/x"), None);
     }
 
     #[test]

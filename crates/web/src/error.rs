@@ -46,6 +46,11 @@ pub enum ApiError {
     Validation(#[from] ValidationError),
     #[error("internal error")]
     Internal(String),
+    /// An answer made outside our handlers (the router's 405, a body limit
+    /// hit before a handler ran), turned into our format by
+    /// [`crate::json_errors`].
+    #[error("{}", .0.canonical_reason().unwrap_or("the request failed"))]
+    Http(StatusCode),
 }
 
 impl ApiError {
@@ -68,6 +73,21 @@ impl ApiError {
             ApiError::TooManyRequests => ("too_many_requests", S::TOO_MANY_REQUESTS),
             ApiError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
             ApiError::Internal(_) => ("internal", S::INTERNAL_SERVER_ERROR),
+            ApiError::Http(s) => {
+                let code = match s.as_u16() {
+                    400 => "bad_request",
+                    404 => "not_found",
+                    405 => "method_not_allowed",
+                    408 => "request_timeout",
+                    413 => "payload_too_large",
+                    415 => "unsupported_media_type",
+                    422 => "invalid_body",
+                    429 => "too_many_requests",
+                    500..=599 => "internal",
+                    _ => "request_failed",
+                };
+                (code, *s)
+            }
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => ("not_found", S::NOT_FOUND),
                 StoreError::Forbidden(_) => ("forbidden", S::FORBIDDEN),

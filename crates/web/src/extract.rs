@@ -4,7 +4,8 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -17,8 +18,12 @@ use crate::error::ApiError;
 use crate::session::{csrf_token_for, SESSION_COOKIE};
 use crate::AppState;
 
-/// A JSON body; unknown fields are refused by the target types
+/// A JSON object body; unknown fields are refused by the target types
 /// (`deny_unknown_fields`), malformed JSON is a 400, a wrong shape a 422.
+/// Every body of the API is an object, and every object type in it is read
+/// only from a JSON object ([`crate::strict_json`]): serde would otherwise
+/// fill a struct's fields from an array's elements in order
+/// (`[7,0,null,true]` as shop settings).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -26,21 +31,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
         }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| match r.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::MalformedJson(r.body_text()),
+            })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        crate::strict_json::from_value(value)
+            .map(ApiJson)
+            .map_err(ApiError::InvalidBody)
     }
 }
 
-fn json_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
-        JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        other => ApiError::MalformedJson(other.body_text()),
-    }
+/// `Content-Type: application/json` or another JSON type (`…+json`), as
+/// axum's own extractor accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json") || sub.to_ascii_lowercase().ends_with("+json"))
 }
 
 /// Query parameters, refused with a 400 in the API's error format.

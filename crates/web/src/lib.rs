@@ -14,6 +14,7 @@ pub mod limiter;
 pub mod openapi;
 pub mod routes;
 pub mod session;
+mod strict_json;
 pub mod ui;
 
 use std::future::Future;
@@ -21,8 +22,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::header::{
+    CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -145,8 +150,59 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every error answer is the API's `{"error": …}` JSON, also those made
+/// outside our handlers: the router's 405 (empty body), a body limit hit
+/// by an extractor before a handler could speak (413 in plain text, e.g. on
+/// `/webhooks/*`). Dashboard error pages (HTML) and our own JSON pass
+/// unchanged; the other headers (such as `Allow` on a 405) are kept.
+pub(crate) async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let (ours, body) = ApiError::Http(status).into_response().into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    for (name, value) in &ours.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, body)
+}
+
+/// Headers every answer carries, and those every HTML page carries: no
+/// framing by other sites (clickjacking), no content sniffing, no full
+/// URLs (which may hold ids) leaked to other sites in `Referer`.
+pub(crate) async fn security_headers(mut response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if html {
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    }
+    response
 }
 
 async fn openapi_json() -> impl IntoResponse {

@@ -188,8 +188,10 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
     // "YYYY-MM-DD HH:MM:SS +HHMM" → "YYYY-MM-DDTHH:MM:SS+HH:MM".
     let (date_time, offset) = t.rsplit_once(' ')?;
     let (date, time) = date_time.split_once(' ')?;
-    let offset = match offset.len() {
-        5 => format!("{}:{}", &offset[..3], &offset[3..]),
+    // `get` rather than indexing: marketplace text may put a multi-byte
+    // character where the digits should be, and a parser must not panic.
+    let offset = match (offset.len(), offset.get(..3), offset.get(3..)) {
+        (5, Some(hours), Some(minutes)) => format!("{hours}:{minutes}"),
         _ => offset.to_owned(),
     };
     Timestamp::parse_rfc3339(&format!("{date}T{time}{offset}")).ok()
@@ -555,6 +557,9 @@ mod tests {
             1_700_000_000_123
         );
         assert!(parse_time("soon").is_none());
+        // A multi-byte character across the hours/minutes cut panicked.
+        assert!(parse_time("2018-02-05 13:40:22 +0é0").is_none());
+        assert!(parse_time("2018-02-05 13:40:22 +08é").is_none());
         assert_eq!(
             iso(Timestamp::from_millis(1_700_000_000_999)),
             "2023-11-14T22:13:20Z"

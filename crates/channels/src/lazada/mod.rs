@@ -95,6 +95,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     rate_limit_per_api_per_shop: None,
     refresh_token_single_use: true,
     access_token_lifetime: ACCESS_TOKEN_LIFETIME,
+    // Seller Center caps a SKU's quantity at 999,999 (UNCONFIRMED: the
+    // API documents none).
+    max_stock_quantity: 999_999,
     webhooks: WebhookCapabilities {
         order_status: true,
         // Product pushes (types 3–5) and the shallow-stock alert (type 6, below 5 units) do not
@@ -836,7 +839,7 @@ impl Channel for LazadaClient {
                         .unwrap_or(first);
                     xml.push_str(&format!(
                         "<SellableQuantity>{}</SellableQuantity>",
-                        last.quantity
+                        last.quantity.min(CAPABILITIES.max_stock_quantity)
                     ));
                 } else {
                     xml.push_str("<MultiWarehouseInventories>");
@@ -849,7 +852,7 @@ impl Channel for LazadaClient {
                         xml.push_str(&format!(
                             "<MultiWarehouseInventory><WarehouseCode>{}</WarehouseCode><SellableQuantity>{}</SellableQuantity></MultiWarehouseInventory>",
                             xml_escape(code),
-                            u.quantity
+                            u.quantity.min(CAPABILITIES.max_stock_quantity)
                         ));
                     }
                     xml.push_str("</MultiWarehouseInventories>");

@@ -92,6 +92,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     rate_limit_per_api_per_shop: None,
     refresh_token_single_use: true,
     access_token_lifetime: ACCESS_TOKEN_LIFETIME,
+    // Seller Centre refuses stock above 999,999 per model (UNCONFIRMED for
+    // the Open Platform, which publishes no bound; the smaller of the two).
+    max_stock_quantity: 999_999,
     webhooks: WebhookCapabilities {
         order_status: true,
         // Only promotion reservations push (code 8); ordinary edits do not.
@@ -783,7 +786,7 @@ impl Channel for ShopeeClient {
                         .filter_map(|&i| updates.get(i))
                         .map(|u| wire::StockLocation {
                             location_id: u.warehouse_id.as_ref().map(|w| w.as_str().to_owned()),
-                            stock: u.quantity,
+                            stock: u.quantity.min(CAPABILITIES.max_stock_quantity),
                         })
                         .collect(),
                 });

@@ -90,6 +90,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     rate_limit_per_api_per_shop: Some(50),
     refresh_token_single_use: false,
     access_token_lifetime: ACCESS_TOKEN_LIFETIME,
+    // Published: inventory quantity 0–99,999 (above it: 12019024).
+    max_stock_quantity: 99_999,
     webhooks: WebhookCapabilities {
         order_status: true,
         listing_changes: true,
@@ -606,7 +608,7 @@ impl Channel for TikTokClient {
                         .filter_map(|&i| updates.get(i))
                         .map(|u| wire::InventoryEntry {
                             warehouse_id: u.warehouse_id.as_ref().map(|w| w.as_str().to_owned()),
-                            quantity: u.quantity,
+                            quantity: u.quantity.min(CAPABILITIES.max_stock_quantity),
                         })
                         .collect(),
                 })

@@ -6,7 +6,7 @@ use storesync_store::shops::{ConnectedShop, ShopTokens};
 
 use super::*;
 
-fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
+pub(crate) fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
     IngestLine {
         external_listing_id: item.into(),
         external_variant_id: "0".into(),
@@ -16,7 +16,7 @@ fn line(item: &str, sku: &str, qty: i64) -> IngestLine {
     }
 }
 
-fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrder {
+pub(crate) fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrder {
     IngestOrder {
         external_id: id.into(),
         status,
@@ -28,7 +28,10 @@ fn mp_order(id: &str, status: OrderStatus, lines: Vec<IngestLine>) -> IngestOrde
     }
 }
 
-async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_domain::ids::ShopId {
+pub(crate) async fn shop(
+    store: &Store,
+    org: storesync_domain::ids::OrgId,
+) -> storesync_domain::ids::ShopId {
     let s = store
         .connect_shop(
             org,
@@ -54,7 +57,7 @@ async fn shop(store: &Store, org: storesync_domain::ids::OrgId) -> storesync_dom
 
 /// An organization with 9 units of SKU A, listed once (listing 100) on a
 /// Shopee shop that shows `stock`.
-async fn one_listing(
+pub(crate) async fn one_listing(
     store: &Store,
     stock: i64,
 ) -> (storesync_domain::ids::OrgId, storesync_domain::ids::ShopId) {

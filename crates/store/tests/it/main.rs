@@ -6,6 +6,7 @@ mod catalog;
 mod ingest;
 mod inventory;
 mod jobs;
+mod limits;
 mod model;
 mod orders;
 mod race;

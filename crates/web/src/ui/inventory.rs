@@ -10,6 +10,7 @@ use serde::Deserialize;
 use storesync_domain::{Role, Sku};
 use storesync_store::{AdjustRequest, PageRequest, StockChange, TransferRequest};
 
+use super::csv::{Cell::Int, Cell::Text, CsvOut};
 use super::{
     csrf, done, empty, layout, next_link, redirect_with, render, require, Ui, UiForm, UiResult,
 };
@@ -254,17 +255,17 @@ pub async fn transfer(
     done("/inventory", result, "Transferred.")
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// Current stock of every variant and location, as CSV.
 pub async fn export(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
-    let mut out = String::from("sku,product,variant,location,on_hand,reserved,available\n");
+    let mut out = CsvOut::new(&[
+        "sku",
+        "product",
+        "variant",
+        "location",
+        "on_hand",
+        "reserved",
+        "available",
+    ])?;
     let mut cursor = None;
     loop {
         let page = s
@@ -280,25 +281,21 @@ pub async fn export(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
             )
             .await?;
         for r in &page.items {
-            let (product, variant) = (
-                csv_field(&r.product),
-                csv_field(r.variant.as_deref().unwrap_or("")),
-            );
+            let (sku, product) = (Text(&r.sku), Text(&r.product));
+            let variant = Text(r.variant.as_deref().unwrap_or(""));
             if r.locations.is_empty() {
-                out.push_str(&format!(
-                    "{},{product},{variant},,0,0,0\n",
-                    csv_field(&r.sku)
-                ));
+                out.row(&[sku, product, variant, Text(""), Int(0), Int(0), Int(0)])?;
             }
             for l in &r.locations {
-                out.push_str(&format!(
-                    "{},{product},{variant},{},{},{},{}\n",
-                    csv_field(&r.sku),
-                    csv_field(&l.location),
-                    l.on_hand,
-                    l.reserved,
-                    l.available
-                ));
+                out.row(&[
+                    sku,
+                    product,
+                    variant,
+                    Text(&l.location),
+                    Int(l.on_hand),
+                    Int(l.reserved),
+                    Int(l.available),
+                ])?;
             }
         }
         match page.next_cursor {
@@ -314,7 +311,7 @@ pub async fn export(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                 format!("attachment; filename=\"stock-{}.csv\"", ui.org.slug),
             ),
         ],
-        out,
+        out.finish()?,
     )
         .into_response())
 }

@@ -13,6 +13,7 @@
 mod accounts;
 mod auth;
 mod catalog;
+pub mod csv;
 mod format;
 mod inventory;
 mod orders;

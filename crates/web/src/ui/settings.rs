@@ -18,7 +18,13 @@ use crate::AppState;
 
 pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
     let admin = ui.can(Role::Admin);
-    let members = s.store.list_members(ui.org.id).await?;
+    // One rule with the API (`GET /api/v1/members` needs admin): only
+    // admins see who is in the organization and their emails.
+    let members = if admin {
+        s.store.list_members(ui.org.id).await?
+    } else {
+        Vec::new()
+    };
     let tokens = if admin {
         s.store.list_api_tokens(ui.org.id).await?
     } else {

@@ -12,6 +12,7 @@ mod intake;
 mod limiter;
 mod propagation;
 mod replay;
+mod strict;
 mod ui;
 
 use reqwest::{Method, StatusCode};

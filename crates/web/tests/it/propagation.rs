@@ -248,6 +248,18 @@ backend_test! {
         let settled = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
         assert_eq!(settled.body["next"]["uncertain"], false, "{}", settled.body);
         assert_eq!(settled.body["next"]["target"], 18, "{}", settled.body);
+
+        // Never a number the marketplace cannot hold: TikTok Shop takes at
+        // most 99,999 (it refused the whole update before).
+        let r = test.call(Some(&owner), Method::PUT, &format!("/api/v1/shops/{t}/settings"), Some(json!({ "allocation_percent": 100, "buffer": 0 }))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = test.post(&owner, "/api/v1/inventory/adjustments", json!({ "sku": "KAOS-M", "set": 1_000_000_000, "reason": "count" })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        settle(&store, &worker).await;
+        assert_eq!(shop_stock(&tsb, t_shop.shop_id, "KAOS-M"), 99_999);
+        let held = test.get(&owner, &format!("/api/v1/listings/{t_listing}/explain")).await;
+        assert_eq!(held.body["history"][0]["quantity"], 99_999, "{}", held.body);
+        assert!(held.body["history"][0]["result"].as_str().unwrap().contains("holds at most 99999"), "{}", held.body);
         shopee.shutdown().await;
         tiktok.shutdown().await;
     }

@@ -8,14 +8,14 @@ use storesync_store::backend_test;
 use super::*;
 
 /// A browser-like session: cookies kept by hand, redirects not followed.
-pub struct Browser {
+pub(crate) struct Browser {
     base: String,
     http: reqwest::Client,
     cookies: std::collections::BTreeMap<String, String>,
 }
 
 impl Browser {
-    pub fn new(base: &str) -> Browser {
+    pub(crate) fn new(base: &str) -> Browser {
         Browser {
             base: base.to_owned(),
             http: reqwest::Client::builder()
@@ -47,7 +47,7 @@ impl Browser {
     }
 
     /// GET: status, Location, body.
-    pub async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
         let res = self
             .http
             .get(format!("{}{path}", self.base))
@@ -86,7 +86,7 @@ impl Browser {
         (res.status(), location, res.text().await.unwrap())
     }
 
-    pub async fn sign_in(&mut self, email: &str, password: &str) {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) {
         let (_, _, page) = self.get("/login").await;
         let token = field(&page, "_csrf");
         let (status, location, _) = self
