@@ -16,6 +16,8 @@ use crate::shop::{with_refresh, RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
 pub const SHIP_JOB: &str = "order.ship";
+/// How long a refused shipment waits before the order is looked at again.
+const RECHECK_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_secs(2);
 pub const CANCEL_JOB: &str = "order.cancel";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,11 +82,11 @@ impl JobHandler for FulfilHandler {
             OrderStatus::Pending | OrderStatus::ReadyToShip => {}
             // Already done (a retry after the marketplace accepted).
             OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed => return Ok(()),
-            other => {
-                return Err(JobError::Permanent(format!(
-                    "the order is {}; it cannot be shipped",
-                    other.as_str()
-                )))
+            // The buyer cancelled before the shipment was arranged: there is nothing left to
+            // ship, and the order's own status says so.
+            OrderStatus::Cancelled | OrderStatus::Returned => {
+                tracing::info!(order = %order_id, status = order.status.as_str(), "ship request ended: the order is no longer shippable");
+                return Ok(());
             }
         }
         let shop = self.store.order_shop(org, order_id).await?.ok_or_else(|| {
@@ -99,7 +101,7 @@ impl JobHandler for FulfilHandler {
                 .then(|| p.tracking_number.trim().to_owned()),
             shipping_provider_id: None,
         };
-        let shipment = with_refresh(
+        let shipment = match with_refresh(
             &mut session,
             &self.store,
             &self.locks,
@@ -109,19 +111,30 @@ impl JobHandler for FulfilHandler {
                 async move { channel.ship_order(&creds, &request).await }
             },
         )
-        .await?;
-        let package = shipment.packages.first();
-        let tracking = package
-            .and_then(|p| p.tracking_number.clone())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| p.tracking_number.clone());
-        let carrier = package
-            .and_then(|p| p.carrier.clone())
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| p.carrier.clone());
+        .await
+        {
+            Ok(s) => s,
+            // Refused on the first attempt: the order may have moved on the marketplace (a
+            // buyer's cancellation whose push is still on its way). Look again once intake had
+            // a moment: the next attempt ends quietly if the order is cancelled by then, and
+            // is refused for good otherwise.
+            Err(JobError::Permanent(message)) if job.attempts < 2 => {
+                return Err(JobError::Retry {
+                    message,
+                    after: Some(RECHECK_AFTER_REFUSAL),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let (carrier, tracking_number) = shipment_reference(
+            shipment.packages.first(),
+            &p,
+            &session.shop.marketplace,
+            &order.external_id,
+        );
         let t = OrderTransition::Ship {
             carrier,
-            tracking_number: tracking,
+            tracking_number,
         };
         self.store
             .transition_order(org, order_id, &t, &requester(&p.requested_by, &session))
@@ -182,9 +195,88 @@ impl FulfilHandler {
     }
 }
 
+/// The carrier and tracking number a shipment the marketplace accepted is recorded with: the
+/// marketplace's own, else what the seller gave. A marketplace that assigns the tracking number
+/// later (or never names its carrier in this answer) still gets a reference the seller can look
+/// up there — its package id, else its order id — rather than leaving the shipped order
+/// unrecorded.
+fn shipment_reference(
+    package: Option<&storesync_channels::Package>,
+    asked: &ShipPayload,
+    marketplace: &str,
+    external_order_id: &str,
+) -> (String, String) {
+    let given = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let carrier = given(package.and_then(|p| p.carrier.as_deref()))
+        .or_else(|| given(Some(&asked.carrier)))
+        .unwrap_or_else(|| marketplace.to_owned());
+    let tracking = given(package.and_then(|p| p.tracking_number.as_deref()))
+        .or_else(|| given(Some(&asked.tracking_number)))
+        .or_else(|| {
+            given(
+                package
+                    .and_then(|p| p.package_id.as_ref())
+                    .map(|id| id.as_str()),
+            )
+        })
+        .unwrap_or_else(|| external_order_id.to_owned());
+    (carrier, tracking)
+}
+
 /// The actor an accepted ship or cancel is recorded under: whoever asked, else the marketplace.
 fn requester(requested_by: &Option<Actor>, session: &ShopSession) -> Actor {
     requested_by
         .clone()
         .unwrap_or_else(|| Actor::system(&session.shop.marketplace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storesync_channels::{Package, PackageId};
+
+    fn asked(carrier: &str, tracking: &str) -> ShipPayload {
+        ShipPayload {
+            order_id: OrderId::new(),
+            carrier: carrier.into(),
+            tracking_number: tracking.into(),
+            requested_by: None,
+        }
+    }
+
+    #[test]
+    fn a_shipment_is_recorded_with_the_best_reference_there_is() {
+        let full = Package {
+            package_id: Some(PackageId::new("PKG-1")),
+            tracking_number: Some("SPX123".into()),
+            carrier: Some("SPX Express".into()),
+            status: None,
+        };
+        assert_eq!(
+            shipment_reference(Some(&full), &asked("JNE", "JNE9"), "shopee", "O-1"),
+            ("SPX Express".into(), "SPX123".into())
+        );
+        let bare = Package {
+            package_id: Some(PackageId::new("PKG-2")),
+            tracking_number: Some(" ".into()),
+            carrier: None,
+            status: None,
+        };
+        assert_eq!(
+            shipment_reference(Some(&bare), &asked("JNE", "JNE9"), "shopee", "O-1"),
+            ("JNE".into(), "JNE9".into())
+        );
+        assert_eq!(
+            shipment_reference(Some(&bare), &asked("", ""), "tiktok_shop", "O-1"),
+            ("tiktok_shop".into(), "PKG-2".into())
+        );
+        assert_eq!(
+            shipment_reference(None, &asked("", ""), "lazada", "O-1"),
+            ("lazada".into(), "O-1".into())
+        );
+    }
 }

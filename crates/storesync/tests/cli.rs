@@ -579,6 +579,9 @@ fn the_demo_autopilot_keeps_orders_and_stock_moving_for_hours() {
             .any(|e| e.to_string().contains("autopilot@demo.storesync.test")),
         "{order}"
     );
+    // Every shipment the autopilot asked for was recorded: no job died on the way.
+    let dead = get(format!("{url}/api/v1/jobs?status=dead"), &token);
+    assert_eq!(dead["items"].as_array().unwrap().len(), 0, "{dead}");
     stop(&mut child);
 
     // The admin commands find the demo's data where the demo says it is, and its ledger
