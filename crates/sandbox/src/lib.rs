@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use clock::SandboxClock;
 pub use error::SandboxError;
-pub use faults::{FaultConfig, WebhookFaults};
+pub use faults::{documented_limit, FaultConfig, RateLimit, WebhookFaults};
 pub use model::{
     AuthorizeRequest, AuthorizeResult, BuyerSettings, CallCount, CreateShop, ListingView,
     OrderAction, OrderLineSpec, OrderView, PlaceOrder, PriceInput, ProductSpec, ShopView, SkuSales,
