@@ -284,6 +284,8 @@ impl Sandbox {
     pub fn set_faults(&self, faults: FaultConfig) {
         self.clock.set_skew_secs(faults.clock_skew_secs);
         let any = faults.latency_ms > 0 || faults.injects_errors() || !faults.rate_limit_off;
+        // New limits count from now: calls made under the old ones do not use up the new budget.
+        *lock(&self.limiter) = RateLimiter::default();
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
         self.injects.store(any, Ordering::Relaxed);
     }
