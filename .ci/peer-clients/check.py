@@ -11,7 +11,9 @@ library alone, and compares every answer with the sandbox's own state. Any
 mismatch or error exits non-zero: a fidelity regression fails CI.
 """
 
+import contextlib
 import datetime
+import io
 import json
 import sys
 import urllib.request
@@ -64,6 +66,12 @@ def listing(base, shop_id, seller_sku):
 # ---- Shopee: pyshopee2 (the Shopee Open Platform v2 client of the pyshopee package) ----------
 
 
+def quiet(call, **kwargs):
+    """pyshopee2 prints every signed URL (tokens included): keep that out of the CI log."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return call(**kwargs)
+
+
 def shopee(base, creds):
     import pyshopee2
 
@@ -73,28 +81,34 @@ def shopee(base, creds):
     client = pyshopee2.Client(shop_id, creds["partner_id"], creds["partner_key"], "https://peer.example/cb")
     client.host = base
     client.code = code
-    access, expire_in, _refresh = client.get_token()
+    access, expire_in, _refresh = quiet(client.get_token)
     check(bool(access) and expire_in == 14_400, "auth: code exchanged for a 4-hour access token")
 
-    items = client.product.get_item_list(offset=0, page_size=10, item_status="NORMAL")
+    items = quiet(client.product.get_item_list, offset=0, page_size=10, item_status="NORMAL")
     ids = [i["item_id"] for i in items.get("response", {}).get("item", [])]
     check(items.get("error") == "" and ids == [item_id], f"product list names the item ({items.get('error')!r})")
-    info = client.product.get_item_base_info(item_id_list=item_id)
+    info = quiet(client.product.get_item_base_info, item_id_list=item_id)
     got = info.get("response", {}).get("item_list", [{}])[0]
     check(got.get("item_sku") == "PEER-TEE", "product detail has the item's SKU")
 
-    upd = client.product.update_stock(item_id=item_id, stock_list=[{"model_id": 0, "seller_stock": [{"stock": 7}]}])
+    upd = quiet(
+        client.product.update_stock, item_id=item_id, stock_list=[{"model_id": 0, "seller_stock": [{"stock": 7}]}]
+    )
     check(upd.get("error") == "", f"stock update accepted ({upd.get('error')!r})")
     check(listing(base, shop_id, "PEER-TEE")["total_stock"] == 7, "the sandbox shows the new stock")
 
     order = place_order(base, shop_id, "PEER-TEE", 2)
     now = int(datetime.datetime.now().timestamp())
-    lst = client.order.get_order_list(
-        time_range_field="create_time", time_from=now - 3600, time_to=now + 60, page_size=20
+    lst = quiet(
+        client.order.get_order_list,
+        time_range_field="create_time",
+        time_from=now - 3600,
+        time_to=now + 60,
+        page_size=20,
     )
     sns = [o["order_sn"] for o in lst.get("response", {}).get("order_list", [])]
     check(order["order_id"] in sns, f"order list names the order ({lst.get('error')!r})")
-    det = client.order.get_order_detail(order_sn_list=order["order_id"], response_optional_fields="item_list")
+    det = quiet(client.order.get_order_detail, order_sn_list=order["order_id"], response_optional_fields="item_list")
     o = det.get("response", {}).get("order_list", [{}])[0]
     qty = sum(i.get("model_quantity_purchased", 0) for i in o.get("item_list", []))
     check(o.get("order_status") == order["status"] and qty == 2, "order detail: status and quantity match")
