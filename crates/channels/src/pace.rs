@@ -3,16 +3,22 @@
 //! Marketplaces count requests per API per shop (TikTok: 50 per second) and
 //! answer excess with a throttle error. A client that only reacts to those
 //! answers wastes calls and delays work by the ban; so every client sends
-//! each request through a [`Pacer`] first: a generic cell rate algorithm
-//! (one "theoretical arrival time" per key) that lets a burst of up to one
-//! second's worth through at once and then spaces calls at the rate. A
-//! throttle answer pushes the key's next slot past the ban.
+//! each request through a [`Pacer`] first: a sliding window per key that
+//! lets up to `per_second` calls go at once and each further call only once
+//! a slot is free again — a window after the call that held it *ended*.
+//! Counting from the end rather than the start keeps every second, wherever
+//! it starts and however late a request arrives, under the limit: the
+//! marketplace saw the old call before its answer came back, and sees the
+//! new one after it was sent. That is the strict reading of "N per second"
+//! the sandboxes enforce; a token bucket of the same rate and burst lets
+//! almost twice as many through in the second after an idle spell. A
+//! throttle answer holds the key until the ban is over.
 //!
 //! Waiting is cheap to observe: [`measure_waits`] runs a future and reports
 //! how long the pacer held its calls back, for the call log.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,48 +40,106 @@ pub async fn measure_waits<F: Future>(f: F) -> (F::Output, Duration) {
         .await
 }
 
+/// How long after a call ended its slot is free again: a second, and a
+/// margin for clocks that count whole milliseconds.
+const WINDOW: Duration = Duration::from_millis(1_050);
+
 #[derive(Debug)]
 pub struct Pacer {
-    interval: Duration,
-    /// How far ahead of now a key's next slot may be and still pass at once.
-    burst: Duration,
-    next: Mutex<HashMap<(String, String), Instant>>,
+    per_second: usize,
+    keys: Mutex<HashMap<(String, String), Slots>>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// Calls under way.
+    in_flight: usize,
+    /// When recent calls ended, oldest first (at most `per_second`).
+    ended: VecDeque<Instant>,
+    /// No call before this (a throttle answer's ban).
+    banned_until: Option<Instant>,
+}
+
+/// A call's place in its key's window, held until the call ends (dropped).
+#[must_use = "the slot is given back when dropped: hold it for the call"]
+#[derive(Debug)]
+pub struct Slot<'a> {
+    pacer: &'a Pacer,
+    key: (String, String),
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let mut keys = self.pacer.lock();
+        if let Some(k) = keys.get_mut(&self.key) {
+            k.in_flight = k.in_flight.saturating_sub(1);
+            k.ended.push_back(now);
+            while k.ended.len() > self.pacer.per_second {
+                k.ended.pop_front();
+            }
+        }
+    }
 }
 
 impl Pacer {
-    /// `per_second` requests per (shop, API), in bursts of up to as many.
+    /// `per_second` requests per (shop, API) in any one second.
     pub fn new(per_second: u32) -> Self {
-        let per_second = per_second.max(1);
-        let interval = Duration::from_secs(1) / per_second;
         Pacer {
-            interval,
-            burst: interval * (per_second - 1),
-            next: Mutex::new(HashMap::new()),
+            per_second: per_second.max(1) as usize,
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Take a slot for one call of `api` for `shop`, waiting if the key is
-    /// ahead of its rate.
-    pub async fn acquire(&self, shop: &str, api: &str) {
-        let wait = {
-            let now = Instant::now();
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            if next.len() > 10_000 {
-                // Keys long past are free again: forget them.
-                next.retain(|_, at| *at > now);
-            }
-            let tat = next.entry((shop.to_owned(), api.to_owned())).or_insert(now);
-            let start = (*tat).max(now);
-            let allowed = start.checked_sub(self.burst).unwrap_or(now).max(now);
-            *tat = start + self.interval;
-            allowed.saturating_duration_since(now)
-        };
-        if !wait.is_zero() {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Slots>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Take a slot for one call of `api` for `shop`, waiting until the key
+    /// has one free; the slot is given back when the returned guard drops.
+    pub async fn acquire(&self, shop: &str, api: &str) -> Slot<'_> {
+        let key = (shop.to_owned(), api.to_owned());
+        let mut waited = Duration::ZERO;
+        loop {
+            let wait = {
+                let now = Instant::now();
+                let mut keys = self.lock();
+                if keys.len() > 10_000 {
+                    // Keys idle for a window are free again: forget them.
+                    keys.retain(|_, k| {
+                        k.in_flight > 0
+                            || k.banned_until.is_some_and(|b| b > now)
+                            || k.ended.back().is_some_and(|t| *t + WINDOW > now)
+                    });
+                }
+                let k = keys.entry(key.clone()).or_default();
+                while k.ended.front().is_some_and(|t| *t + WINDOW <= now) {
+                    k.ended.pop_front();
+                }
+                match k.banned_until {
+                    Some(ban) if ban > now => ban - now,
+                    _ if k.in_flight + k.ended.len() < self.per_second => {
+                        k.in_flight += 1;
+                        break;
+                    }
+                    // The earliest a slot frees: a window after the oldest
+                    // ended call, or after a call under way ends (not
+                    // sooner than a window from now).
+                    _ => k
+                        .ended
+                        .front()
+                        .map_or(WINDOW, |t| (*t + WINDOW).saturating_duration_since(now)),
+                }
+            };
             tokio::time::sleep(wait).await;
-            let us = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+            waited += wait;
+        }
+        if !waited.is_zero() {
+            let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
             // Outside `measure_waits` there is nobody to tell.
             let _ = WAITED_US.try_with(|c| c.set(c.get().saturating_add(us)));
         }
+        Slot { pacer: self, key }
     }
 
     /// Run one call of `api` for `shop` (unpaced without a shop: app-level
@@ -89,8 +153,9 @@ impl Pacer {
         let Some(shop) = shop else {
             return call.await;
         };
-        self.acquire(shop, api).await;
+        let slot = self.acquire(shop, api).await;
         let result = call.await;
+        drop(slot);
         if let Err(ChannelError::RateLimited { retry_after }) = &result {
             self.throttled(shop, api, retry_after.unwrap_or(Duration::from_secs(1)));
         }
@@ -100,10 +165,10 @@ impl Pacer {
     /// The marketplace throttled `api` for `shop`: no call of it before
     /// `ban` has passed.
     pub fn throttled(&self, shop: &str, api: &str, ban: Duration) {
-        let now = Instant::now();
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let tat = next.entry((shop.to_owned(), api.to_owned())).or_insert(now);
-        *tat = (*tat).max(now + ban + self.burst);
+        let until = Instant::now() + ban;
+        let mut keys = self.lock();
+        let key = keys.entry((shop.to_owned(), api.to_owned())).or_default();
+        key.banned_until = Some(key.banned_until.map_or(until, |b| b.max(until)));
     }
 }
 
@@ -117,14 +182,14 @@ mod tests {
         let start = Instant::now();
         let (_, waited) = measure_waits(async {
             for _ in 0..100 {
-                pacer.acquire("shop", "update_stock").await;
+                drop(pacer.acquire("shop", "update_stock").await);
             }
         })
         .await;
         assert_eq!(waited, Duration::ZERO, "one second's worth passes at once");
         let (_, waited) = measure_waits(async {
             for _ in 0..5 {
-                pacer.acquire("shop", "update_stock").await;
+                drop(pacer.acquire("shop", "update_stock").await);
             }
         })
         .await;
@@ -135,6 +200,36 @@ mod tests {
         assert_eq!(waited, Duration::ZERO);
         let (_, waited) = measure_waits(pacer.acquire("shop", "get_order_detail")).await;
         assert_eq!(waited, Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn no_second_sees_more_than_the_rate_even_after_an_idle_spell() {
+        let pacer = Pacer::new(10);
+        let mut sent = Vec::new();
+        for _ in 0..25 {
+            drop(pacer.acquire("shop", "update_stock").await);
+            sent.push(Instant::now());
+        }
+        // Any 11 consecutive calls span more than a second.
+        for w in sent.windows(11) {
+            assert!(w[10] - w[0] >= Duration::from_secs(1), "{:?}", w[10] - w[0]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_free_again_a_window_after_its_call_ended() {
+        let pacer = Pacer::new(1);
+        let start = Instant::now();
+        let slot = pacer.acquire("shop", "update_stock").await;
+        // A slow call: the marketplace may have seen it as late as its end.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(slot);
+        drop(pacer.acquire("shop", "update_stock").await);
+        assert!(
+            start.elapsed() >= Duration::from_millis(1_200),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test]

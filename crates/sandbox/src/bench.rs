@@ -271,6 +271,12 @@ async fn drive(
 pub async fn bench_throughput(opts: &BenchOptions) -> Result<Vec<BenchResult>, SandboxError> {
     let server = SandboxServer::start(SandboxConfig::new(opts.marketplace)).await?;
     let sb = server.sandbox();
+    // This measures how many requests the simulator itself can answer for one shop, far past
+    // any marketplace's quota: with the rate limit on it would count throttle answers.
+    sb.set_faults(crate::FaultConfig {
+        rate_limit_off: true,
+        ..crate::FaultConfig::default()
+    });
     let shop = sb.create_shop(&CreateShop {
         region: Some("SG".to_owned()),
         products: vec![ProductSpec {

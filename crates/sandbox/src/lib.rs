@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 pub use carrier::CarrierSettings;
 pub use clock::SandboxClock;
 pub use error::SandboxError;
-pub use faults::{FaultConfig, WebhookFaults};
+pub use faults::{documented_limit, FaultConfig, RateLimit, WebhookFaults};
 pub use model::{
     AuthorizeRequest, AuthorizeResult, BuyerSettings, CallCount, CreateShop, ListingView,
     OrderAction, OrderLineSpec, OrderView, PlaceOrder, PriceInput, ProductSpec, ShopView, SkuSales,

@@ -158,7 +158,8 @@ impl Sandbox {
             limiter: Mutex::new(RateLimiter::default()),
             calls: Mutex::new(HashMap::new()),
             fault_rng: Mutex::new(seed_rng(0x5eed)),
-            injects: std::sync::atomic::AtomicBool::new(false),
+            // The default faults are the marketplace's rate limits.
+            injects: std::sync::atomic::AtomicBool::new(true),
             webhooks: queue,
             deliveries: Mutex::new(Vec::new()),
             push_seq: AtomicU64::new(0),
@@ -246,15 +247,14 @@ impl Sandbox {
         None
     }
 
-    /// Whether this call exceeds the configured per-(shop, API) rate.
-    pub(crate) fn rate_limited(&self, shop_id: u64, endpoint: &str) -> bool {
+    /// Whether this call exceeds the per-(shop, API) limit in force: `Some(seconds)` the
+    /// refusal lasts (the ban, or 1 where the marketplace only refuses the excess).
+    pub(crate) fn rate_limited(&self, shop_id: u64, endpoint: &str) -> Option<u32> {
         if !self.injects.load(Ordering::Relaxed) {
-            return false;
+            return None;
         }
-        let Some(qps) = self.faults().rate_limit_qps else {
-            return false;
-        };
-        lock(&self.limiter).hit(shop_id, endpoint, self.clock.now_secs(), qps)
+        let limit = self.faults().rate_limit(self.proto.marketplace())?;
+        lock(&self.limiter).hit(shop_id, endpoint, self.clock.now().millis(), limit)
     }
 
     pub(crate) fn fault_rng(&self) -> MutexGuard<'_, StdRng> {
@@ -286,8 +286,9 @@ impl Sandbox {
 
     pub fn set_faults(&self, faults: FaultConfig) {
         self.clock.set_skew_secs(faults.clock_skew_secs);
-        let any =
-            faults.latency_ms > 0 || faults.injects_errors() || faults.rate_limit_qps.is_some();
+        let any = faults.latency_ms > 0 || faults.injects_errors() || !faults.rate_limit_off;
+        // New limits count from now: calls made under the old ones do not use up the new budget.
+        *lock(&self.limiter) = RateLimiter::default();
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
         self.injects.store(any, Ordering::Relaxed);
     }

@@ -143,9 +143,9 @@ pub async fn storm(
         Marketplace::Lazada,
     ] {
         let server = SandboxServer::start(SandboxConfig::new(m)).await?;
+        // Each marketplace's own documented rate limit (the default).
         server.sandbox().set_faults(FaultConfig {
             latency_ms: opts.latency_ms,
-            rate_limit_qps: Some(50),
             ..FaultConfig::default()
         });
         servers.push(server);
@@ -405,7 +405,6 @@ pub async fn storm(
         for server in &servers {
             server.sandbox().set_faults(FaultConfig {
                 latency_ms: opts.latency_ms,
-                rate_limit_qps: Some(50),
                 ..FaultConfig::default()
             });
         }

@@ -18,7 +18,7 @@ use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
 use storesync_sandbox::{
-    CreateShop, Credentials, Marketplace, PlaceOrder, SandboxConfig, SandboxServer,
+    CreateShop, Credentials, FaultConfig, Marketplace, PlaceOrder, SandboxConfig, SandboxServer,
 };
 use storesync_store::jobs::NewJob;
 use storesync_store::scratch::ScratchDb;
@@ -74,6 +74,15 @@ pub async fn run(
     // up front (the sandbox pushes nothing: the generator does).
     let sandbox = SandboxServer::start(SandboxConfig::new(Marketplace::Shopee)).await?;
     let sb = Arc::clone(sandbox.sandbox());
+    // This bench measures our webhook receiver, fed far faster than one real
+    // shop's API quota would let its orders be fetched (1,000 orders a second
+    // against Shopee's 16 calls a second): the sandbox's rate limit is off, as
+    // the client's pace is (`with_pace` below). The storms measure against
+    // the limits.
+    sb.set_faults(FaultConfig {
+        rate_limit_off: true,
+        ..FaultConfig::default()
+    });
     let spec: CreateShop = serde_json::from_value(serde_json::json!({
         "name": "Hooks", "region": "ID",
         "products": [

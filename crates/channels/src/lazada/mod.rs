@@ -44,6 +44,7 @@ use crate::model::{
     UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::money::money_to_decimal;
+use crate::pace::Pacer;
 use crate::window::TimeRange;
 
 /// Auth host for every venture (token create and refresh).
@@ -79,6 +80,10 @@ const MAX_PACK_ORDERS: usize = 20;
 /// Access tokens live 7 days for apps in Test status and 30 days Online;
 /// the shorter one is assumed for scheduling refreshes.
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
+
+/// Default calls per second per (shop, API): the docs' example per-API
+/// limit, which the sandbox enforces by default.
+pub const DEFAULT_PACE: u32 = 30;
 
 /// What Lazada can and cannot do (fact sheet §3.5–§3.9).
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -195,6 +200,10 @@ pub struct LazadaConfig {
     /// Consent page host (`/oauth/authorize` is appended).
     pub authorize_base_url: String,
     pub http: HttpSettings,
+    /// Calls per second per (shop, API) the client allows itself: Lazada
+    /// publishes limits per API only by example (30 QPS), answering excess
+    /// with `ApiCallLimit` and a ban.
+    pub pace_per_second: u32,
 }
 
 impl LazadaConfig {
@@ -207,8 +216,14 @@ impl LazadaConfig {
             venture_api_base_urls: Vec::new(),
             auth_base_url: DEFAULT_AUTH_BASE_URL.to_owned(),
             authorize_base_url: DEFAULT_AUTHORIZE_BASE_URL.to_owned(),
+            pace_per_second: DEFAULT_PACE,
             http: HttpSettings::default(),
         }
+    }
+
+    pub fn with_pace(mut self, per_second: u32) -> Self {
+        self.pace_per_second = per_second;
+        self
     }
 
     /// Points API (of every venture), token and consent hosts at one
@@ -258,6 +273,7 @@ pub struct LazadaClient {
     authorize_base: url::Url,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for LazadaClient {
@@ -320,6 +336,7 @@ impl LazadaClient {
             venture: config.venture,
             http,
             clock,
+            pacer: Pacer::new(config.pace_per_second),
         })
     }
 
@@ -416,17 +433,22 @@ impl LazadaClient {
         params: &[(&str, &str)],
     ) -> Result<T, ChannelError> {
         let venture = self.venture_of(&creds.shop)?;
-        let reply = self
-            .send(
-                operation,
-                method,
-                Host::Api(venture),
-                api_name,
-                Some(&creds.access_token),
-                params,
-            )
-            .await?;
-        envelope::<T>(operation, &reply).map(|e| e.data.or(e.result).unwrap_or_default())
+        // Paced before signing, so a wait cannot age the timestamp.
+        self.pacer
+            .call(Some(creds.shop.shop_id.as_str()), api_name, async {
+                let reply = self
+                    .send(
+                        operation,
+                        method,
+                        Host::Api(venture),
+                        api_name,
+                        Some(&creds.access_token),
+                        params,
+                    )
+                    .await?;
+                envelope::<T>(operation, &reply).map(|e| e.data.or(e.result).unwrap_or_default())
+            })
+            .await
     }
 
     /// A token call; returns the pair and the answer (which names the

@@ -110,8 +110,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 /// Calls of one kind a client has in flight at once for one shop.
 const PARALLEL_CALLS: usize = 8;
 
-/// Default calls per second per (shop, API).
-pub const DEFAULT_PACE: u32 = 20;
+/// Default calls per second per (shop, API). Shopee publishes no figure for
+/// its core APIs; the one public number is 1,000 calls a minute per API,
+/// which the sandbox enforces as 16 a second.
+pub const DEFAULT_PACE: u32 = 16;
 
 /// App credentials and endpoint of a Shopee partner app.
 #[derive(Debug, Clone)]

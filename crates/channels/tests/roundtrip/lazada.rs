@@ -3060,3 +3060,30 @@ async fn whole_rupiah_prices_of_an_indonesian_shop_read_in_idr() {
         Some("dropshipping_id")
     );
 }
+
+/// With the sandbox's default `ApiCallLimit` on (30 a second per shop and
+/// API, with a one-second ban, on real time here), a burst of calls through
+/// the client's pacer is never refused.
+#[tokio::test]
+async fn paced_bursts_stay_within_the_default_rate_limit() {
+    let server = SandboxServer::start(SandboxConfig::new(storesync_sandbox::Marketplace::Lazada))
+        .await
+        .unwrap();
+    let client = client_at(&server.base_url(), APP_SECRET, Arc::new(SystemClock));
+    let spec: CreateShop = serde_json::from_value(json!({"name": "Burst"})).unwrap();
+    let view = server.sandbox().create_shop(&spec).unwrap();
+    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
+    let creds = creds_for(&view, &access);
+    let now = SystemClock.now();
+    let range = TimeRange::new(now.plus_millis(-60_000), now.plus_millis(1_000));
+    let started = std::time::Instant::now();
+    let calls = (0..45).map(|_| client.changed_orders(&creds, range));
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "45 calls were paced"
+    );
+    server.shutdown().await;
+}

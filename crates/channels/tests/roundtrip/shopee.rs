@@ -653,6 +653,8 @@ async fn old_access_token_keeps_working_five_minutes_after_a_refresh() {
         .unwrap();
 }
 
+/// An expired token gets Shopee's `invalid_acceess_token` (sic); the client
+/// reads it as an expired token, so the caller refreshes and retries.
 #[tokio::test]
 async fn expired_access_token_is_token_expired_then_with_token_refresh_refreshes_and_succeeds() {
     let env = Env::start().await;
@@ -674,7 +676,7 @@ async fn expired_access_token_is_token_expired_then_with_token_refresh_refreshes
         .unwrap_err();
     assert!(
         matches!(&err, ChannelError::TokenExpired { code, message }
-            if code == "error_auth" && message == "Invalid access_token."),
+            if code == "invalid_acceess_token" && message == "Invalid access_token."),
         "{err:?}"
     );
     assert!(err.needs_token_refresh());
@@ -2175,4 +2177,42 @@ async fn authorization_expiry_push_names_the_shop_and_when_its_authorization_end
             },
         }]
     );
+}
+
+/// With the sandbox's default per-shop limit on (16 a second per API, on
+/// real time here), a burst of calls through the client's pacer is never
+/// refused.
+#[tokio::test]
+async fn paced_bursts_stay_within_the_default_rate_limit() {
+    let server = SandboxServer::start(SandboxConfig::new(storesync_sandbox::Marketplace::Shopee))
+        .await
+        .unwrap();
+    let client = client_with(
+        &server.base_url(),
+        PARTNER_KEY,
+        Arc::new(storesync_domain::SystemClock),
+        HttpSettings::default(),
+    );
+    let view = server
+        .sandbox()
+        .create_shop(&CreateShop {
+            name: Some("Burst".into()),
+            ..CreateShop::default()
+        })
+        .unwrap();
+    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
+    let creds = ShopCredentials {
+        shop: shop_ref(view.shop_id),
+        access_token: Secret::new(access),
+    };
+    let started = std::time::Instant::now();
+    let calls = (0..25).map(|_| shop_info(&client, &creds));
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "25 calls were paced"
+    );
+    server.shutdown().await;
 }

@@ -65,8 +65,10 @@ pub mod msg {
     pub const ILLEGAL_ACCESS_TOKEN: &str = "The specified access token is invalid or expired";
     pub const ILLEGAL_REFRESH_TOKEN: &str = "The specified refresh token is invalid or expired";
     pub const INVALID_CODE: &str = "Invalid authorization code";
-    pub const API_CALL_LIMIT: &str =
-        "Api access frequency exceeds the limit. this ban will last 1 seconds.";
+    /// `ApiCallLimit`, naming the ban as the fact sheet's example does ("… 1 seconds.").
+    pub fn api_call_limit(ban_secs: u32) -> String {
+        format!("Api access frequency exceeds the limit. this ban will last {ban_secs} seconds.")
+    }
     /// Sandbox wording (the exact string is UNCONFIRMED).
     pub const INVALID_TIMESTAMP: &str =
         "Invalid timestamp: it must be within 7200 seconds of the server time";
@@ -493,8 +495,11 @@ async fn api(
         Ok(c) => c,
         Err(e) => return error_response(&rid, &e),
     };
-    if sb.rate_limited(call.shop_id, ep.key) {
-        return error_response(&rid, &LzError::isv("ApiCallLimit", msg::API_CALL_LIMIT));
+    if let Some(ban) = sb.rate_limited(call.shop_id, ep.key) {
+        return error_response(
+            &rid,
+            &LzError::isv("ApiCallLimit", msg::api_call_limit(ban)),
+        );
     }
     match (ep.handler)(&sb, &call) {
         Ok(result) if ep.wrap == Wrap::Result => util::json(

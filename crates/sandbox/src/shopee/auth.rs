@@ -54,9 +54,11 @@ pub(crate) fn verify(
         .parse()
         .map_err(|_| ShopeeError::new("error_param", "Invalid partner_id."))?;
     if partner_id != our_partner {
+        // The code `auth/token/get` documents for an unknown partner; the gateway answers every
+        // API with it.
         return Err(ShopeeError::new(
-            "error_auth",
-            "Invalid partner_id or shopid.",
+            "invalid_partner_id",
+            "Invalid partner_id.",
         ));
     }
     let ts: i64 = ts_s
@@ -99,7 +101,12 @@ pub(crate) fn verify(
                         ))
                     }
                 }
-                _ => Err(ShopeeError::new("error_auth", "Invalid access_token.")),
+                // Unknown, revoked or expired: Shopee's own spelling (sic), which public
+                // integrations key their token refresh on.
+                _ => Err(ShopeeError::new(
+                    "invalid_acceess_token",
+                    "Invalid access_token.",
+                )),
             })?;
             Ok(Call {
                 query: query.clone(),

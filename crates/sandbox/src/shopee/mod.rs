@@ -483,7 +483,7 @@ async fn api(State(sb): State<Arc<Sandbox>>, method: Method, uri: Uri, body: Byt
         Ok(c) => c,
         Err(e) => return error_response(&rid, &e),
     };
-    if sb.rate_limited(call.shop_id, ep.key) {
+    if sb.rate_limited(call.shop_id, ep.key).is_some() {
         // Shopee publishes no throttle code for core APIs; this mirrors the documented Ads-module
         // `rate_limit.exceed_shop_api` naming with HTTP 429 (UNCONFIRMED).
         return error_response(

@@ -308,6 +308,13 @@ pub(crate) fn ship_order(sb: &Sandbox, call: &Call) -> Result<Reply, ShopeeError
     };
     sb.with_world(|w, now| {
         let o = shop_order(w, call, &sn)?;
+        if o.stage == Stage::Unpaid {
+            // The reference's answer for an order not yet ready to ship (unpaid).
+            return Err(ShopeeError::new(
+                "logistics.shipping_order_real_ready_to_ship",
+                "The order is not ready to ship yet.",
+            ));
+        }
         if o.stage != Stage::ReadyToShip {
             return Err(ShopeeError::new(
                 "logistics.invalid_error",

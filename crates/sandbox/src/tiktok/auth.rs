@@ -47,42 +47,42 @@ pub(crate) fn verify(
 ) -> Result<Call, TtError> {
     let (app_key, secret, _) = app(sb)?;
     let given_key = util::first(&query, "app_key").unwrap_or("");
+    // Messages carry the keywords of TikTok's documented messages ("Missing credentials",
+    // "earlier than 5 minutes", …): public clients branch on them, since one code covers many
+    // request errors.
     if given_key.is_empty() {
-        return Err(TtError::invalid(
-            "Invalid credentials. The `app_key` query parameter is missing.",
+        return Err(TtError::unauthorized(
+            codes::REQUEST_INVALID,
+            "Missing credentials. The `app_key` query parameter is missing.",
         ));
     }
     if given_key != app_key {
-        return Err(TtError::invalid(
+        return Err(TtError::unauthorized(
+            codes::REQUEST_INVALID,
             "Invalid credentials. The `app_key` query parameter is invalid.",
         ));
     }
     let given_sign = util::first(&query, "sign").unwrap_or("");
     if given_sign.is_empty() {
-        return Err(TtError::invalid(
-            "Invalid credentials. The `sign` query parameter is missing.",
+        return Err(TtError::unauthorized(
+            codes::REQUEST_INVALID,
+            "Missing credentials. The `sign` query parameter is missing.",
         ));
     }
     let ts: i64 = util::first(&query, "timestamp")
         .and_then(|t| t.parse().ok())
-        .filter(|t| *t >= 0)
         .ok_or_else(|| {
             TtError::invalid(
-                "Invalid timestamp. The `timestamp` query parameter is missing or invalid.",
+                "Invalid timestamp. The `timestamp` query parameter is missing or not a number.",
             )
         })?;
-    let now = sb.clock().now_secs();
-    if ts < now - TIMESTAMP_PAST_SECS || ts > now + TIMESTAMP_FUTURE_SECS {
-        return Err(TtError::invalid(
-            "Invalid timestamp. The request timestamp must be within 5 minutes before and 30 seconds after the current time.",
-        ));
-    }
+    check_timestamp(ts, sb.clock().now_secs())?;
     let multipart = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     if !sign::verify(&secret, path, &query, &body, multipart, given_sign) {
-        return Err(TtError::new(
+        return Err(TtError::unauthorized(
             codes::INVALID_SIGN,
             "Invalid credentials. The `sign` query parameter is invalid.",
         ));
@@ -93,8 +93,9 @@ pub(crate) fn verify(
         .unwrap_or("")
         .to_owned();
     if token.is_empty() {
-        return Err(TtError::invalid(
-            "Invalid credentials. The `x-tts-access-token` header is missing.",
+        return Err(TtError::unauthorized(
+            codes::REQUEST_INVALID,
+            "Missing credentials. The `x-tts-access-token` header is missing.",
         ));
     }
     let cipher = util::first(&query, "shop_cipher").unwrap_or("").to_owned();
@@ -102,25 +103,26 @@ pub(crate) fn verify(
         let t = match w.access.get(&token) {
             Some(t) if !t.revoked => t.clone(),
             _ => {
-                return Err(TtError::invalid(
+                return Err(TtError::unauthorized(
+                    codes::REQUEST_INVALID,
                     "Invalid credentials. The `x-tts-access-token` header is invalid.",
                 ))
             }
         };
         if t.expires_ms <= now.millis() {
-            return Err(TtError::new(
+            return Err(TtError::unauthorized(
                 codes::TOKEN_EXPIRED,
                 "Expired credentials. The access token has expired; refresh it.",
             ));
         }
         match scope {
             Scope::NoCipher if !cipher.is_empty() => Err(TtError::invalid(
-                "Unexpected identifier. The `shop_cipher` query parameter is not allowed for this API.",
+                "Unexpected identifier. The `shop_cipher` query parameter is not required for this API.",
             )),
             Scope::NoCipher => Ok((0, t.shop_ids)),
             Scope::Cipher if cipher.is_empty() => Err(TtError::new(
                 codes::CIPHER_MISSING,
-                "The `shop_cipher` query parameter is missing.",
+                "Missing identifier. The `shop_cipher` query parameter is required for this API.",
             )),
             Scope::Cipher => {
                 let Some(shop) = w.shop_by_cipher(&cipher) else {
@@ -143,6 +145,26 @@ pub(crate) fn verify(
         token_shops,
         param,
     })
+}
+
+/// The accepted window is [now − 5 min, now + 30 s]; each side has its own message.
+fn check_timestamp(ts: i64, now: i64) -> Result<(), TtError> {
+    if ts < 0 {
+        return Err(TtError::invalid(
+            "Invalid timestamp. The `timestamp` is lesser than 0.",
+        ));
+    }
+    if ts < now - TIMESTAMP_PAST_SECS {
+        return Err(TtError::invalid(
+            "Invalid timestamp. The `timestamp` is earlier than 5 minutes before the current time.",
+        ));
+    }
+    if ts > now + TIMESTAMP_FUTURE_SECS {
+        return Err(TtError::invalid(
+            "Invalid timestamp. The `timestamp` is more than 30 seconds after the current time.",
+        ));
+    }
+    Ok(())
 }
 
 fn token_data(
@@ -219,7 +241,8 @@ pub(crate) async fn token_get(State(sb): State<Arc<Sandbox>>, RawQuery(q): RawQu
             let c = match w.codes.get_mut(&code) {
                 Some(c) if !c.used && c.expires_ms > now_ms => c,
                 _ => {
-                    return Err(TtError::invalid(
+                    return Err(TtError::new(
+                        codes::AUTH_CODE_INVALID,
                         "Invalid auth_code. It is expired, used or unknown.",
                     ))
                 }

@@ -1,4 +1,5 @@
-//! The TikTok Shop 202309 sandbox: `/{category}/202309/...` with TikTok's signing, `{code,
+//! The TikTok Shop 202309 sandbox (plus product search 202502 and order detail 202507):
+//! `/{category}/{version}/...` with TikTok's signing, `{code,
 //! message, request_id, data}` envelope, error codes, string ids, decimal-string money, the
 //! consent page, the auth-host token endpoints and webhooks. Indonesian shops carry
 //! `commerce_platform` (TIKTOK_SHOP | TOKOPEDIA) on orders, one stock pool per product.
@@ -50,6 +51,8 @@ pub mod codes {
     pub const RATE_LIMITED: i64 = 36_009_002;
     pub const INTERNAL: i64 = 36_009_003;
     pub const REQUEST_INVALID: i64 = 36_009_004;
+    /// The auth host's answer to an unknown, expired or used `auth_code`.
+    pub const AUTH_CODE_INVALID: i64 = 36_004_004;
     pub const TIMEOUT: i64 = 36_009_007;
     pub const PATH_NOT_FOUND: i64 = 36_009_009;
     pub const METHOD_NOT_ALLOWED: i64 = 36_009_010;
@@ -214,6 +217,15 @@ impl TtError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(codes::REQUEST_INVALID, message)
     }
+
+    /// A credentials failure (sign, access token): HTTP 401, as captures of the real gateway
+    /// show for 106001 and as the docs tell clients to check before the body.
+    pub fn unauthorized(code: i64, message: impl Into<String>) -> Self {
+        TtError {
+            status: StatusCode::UNAUTHORIZED,
+            ..Self::new(code, message)
+        }
+    }
 }
 
 /// What a verified call knows about itself.
@@ -243,9 +255,12 @@ impl Call {
             .map_err(|_| TtError::new(codes::BODY_NOT_JSON, "The request body must be JSON."))
     }
 
+    /// The spec marks `page_size` required on the search APIs: no default.
     pub fn page_size(&self) -> Result<usize, TtError> {
         match self.q("page_size") {
-            None | Some("") => Ok(20),
+            None | Some("") => Err(TtError::invalid(
+                "Invalid page_size. The `page_size` query parameter is required.",
+            )),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n as usize),
                 _ => Err(TtError::invalid(
@@ -331,6 +346,12 @@ static ENDPOINTS: &[Endpoint] = &[
         products::search
     ),
     ep!(
+        POST,
+        "/product/202502/products/search",
+        Cipher,
+        products::search_202502
+    ),
+    ep!(
         GET,
         "/product/202309/products/{product_id}",
         Cipher,
@@ -350,6 +371,7 @@ static ENDPOINTS: &[Endpoint] = &[
     ),
     ep!(POST, "/order/202309/orders/search", Cipher, orders::search),
     ep!(GET, "/order/202309/orders", Cipher, orders::detail),
+    ep!(GET, "/order/202507/orders", Cipher, orders::detail_202507),
     ep!(
         GET,
         "/fulfillment/202309/packages/{package_id}",
@@ -523,7 +545,7 @@ async fn api(
     } else {
         call.shop_id
     };
-    if sb.rate_limited(limit_key, ep.key) {
+    if sb.rate_limited(limit_key, ep.key).is_some() {
         return error_response(
             &rid,
             &TtError {

@@ -92,6 +92,8 @@ pub(crate) struct OrderOut<'a> {
     status: &'static str,
     create_time: i64,
     update_time: i64,
+    /// Absent until the order is paid: the spec types it as a number, never null.
+    #[serde(skip_serializing_if = "Option::is_none")]
     paid_time: Option<i64>,
     rts_sla_time: i64,
     tts_sla_time: i64,
@@ -114,7 +116,29 @@ pub(crate) struct OrderOut<'a> {
     is_buyer_request_cancel: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     commerce_platform: Option<&'a str>,
+    /// What Get Order Detail 202507 adds to the 202309 order.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    v202507: Option<Order202507>,
 }
+
+/// The fields the 202507 order carries beyond 202309's that a sandbox order can answer: what
+/// kind of order it is (every sandbox order is an ordinary sale).
+#[derive(Serialize)]
+struct Order202507 {
+    order_type: &'static str,
+    is_exchange_order: bool,
+    is_replacement_order: bool,
+    is_sample_order: bool,
+    delivery_type: &'static str,
+}
+
+const ORDER_202507: Order202507 = Order202507 {
+    order_type: "NORMAL",
+    is_exchange_order: false,
+    is_replacement_order: false,
+    is_sample_order: false,
+    delivery_type: "HOME_DELIVERY",
+};
 
 fn order_out<'a>(o: &'a Order, w: &'a World) -> OrderOut<'a> {
     let c = o.currency.as_str();
@@ -196,6 +220,7 @@ fn order_out<'a>(o: &'a Order, w: &'a World) -> OrderOut<'a> {
         is_on_hold_order: false,
         is_buyer_request_cancel: o.buyer_cancel_requested,
         commerce_platform: o.commerce_platform.as_deref(),
+        v202507: None,
     }
 }
 
@@ -308,6 +333,15 @@ pub(crate) fn search(sb: &Sandbox, call: &Call) -> Result<Data, TtError> {
 
 /// `GET /order/202309/orders?ids=a,b` (≤ 50 ids, one comma-joined value).
 pub(crate) fn detail(sb: &Sandbox, call: &Call) -> Result<Data, TtError> {
+    detail_of_version(sb, call, false)
+}
+
+/// `GET /order/202507/orders?ids=a,b`: the same request; each order carries the 202507 fields.
+pub(crate) fn detail_202507(sb: &Sandbox, call: &Call) -> Result<Data, TtError> {
+    detail_of_version(sb, call, true)
+}
+
+fn detail_of_version(sb: &Sandbox, call: &Call, v202507: bool) -> Result<Data, TtError> {
     let ids: Vec<&str> = call
         .q("ids")
         .unwrap_or("")
@@ -324,7 +358,10 @@ pub(crate) fn detail(sb: &Sandbox, call: &Call) -> Result<Data, TtError> {
             .iter()
             .filter_map(|id| w.orders.get(*id))
             .filter(|o| o.shop_id == call.shop_id)
-            .map(|o| order_out(o, w))
+            .map(|o| OrderOut {
+                v202507: v202507.then_some(ORDER_202507),
+                ..order_out(o, w)
+            })
             .collect();
         raw(&DetailOut { orders })
     })

@@ -51,6 +51,20 @@ fn time_filter(body: &Value, key: &str) -> Option<i64> {
 
 /// `POST /product/202309/products/search`.
 pub(crate) fn search(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
+    search_of_version(sb, call, false)
+}
+
+/// `POST /product/202502/products/search`: 202309's request plus the `sku_ids` filter (at most
+/// 10) and `audit_status`; each product also carries `audit` and `has_draft`, each SKU its
+/// `status_info`.
+pub(crate) fn search_202502(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
+    search_of_version(sb, call, true)
+}
+
+/// Max `sku_ids` in a 202502 search.
+const MAX_SKU_IDS: usize = 10;
+
+fn search_of_version(sb: &Sandbox, call: &Call, v202502: bool) -> Result<Value, TtError> {
     let page_size = call.page_size()?;
     let offset = call.page_offset()?;
     let body = call.json()?;
@@ -69,6 +83,27 @@ pub(crate) fn search(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
             "Invalid seller_skus. At most 100 values are allowed.",
         ));
     }
+    let sku_ids: Option<Vec<String>> = if v202502 {
+        body.get("sku_ids").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+    } else {
+        None
+    };
+    if sku_ids.as_ref().is_some_and(|s| s.len() > MAX_SKU_IDS) {
+        return Err(TtError::invalid(
+            "Invalid sku_ids. At most 10 values are allowed.",
+        ));
+    }
+    // Every sandbox product has passed audit.
+    let audit_ok = !v202502
+        || body
+            .get("audit_status")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.iter().any(|s| s.as_str() == Some("APPROVED")));
     let (cge, cle) = (
         time_filter(&body, "create_time_ge"),
         time_filter(&body, "create_time_le"),
@@ -93,6 +128,12 @@ pub(crate) fn search(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
                 skus.as_ref()
                     .is_none_or(|skus| p.variants.iter().any(|v| skus.contains(&v.seller_sku)))
             })
+            .filter(|p| {
+                sku_ids
+                    .as_ref()
+                    .is_none_or(|ids| p.variants.iter().any(|v| ids.contains(&sid(v.id))))
+            })
+            .filter(|_| audit_ok)
             .filter(|p| cge.is_none_or(|t| secs(p.create_ms) >= t))
             .filter(|p| cle.is_none_or(|t| secs(p.create_ms) <= t))
             .filter(|p| uge.is_none_or(|t| secs(p.update_ms) >= t))
@@ -105,15 +146,26 @@ pub(crate) fn search(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
             .skip(offset)
             .take(page_size)
             .map(|p| {
-                json!({
+                let mut product = json!({
                     "id": sid(p.id), "title": p.name, "status": status(p),
-                    "skus": p.variants.iter().map(|v| json!({
-                        "id": sid(v.id), "seller_sku": v.seller_sku, "price": price(shop, v),
-                        "inventory": inventory(v),
-                    })).collect::<Vec<_>>(),
+                    "skus": p.variants.iter().map(|v| {
+                        let mut sku = json!({
+                            "id": sid(v.id), "seller_sku": v.seller_sku, "price": price(shop, v),
+                            "inventory": inventory(v),
+                        });
+                        if v202502 {
+                            sku["status_info"] = json!({"status": "NORMAL"});
+                        }
+                        sku
+                    }).collect::<Vec<_>>(),
                     "create_time": secs(p.create_ms), "update_time": secs(p.update_ms),
                     "sales_regions": [shop.region],
-                })
+                });
+                if v202502 {
+                    product["audit"] = json!({"status": "APPROVED"});
+                    product["has_draft"] = json!(false);
+                }
+                product
             })
             .collect();
         let next = offset + page.len();
@@ -133,7 +185,9 @@ pub(crate) fn get(sb: &Sandbox, call: &Call) -> Result<Value, TtError> {
         Ok(json!({
             "id": sid(p.id), "status": status(p), "title": p.name,
             "description": format!("<p>{}</p>", util::esc(&p.name)),
-            "category_chains": [], "brand": null, "main_images": [],
+            // A product without a brand has no `brand` key: the spec types it as an object, so
+            // clients whose models follow the spec cannot take a null there.
+            "category_chains": [], "main_images": [],
             "package_dimensions": {"length": "10", "width": "10", "height": "5", "unit": "CENTIMETER"},
             "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
             "skus": p.variants.iter().map(|v| json!({

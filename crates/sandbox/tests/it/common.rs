@@ -56,6 +56,10 @@ impl Env {
         self.clock.advance_millis(s * 1000);
     }
 
+    pub fn advance_ms(&self, ms: i64) {
+        self.clock.advance_millis(ms);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.server.base_url(), path)
     }

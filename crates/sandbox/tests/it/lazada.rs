@@ -1015,3 +1015,40 @@ async fn an_unanswered_push_is_retried_twelve_times() {
         "first try plus 12 retries"
     );
 }
+
+#[tokio::test]
+async fn api_call_limit_and_its_ban_are_on_by_default() {
+    let s = setup().await;
+    for i in 0..30 {
+        assert_eq!(
+            s.call(Carry::Query, "/seller/get", &[]).await["code"],
+            "0",
+            "call {i}"
+        );
+    }
+    let r = s.call(Carry::Query, "/seller/get", &[]).await;
+    assert_eq!(r["code"], "ApiCallLimit", "{r}");
+    // The ban refuses the API for its length, even once the second that overflowed is over.
+    s.env.advance_ms(999);
+    assert_eq!(
+        s.call(Carry::Query, "/seller/get", &[]).await["code"],
+        "ApiCallLimit"
+    );
+    s.env.advance_ms(2);
+    assert_eq!(s.call(Carry::Query, "/seller/get", &[]).await["code"], "0");
+    // A longer ban is named in the message.
+    s.env
+        .control(
+            "PUT",
+            "/__sandbox/faults",
+            json!({"rate_limit_qps": 1, "rate_limit_ban_secs": 3}),
+        )
+        .await;
+    s.env.advance_ms(1_000);
+    s.call(Carry::Query, "/seller/get", &[]).await;
+    let r = s.call(Carry::Query, "/seller/get", &[]).await;
+    assert_eq!(
+        r["message"],
+        "Api access frequency exceeds the limit. this ban will last 3 seconds."
+    );
+}

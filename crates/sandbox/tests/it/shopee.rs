@@ -315,7 +315,7 @@ async fn refresh_rotates_single_use_and_old_token_has_grace() {
     assert_eq!(s.get("/api/v2/shop/get_shop_info", "").await["error"], "");
     s.env.advance_secs(301);
     let old = s.get("/api/v2/shop/get_shop_info", "").await;
-    assert_eq!(old["error"], "error_auth");
+    assert_eq!(old["error"], "invalid_acceess_token");
     assert_eq!(old["message"], "Invalid access_token.");
     let new_token = r1["access_token"].as_str().unwrap();
     assert_eq!(
@@ -379,7 +379,10 @@ async fn wrong_shop_forced_expiry_and_deauthorization() {
         )
         .await;
     let token = r["access_token"].as_str().unwrap();
-    assert_eq!(s.get_with(path, token, "").await.1["error"], "error_auth");
+    assert_eq!(
+        s.get_with(path, token, "").await.1["error"],
+        "invalid_acceess_token"
+    );
 }
 
 #[tokio::test]
@@ -655,4 +658,79 @@ async fn order_flow_pushes_signed_webhooks_and_retries() {
         "a successful retry",
     )
     .await;
+}
+
+// ---- fidelity round two: what clients written from the docs expect ------------------------------
+
+#[tokio::test]
+async fn an_expired_access_token_is_invalid_acceess_token() {
+    let s = setup().await;
+    s.env.advance_secs(4 * 3_600 + 1);
+    let (status, v) = s.get_with("/api/v2/shop/get_shop_info", &s.token, "").await;
+    assert_eq!(status, 200);
+    // Shopee's own spelling, which public integrations key their refresh on.
+    assert_eq!(v["error"], "invalid_acceess_token", "{v}");
+    assert_eq!(v["message"], "Invalid access_token.");
+}
+
+#[tokio::test]
+async fn an_unknown_partner_id_is_invalid_partner_id() {
+    let s = setup().await;
+    let ts = s.env.now_secs();
+    let path = "/api/v2/auth/token/get";
+    let v: Value = s
+        .env
+        .http
+        .post(s.env.url(&format!(
+            "{path}?partner_id=999&timestamp={ts}&sign={}",
+            doc_sign(path, ts, None)
+        )))
+        .json(&json!({"code": "x", "partner_id": 999, "shop_id": s.shop_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["error"], "invalid_partner_id", "{v}");
+}
+
+#[tokio::test]
+async fn shipping_an_unpaid_order_is_not_ready_to_ship() {
+    let s = setup().await;
+    let placed = s
+        .env
+        .control(
+            "POST",
+            &format!("/__sandbox/shops/{}/orders", s.shop_id),
+            json!({"lines": [{"seller_sku": "TEE", "quantity": 1}], "unpaid": true}),
+        )
+        .await;
+    let sn = placed["order_id"].as_str().unwrap().to_owned();
+    let (_, v) = s
+        .post(
+            "/api/v2/logistics/ship_order",
+            json!({"order_sn": sn, "pickup": {"address_id": 1, "pickup_time_id": "1"}}),
+        )
+        .await;
+    assert_eq!(
+        v["error"], "logistics.shipping_order_real_ready_to_ship",
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_per_shop_rate_limit_is_on_by_default() {
+    let s = setup().await;
+    let path = "/api/v2/shop/get_shop_info";
+    for i in 0..16 {
+        assert_eq!(s.get_with(path, &s.token, "").await.0, 200, "call {i}");
+    }
+    let (status, v) = s.get_with(path, &s.token, "").await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (429, Some("rate_limit.exceed_shop_api"))
+    );
+    let faults = s.env.control("GET", "/__sandbox/faults", json!({})).await;
+    assert_eq!(faults["rate_limit_off"], false, "{faults}");
 }

@@ -414,7 +414,7 @@ async fn expired_token_then_refresh() {
         .call_full(
             "POST",
             "/order/202309/orders/search",
-            &[],
+            &[("page_size", "20".into())],
             "{}",
             s.env.now_secs(),
             true,
@@ -451,13 +451,23 @@ async fn rate_limit_caps_and_promotion_floor() {
         .control("PUT", "/__sandbox/faults", json!({"rate_limit_qps": 1}))
         .await;
     assert_eq!(
-        s.call("POST", "/order/202309/orders/search", &[], "{}")
-            .await
-            .0,
+        s.call(
+            "POST",
+            "/order/202309/orders/search",
+            &[("page_size", "20".into())],
+            "{}"
+        )
+        .await
+        .0,
         200
     );
     let (status, v) = s
-        .call("POST", "/order/202309/orders/search", &[], "{}")
+        .call(
+            "POST",
+            "/order/202309/orders/search",
+            &[("page_size", "20".into())],
+            "{}",
+        )
         .await;
     assert_eq!(status, 429);
     assert_eq!(v["code"], 36_009_002);
@@ -651,4 +661,298 @@ async fn ship_package_and_tracking() {
         )
         .await;
     assert_eq!(v["data"]["tracking"].as_array().unwrap().len(), 2);
+}
+
+// ---- fidelity round two: what clients written from the spec expect -----------------------------
+
+/// Keys whose value is null anywhere in `v`, as paths.
+fn nulls(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Null => out.push(path.to_owned()),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| nulls(x, &format!("{path}[{i}]"), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| nulls(x, &format!("{path}.{k}"), out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn successful_answers_carry_no_nulls() {
+    let s = setup().await;
+    // An unpaid order has no paid_time; the product has no brand.
+    s.env
+        .control(
+            "POST",
+            &format!("/__sandbox/shops/{}/orders", s.shop_id),
+            json!({"lines": [{"seller_sku": "BATIK-M", "quantity": 1}], "unpaid": true}),
+        )
+        .await;
+    let page = [("page_size", "20".to_owned())];
+    let mut answers = vec![
+        s.call(
+            "GET",
+            &format!("/product/202309/products/{}", s.product_id),
+            &[],
+            "",
+        )
+        .await
+        .1,
+        s.call("POST", "/product/202309/products/search", &page, "{}")
+            .await
+            .1,
+        s.call("POST", "/product/202502/products/search", &page, "{}")
+            .await
+            .1,
+    ];
+    let orders = s
+        .call("POST", "/order/202309/orders/search", &page, "{}")
+        .await
+        .1;
+    let id = orders["data"]["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    answers.push(orders);
+    for version in ["202309", "202507"] {
+        answers.push(
+            s.call(
+                "GET",
+                &format!("/order/{version}/orders"),
+                &[("ids", id.clone())],
+                "",
+            )
+            .await
+            .1,
+        );
+    }
+    for a in &answers {
+        assert_eq!(a["code"], 0, "{a}");
+        let mut found = Vec::new();
+        nulls(&a["data"], "data", &mut found);
+        assert!(found.is_empty(), "nulls at {found:?} in {a}");
+    }
+    assert!(answers[0]["data"].get("brand").is_none());
+}
+
+#[tokio::test]
+async fn a_bad_or_used_auth_code_is_36004004() {
+    let s = setup().await;
+    let v = token_call(
+        &s.env,
+        "/api/v2/token/get",
+        "auth_code=nope&grant_type=authorized_code",
+    )
+    .await;
+    assert_eq!(v["code"], 36_004_004, "{v}");
+}
+
+#[tokio::test]
+async fn gateway_messages_carry_the_documented_keywords_and_auth_failures_are_401() {
+    let s = setup().await;
+    let now = s.env.now_secs();
+    let search = "/order/202309/orders/search";
+    let page = [("page_size", "20".to_owned())];
+    for (ts, keyword) in [
+        (now - 301, "earlier than 5 minutes"),
+        (now + 31, "more than 30 seconds"),
+        (-5, "lesser than 0"),
+    ] {
+        let (status, v) = s
+            .call_full("POST", search, &page, "{}", ts, true, &s.token)
+            .await;
+        assert_eq!((status, v["code"].as_i64()), (200, Some(36_009_004)));
+        assert!(v["message"].as_str().unwrap().contains(keyword), "{v}");
+    }
+    // No sign at all.
+    let url = s.env.url(&format!(
+        "{search}?app_key={APP_KEY}&timestamp={now}&shop_cipher={}&page_size=20",
+        s.cipher
+    ));
+    let r = s
+        .env
+        .http
+        .post(url)
+        .header("x-tts-access-token", &s.token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing credentials"),
+        "{v}"
+    );
+    // A wrong sign: 106001 with HTTP 401, as captured from the real gateway.
+    let url = s.env.url(&format!(
+        "{search}?app_key={APP_KEY}&timestamp={now}&shop_cipher={}&page_size=20&sign=00",
+        s.cipher
+    ));
+    let r = s
+        .env
+        .http
+        .post(url)
+        .header("x-tts-access-token", &s.token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 106_001);
+    // A bad token and an expired one are credentials failures too.
+    let (status, _) = s
+        .call_full("POST", search, &page, "{}", now, true, "TTP_nope")
+        .await;
+    assert_eq!(status, 401);
+    // An unneeded cipher, a missing one.
+    let (_, v) = s.call("GET", "/authorization/202309/shops", &[], "").await;
+    assert_eq!(v["code"], 36_009_004);
+    assert!(
+        v["message"].as_str().unwrap().contains("not required"),
+        "{v}"
+    );
+    let (_, v) = s
+        .call_full("POST", search, &page, "{}", now, false, &s.token)
+        .await;
+    assert_eq!(v["code"], 106_013);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing identifier"),
+        "{v}"
+    );
+    s.env.advance_secs(7 * 86_400);
+    let (status, v) = s.call("POST", search, &page, "{}").await;
+    assert_eq!((status, v["code"].as_i64()), (401, Some(105_002)));
+}
+
+#[tokio::test]
+async fn page_size_is_required_on_the_searches() {
+    let s = setup().await;
+    for path in [
+        "/order/202309/orders/search",
+        "/product/202309/products/search",
+        "/product/202502/products/search",
+    ] {
+        let (_, v) = s.call("POST", path, &[], "{}").await;
+        assert_eq!(v["code"], 36_009_004, "{path}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("page_size"), "{v}");
+        let (_, v) = s
+            .call("POST", path, &[("page_size", "5".into())], "{}")
+            .await;
+        assert_eq!(v["code"], 0, "{path}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn newer_versions_are_served_beside_202309() {
+    let s = setup().await;
+    let page = [("page_size", "20".to_owned())];
+    let (_, v) = s
+        .call("POST", "/product/202502/products/search", &page, "{}")
+        .await;
+    let p = &v["data"]["products"][0];
+    assert_eq!(p["id"], s.product_id.to_string(), "{v}");
+    assert_eq!(p["audit"]["status"], "APPROVED");
+    assert_eq!(p["skus"][0]["status_info"]["status"], "NORMAL");
+    // 202502 filters by SKU id, at most 10 of them.
+    let (_, v) = s
+        .call(
+            "POST",
+            "/product/202502/products/search",
+            &page,
+            &json!({"sku_ids": ["1"]}).to_string(),
+        )
+        .await;
+    assert_eq!(v["data"]["total_count"], 0, "{v}");
+    let (_, v) = s
+        .call(
+            "POST",
+            "/product/202502/products/search",
+            &page,
+            &json!({"sku_ids": [s.sku_id.to_string()]}).to_string(),
+        )
+        .await;
+    assert_eq!(v["data"]["total_count"], 1, "{v}");
+    let eleven: Vec<String> = (0..11).map(|i| i.to_string()).collect();
+    let (_, v) = s
+        .call(
+            "POST",
+            "/product/202502/products/search",
+            &page,
+            &json!({ "sku_ids": eleven }).to_string(),
+        )
+        .await;
+    assert_eq!(v["code"], 36_009_004);
+    // 202507 order detail: the same request, each order says what kind it is.
+    s.env
+        .control(
+            "POST",
+            &format!("/__sandbox/shops/{}/orders", s.shop_id),
+            json!({"lines": [{"seller_sku": "BATIK-M", "quantity": 1}]}),
+        )
+        .await;
+    let (_, v) = s
+        .call("POST", "/order/202309/orders/search", &page, "{}")
+        .await;
+    let id = v["data"]["orders"][0]["id"].as_str().unwrap().to_owned();
+    let (_, old) = s
+        .call("GET", "/order/202309/orders", &[("ids", id.clone())], "")
+        .await;
+    let (_, new) = s
+        .call("GET", "/order/202507/orders", &[("ids", id)], "")
+        .await;
+    assert_eq!(new["data"]["orders"][0]["order_type"], "NORMAL", "{new}");
+    assert!(old["data"]["orders"][0].get("order_type").is_none());
+    assert_eq!(
+        new["data"]["orders"][0]["status"],
+        old["data"]["orders"][0]["status"]
+    );
+}
+
+#[tokio::test]
+async fn documented_rate_limit_is_on_by_default() {
+    let s = setup().await;
+    let page = [("page_size", "1".to_owned())];
+    let mut statuses = Vec::new();
+    for _ in 0..51 {
+        let (status, v) = s
+            .call("POST", "/order/202309/orders/search", &page, "{}")
+            .await;
+        statuses.push((status, v["code"].as_i64().unwrap()));
+    }
+    // The manual clock stands still: 50 pass in its second, the 51st is refused.
+    assert!(
+        statuses[..50].iter().all(|s| *s == (200, 0)),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[50], (429, 36_009_002));
+    // Other APIs keep their own budget; the next second starts afresh.
+    let (status, _) = s
+        .call("POST", "/product/202309/products/search", &page, "{}")
+        .await;
+    assert_eq!(status, 200);
+    s.env.advance_secs(1);
+    let (status, _) = s
+        .call("POST", "/order/202309/orders/search", &page, "{}")
+        .await;
+    assert_eq!(status, 200);
+    // And it can be turned off.
+    s.env
+        .control("PUT", "/__sandbox/faults", json!({"rate_limit_off": true}))
+        .await;
+    for _ in 0..60 {
+        let (status, _) = s
+            .call("POST", "/order/202309/orders/search", &page, "{}")
+            .await;
+        assert_eq!(status, 200);
+    }
 }
