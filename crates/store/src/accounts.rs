@@ -407,28 +407,14 @@ impl Store {
         let now = self.now();
         let mut tx = self.begin().await?;
         let inv = Self::claim_invitation(&mut tx, token_hash, now).await?;
-        let user = User {
-            id: UserId::new(),
-            email: inv.email.clone(),
-            created_at: now,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (email) DO NOTHING",
+        let user = insert_new_user(
+            &mut tx,
+            &inv.email,
+            password_hash,
+            now,
+            "this email has an account: sign in with it to accept the invitation",
         )
-        .bind(user.id.to_string())
-        .bind(&user.email)
-        .bind(password_hash)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::conflict(
-                "account_exists",
-                "this email has an account: sign in with it to accept the invitation",
-            ));
-        }
+        .await?;
         Self::join_from_invitation(&mut tx, &inv, &user, now).await?;
         tx.commit().await?;
         Ok((user, inv.org_id))
@@ -708,28 +694,14 @@ impl Store {
         if n != 1 {
             return Err(StoreError::NotFound("sign-up link"));
         }
-        let user = User {
-            id: UserId::new(),
-            email: pending.text("email")?,
-            created_at: now,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (email) DO NOTHING",
+        let user = insert_new_user(
+            &mut tx,
+            &pending.text("email")?,
+            password_hash,
+            now,
+            "this email has an account already: sign in instead",
         )
-        .bind(user.id.to_string())
-        .bind(&user.email)
-        .bind(password_hash)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::conflict(
-                "account_exists",
-                "this email has an account already: sign in instead",
-            ));
-        }
+        .await?;
         let actor = Actor::user(user.id, &user.email);
         let org = insert_org(
             &mut tx,
@@ -779,4 +751,35 @@ impl Store {
             body: field(&mail, "body")?,
         })
     }
+}
+
+/// Create the account of a person who proved they own `email` (they followed a mailed link).
+/// An email that has an account meanwhile is a conflict saying `taken`, never a second user.
+async fn insert_new_user(
+    tx: &mut Tx,
+    email: &str,
+    password_hash: &str,
+    now: Timestamp,
+    taken: &'static str,
+) -> Result<User> {
+    let user = User {
+        id: UserId::new(),
+        email: email.to_owned(),
+        created_at: now,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(user.id.to_string())
+    .bind(&user.email)
+    .bind(password_hash)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::conflict("account_exists", taken));
+    }
+    Ok(user)
 }

@@ -321,25 +321,48 @@ pub async fn reset_form(
     ))
 }
 
+/// The password chosen on a mailed link's form, hashed; or the page to answer instead (the
+/// form expired, or the password is not acceptable).
+async fn chosen_password(
+    state: &AppState,
+    parts: &Parts,
+    f: PasswordFields,
+    action: &str,
+    title: &str,
+) -> UiResult<Result<String, Response>> {
+    if !form_token_ok(parts, &f.csrf) {
+        return Ok(Err(expired_form(state)));
+    }
+    if let Err(e) = validate_new_password(&f.password) {
+        return Ok(Err(new_password_form(
+            state,
+            action,
+            title,
+            html! {},
+            Some(&e.to_string()),
+        )));
+    }
+    Ok(Ok(state.passwords.hash(f.password).await?))
+}
+
 pub async fn reset(
     State(state): State<AppState>,
     Path(token): Path<String>,
     parts: Parts,
     axum::Form(f): axum::Form<PasswordFields>,
 ) -> UiResult<Response> {
-    if !form_token_ok(&parts, &f.csrf) {
-        return Ok(expired_form(&state));
-    }
-    if let Err(e) = validate_new_password(&f.password) {
-        return Ok(new_password_form(
-            &state,
-            &format!("/reset/{token}"),
-            "Choose a new password",
-            html! {},
-            Some(&e.to_string()),
-        ));
-    }
-    let hash = state.passwords.hash(f.password).await?;
+    let hash = match chosen_password(
+        &state,
+        &parts,
+        f,
+        &format!("/reset/{token}"),
+        "Choose a new password",
+    )
+    .await?
+    {
+        Ok(hash) => hash,
+        Err(again) => return Ok(again),
+    };
     match state.store.reset_password(&hash_token(&token), &hash).await {
         Ok(_) => Ok(message(
             &state,
@@ -434,19 +457,18 @@ pub async fn complete_signup(
     parts: Parts,
     axum::Form(f): axum::Form<PasswordFields>,
 ) -> UiResult<Response> {
-    if !form_token_ok(&parts, &f.csrf) {
-        return Ok(expired_form(&state));
-    }
-    if let Err(e) = validate_new_password(&f.password) {
-        return Ok(new_password_form(
-            &state,
-            &format!("/signup/{token}"),
-            "Finish signing up",
-            html! {},
-            Some(&e.to_string()),
-        ));
-    }
-    let hash = state.passwords.hash(f.password).await?;
+    let hash = match chosen_password(
+        &state,
+        &parts,
+        f,
+        &format!("/signup/{token}"),
+        "Finish signing up",
+    )
+    .await?
+    {
+        Ok(hash) => hash,
+        Err(again) => return Ok(again),
+    };
     match state
         .store
         .complete_signup(&hash_token(&token), &hash)
