@@ -156,6 +156,9 @@ pub(crate) async fn insert_org(
 ) -> Result<Org> {
     validate_slug(slug)?;
     let name = name.trim();
+    let mut errors = ValidationError::new();
+    storesync_domain::validation::check_text(&mut errors, "name", name);
+    errors.into_result()?;
     if name.is_empty() {
         return Err(ValidationError::field("name", "must not be empty").into());
     }
@@ -592,6 +595,9 @@ impl Store {
         actor: &Actor,
     ) -> Result<ApiTokenInfo> {
         let name = name.trim();
+        let mut errors = ValidationError::new();
+        storesync_domain::validation::check_text(&mut errors, "name", name);
+        errors.into_result()?;
         if name.is_empty() || name.len() > 100 {
             return Err(ValidationError::field("name", "1–100 characters").into());
         }

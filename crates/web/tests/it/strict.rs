@@ -163,6 +163,10 @@ backend_test! {
         assert_eq!((r.status, fields(&r)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["idempotency_key".to_owned()]), "{}", r.body);
         let r = app.post(&t, "/api/v1/locations", json!({ "code": "annex", "name": "An\u{2066}nex" })).await;
         assert_eq!((r.status, fields(&r)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "{}", r.body);
+        let r = app.post(&t, "/api/v1/tokens", json!({ "name": "ci\u{0}bot" })).await;
+        assert_eq!((r.status, fields(&r)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "{}", r.body);
+        let err = app.store.create_org("zw-org", "Acme\u{200B}", &storesync_store::Actor::system("test")).await.unwrap_err();
+        assert!(matches!(err, storesync_store::StoreError::Validation(_)), "{err:?}");
         let r = app.get(&t, "/api/v1/inventory?sku=KAOS-M").await;
         assert_eq!(r.body["totals"]["on_hand"], 5, "nothing applied");
     }
