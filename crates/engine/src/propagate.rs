@@ -329,6 +329,10 @@ impl PushHandler {
         if due.is_empty() {
             return Ok(());
         }
+        // The marketplace takes a limited number of calls a second, so order matters: lowerings
+        // before raises (a lowering is what keeps a unit from being sold twice, a raise can
+        // wait), and among them the listings closest to selling out first.
+        due.sort_by_key(|i| (i.target > i.shown, i.target));
         if session.shop.settings.dry_run {
             // Onboarding: show the seller what would happen, change nothing.
             for item in &due {
