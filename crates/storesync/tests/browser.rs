@@ -286,6 +286,8 @@ fn a_seller_runs_the_daily_loop_in_a_real_browser() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
+    // Admin commands need the database to exist; `migrate` creates it.
+    admin(&["migrate"], None);
     admin(&["org", "create", "toko", "--name", "Toko Maju"], None);
     let (owner, viewer, password) = ("owner@toko.test", "viewer@toko.test", "browser-test-pass-1");
     for (email, role) in [(owner, "owner"), (viewer, "viewer")] {
