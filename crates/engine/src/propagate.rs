@@ -93,6 +93,12 @@ fn read_first(item: &PushItem) -> bool {
 /// How long a push waits for webhooks received before it was queued.
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
 
+/// Where a listing's push goes in a shop's batch: lowerings (a target below what the channel
+/// shows) before raises, and within each the listings closest to selling out first.
+fn send_order(target: i64, shown: i64) -> (bool, i64) {
+    (target > shown, target)
+}
+
 #[derive(serde::Deserialize)]
 struct Payload {
     shop_id: ShopId,
@@ -332,7 +338,7 @@ impl PushHandler {
         // The marketplace takes a limited number of calls a second, so order matters: lowerings
         // before raises (a lowering is what keeps a unit from being sold twice, a raise can
         // wait), and among them the listings closest to selling out first.
-        due.sort_by_key(|i| (i.target > i.shown, i.target));
+        due.sort_by_key(|i| send_order(i.target, i.shown));
         if session.shop.settings.dry_run {
             // Onboarding: show the seller what would happen, change nothing.
             for item in &due {
@@ -422,5 +428,21 @@ impl PushHandler {
             self.store.mark_variants_dirty(org, &lowered_split).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_order;
+
+    #[test]
+    fn lowerings_go_first_and_the_scarcest_before_the_rest() {
+        // (target, shown)
+        let mut pushes = vec![(9, 4), (7, 12), (1, 3), (5, 5), (0, 2), (3, 1)];
+        pushes.sort_by_key(|&(target, shown)| send_order(target, shown));
+        assert_eq!(
+            pushes,
+            vec![(0, 2), (1, 3), (5, 5), (7, 12), (3, 1), (9, 4)]
+        );
     }
 }
