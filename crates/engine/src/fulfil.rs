@@ -16,8 +16,10 @@ use crate::shop::{with_refresh, RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
 pub const SHIP_JOB: &str = "order.ship";
-/// How long a refused shipment waits before the order is looked at again.
+/// How long a refused shipment first waits before the order is looked at again (doubling each
+/// time), and how many attempts it gets in all.
 const RECHECK_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_secs(2);
+const RECHECKS_AFTER_REFUSAL: i64 = 4;
 pub const CANCEL_JOB: &str = "order.cancel";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,15 +116,16 @@ impl JobHandler for FulfilHandler {
         .await
         {
             Ok(s) => s,
-            // Refused on the first attempt: the order may have moved on the marketplace (a
-            // buyer's cancellation whose push is still on its way). Look again once intake had
-            // a moment: the next attempt ends quietly if the order is cancelled by then, and
-            // is refused for good otherwise.
-            Err(JobError::Permanent(message)) if job.attempts < 2 => {
+            // Refused: the order may have moved on the marketplace (a buyer's cancellation,
+            // or a cancellation request waiting for its answer, whose push is still on its
+            // way). Look again a few times, each a little later: an attempt ends quietly once
+            // the order is cancelled, and a refusal that outlasts the rechecks is for good.
+            Err(JobError::Permanent(message)) if job.attempts < RECHECKS_AFTER_REFUSAL => {
+                let wait = RECHECK_AFTER_REFUSAL * 2u32.pow(job.attempts.clamp(1, 8) as u32 - 1);
                 return Err(JobError::Retry {
                     message,
-                    after: Some(RECHECK_AFTER_REFUSAL),
-                })
+                    after: Some(wait),
+                });
             }
             Err(e) => return Err(e),
         };

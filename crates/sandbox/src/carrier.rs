@@ -1,5 +1,6 @@
-//! The carrier and the buyer after the sale: picks up arranged shipments, delivers them and
-//! completes delivered orders after configurable delays, so a long-running sandbox (the demo)
+//! The carrier and the buyer after the sale: picks up arranged shipments, delivers them,
+//! completes delivered orders and lets unanswered cancellation requests lapse into
+//! cancellations after configurable delays, so a long-running sandbox (the demo)
 //! moves orders all the way through their life as a real marketplace does, each step pushed
 //! like any other status change.
 
@@ -20,6 +21,9 @@ pub struct CarrierSettings {
     pub deliver_after_secs: Option<f64>,
     /// Delivered → completed (the buyer confirms receipt or the window closes).
     pub complete_after_secs: Option<f64>,
+    /// A buyer's cancellation request the seller has not answered is accepted by the
+    /// marketplace after this long, as Shopee does when the seller lets the window pass.
+    pub accept_cancel_after_secs: Option<f64>,
 }
 
 impl CarrierSettings {
@@ -29,6 +33,9 @@ impl CarrierSettings {
             Stage::Arranged => self.pickup_after_secs.map(|d| (OrderAction::Pickup, d)),
             Stage::Shipped => self.deliver_after_secs.map(|d| (OrderAction::Deliver, d)),
             Stage::Delivered => self.complete_after_secs.map(|d| (OrderAction::Complete, d)),
+            Stage::InCancel => self
+                .accept_cancel_after_secs
+                .map(|d| (OrderAction::AcceptCancel, d)),
             _ => None,
         }
     }

@@ -60,6 +60,32 @@ async fn the_carrier_picks_up_delivers_and_completes_after_its_delays() {
     sb.tick();
     assert_eq!(sb.order(&order.order_id).unwrap().status, "COMPLETED");
 
+    // A cancellation request the seller leaves unanswered is accepted once its delay passed.
+    let asked = sb
+        .place_order(
+            shop_id,
+            &serde_json::from_value(json!({"lines": [{"seller_sku": "TEE"}]})).unwrap(),
+        )
+        .unwrap();
+    sb.advance_order(&asked.order_id, OrderAction::BuyerCancel)
+        .unwrap();
+    assert_eq!(sb.order(&asked.order_id).unwrap().status, "IN_CANCEL");
+    sb.tick();
+    assert_eq!(
+        sb.order(&asked.order_id).unwrap().status,
+        "IN_CANCEL",
+        "off until set"
+    );
+    env.control(
+        "PUT",
+        "/__sandbox/carrier",
+        json!({"accept_cancel_after_secs": 1_000}),
+    )
+    .await;
+    env.advance_secs(1);
+    sb.tick();
+    assert_eq!(sb.order(&asked.order_id).unwrap().status, "CANCELLED");
+
     // An order still waiting for the seller is not the carrier's.
     let waiting = sb
         .place_order(

@@ -61,6 +61,9 @@ const PACK_SECS: f64 = 60.0;
 const PICKUP_SECS: f64 = 120.0;
 const DELIVER_SECS: f64 = 600.0;
 const COMPLETE_SECS: f64 = 1_800.0;
+/// A buyer's cancellation request nobody answers lapses into a cancellation (the demo's seller
+/// never answers them; the marketplace accepts them when the window passes).
+const CANCEL_REQUEST_SECS: f64 = 5.0;
 /// How often the autopilot looks for work at `--time-scale 1`, and never more often than
 /// `MIN_ROUND_MS` however the time is scaled.
 const ROUND_SECS: f64 = 5.0;
@@ -259,6 +262,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
                 pickup_after_secs: Some(PICKUP_SECS),
                 deliver_after_secs: Some(DELIVER_SECS),
                 complete_after_secs: Some(COMPLETE_SECS),
+                accept_cancel_after_secs: Some(CANCEL_REQUEST_SECS),
             });
         }
         sandbox.set_buyers(
