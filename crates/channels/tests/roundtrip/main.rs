@@ -5,3 +5,23 @@
 mod lazada;
 mod shopee;
 mod tiktok;
+
+/// Fires `calls` concurrent calls made by `call`, more than the marketplace
+/// takes in a second: every one must succeed (the client's pacer kept the
+/// burst under the sandbox's default limit) and together they take at least
+/// a second.
+pub async fn assert_burst_is_paced<F, Fut, T, E>(calls: usize, call: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    let started = std::time::Instant::now();
+    for r in futures_util::future::join_all((0..calls).map(|_| call())).await {
+        r.unwrap();
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "{calls} calls were paced"
+    );
+}
