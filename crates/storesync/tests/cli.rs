@@ -258,6 +258,21 @@ fn sandbox_runs_standalone_and_prints_its_credentials() {
     }
 }
 
+/// GET a JSON answer from the demo's API with its token.
+fn get_json(rt: &tokio::runtime::Runtime, url: String, token: &str) -> serde_json::Value {
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
 /// Start `storesync demo` and return the child, its base URL and API token.
 fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (KillOnDrop, String, String) {
     let mut child = storesync()
@@ -314,19 +329,7 @@ fn demo_connects_shops_takes_live_orders_and_continues_after_a_restart() {
         .enable_all()
         .build()
         .unwrap();
-    let get = |url: String, token: &str| -> serde_json::Value {
-        rt.block_on(async {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        })
-    };
+    let get = |url: String, token: &str| get_json(&rt, url, token);
     let (mut child, url, token) = start_demo(&dir, &["--buyer-rate", "4"]);
     let shops = get(format!("{url}/api/v1/shops"), &token);
     let marketplaces: Vec<_> = shops
@@ -487,19 +490,7 @@ fn the_demo_autopilot_keeps_orders_and_stock_moving_for_hours() {
         .enable_all()
         .build()
         .unwrap();
-    let get = |url: String, token: &str| -> serde_json::Value {
-        rt.block_on(async {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        })
-    };
+    let get = |url: String, token: &str| get_json(&rt, url, token);
     // At a time scale of 1/500, a minute of this test is more than eight hours of the demo's
     // world: orders are packed after 0.12 s, delivered after 1.2 s, completed after 3.6 s.
     let (mut child, url, token) = start_demo(&dir, &["--buyer-rate", "3", "--time-scale", "0.002"]);
