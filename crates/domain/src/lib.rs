@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod limits;
 pub mod money;
 pub mod order;
+pub mod protection;
 pub mod role;
 pub mod sku;
 pub mod time;

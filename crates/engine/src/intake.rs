@@ -1,16 +1,17 @@
 //! Order intake from marketplaces: processing stored webhooks and polling
 //! as the safety net. Both end in the store's one idempotent upsert.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use storesync_channels::{ExtOrderId, Order, TimeRange, WebhookEventKind};
 use storesync_domain::ids::{OrgId, ShopId};
-use storesync_domain::{Currency, Money};
+use storesync_domain::{Currency, Money, Timestamp};
 use storesync_store::ingest::{IngestLine, IngestOrder, Via};
 use storesync_store::jobs::{Job, NewJob};
 use storesync_store::shops::{Shop, ShopStatus};
-use storesync_store::webhooks::WebhookId;
+use storesync_store::webhooks::{drain_job, InboxEntry, WebhookId};
 use storesync_store::{Actor, Store};
 
 use crate::connect::ChannelRegistry;
@@ -96,46 +97,82 @@ impl Intake {
                 },
             )
             .await?;
-            for o in &orders {
-                self.ingest(&session.shop, o, via).await?;
-            }
+            self.ingest(&session.shop, &orders, via).await?;
         }
         Ok(())
     }
 
-    async fn ingest(&self, shop: &Shop, order: &Order, via: Via) -> Result<(), JobError> {
-        let ingest = to_ingest(order).ok_or_else(|| {
-            JobError::Permanent(format!(
-                "order {} carries no currency",
-                order.order_id.as_str()
-            ))
-        })?;
-        let outcome = self
+    /// Book orders of one shop together (see [`Store::ingest_orders`]); the
+    /// first failure is returned once the others are booked.
+    async fn ingest(&self, shop: &Shop, orders: &[Order], via: Via) -> Result<(), JobError> {
+        let mut result = Ok(());
+        let mut batch = Vec::with_capacity(orders.len());
+        for order in orders {
+            match to_ingest(order) {
+                Some(o) => batch.push(o),
+                None => {
+                    result = Err(JobError::Permanent(format!(
+                        "order {} carries no currency",
+                        order.order_id.as_str()
+                    )));
+                }
+            }
+        }
+        let outcomes = self
             .store
-            .ingest_order(
+            .ingest_orders(
                 shop.org_id,
                 shop.id,
                 &shop.marketplace,
-                &ingest,
+                &batch,
                 via,
                 &Actor::system("intake"),
             )
             .await?;
-        if outcome.short_units > 0 {
-            tracing::warn!(shop = %shop.id, order = %ingest.external_id, short = outcome.short_units,
-                "marketplace sold more than our stock covers");
+        for (ingest, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(outcome) if outcome.short_units > 0 => {
+                    tracing::warn!(shop = %shop.id, order = %ingest.external_id, short = outcome.short_units,
+                        "marketplace sold more than our stock covers");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if result.is_ok() {
+                        result = Err(e.into());
+                    }
+                }
+            }
         }
-        Ok(())
+        result
     }
 }
 
-/// `webhook.process`: parse a stored delivery and act on its events.
+/// How many deliveries a drain claims at a time: enough to fill the
+/// marketplaces' largest order-detail calls (50 orders) several times.
+const DRAIN_BATCH: i64 = 200;
+/// How long a drain holds its claim: longer than a batch's calls take, so
+/// a live drain never loses its entries, and short enough that a crashed
+/// one's are taken again soon.
+const DRAIN_LEASE_MS: i64 = 60_000;
+/// A drain that has worked this long hands over to a fresh job, so a
+/// steady stream of deliveries never holds one worker slot for ever.
+const DRAIN_BUDGET_MS: i64 = 5_000;
+
+/// `webhook.process`: drain a marketplace's inbox. Deliveries are claimed
+/// in batches, their order events grouped per shop, each shop's orders
+/// fetched in the marketplace's largest detail calls and booked; other
+/// events act at once. A shop whose fetch failed in a way worth retrying
+/// gives its deliveries back and the job retries; a delivery that can never
+/// be processed (unreadable, a permanent refusal) is logged and closed —
+/// polling covers the orders it named.
 #[derive(Debug)]
 pub struct WebhookHandler(pub Intake);
 
 #[derive(serde::Deserialize)]
 struct WebhookPayload {
-    webhook_id: WebhookId,
+    marketplace: Option<String>,
+    /// Jobs queued before drains existed named one delivery.
+    webhook_id: Option<WebhookId>,
 }
 
 #[async_trait::async_trait]
@@ -144,66 +181,168 @@ impl JobHandler for WebhookHandler {
         let intake = &self.0;
         let p: WebhookPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-        let entry = intake.store.webhook(p.webhook_id).await?;
-        if entry.processed_at.is_some() {
-            return Ok(());
-        }
-        let channel = intake
-            .channels
-            .get(&entry.marketplace)
-            .cloned()
-            .ok_or_else(|| {
-                JobError::Permanent(format!("no app credentials for {}", entry.marketplace))
-            })?;
-        let events = channel
-            .parse_webhook(entry.payload.as_bytes())
-            .map_err(|e| JobError::Permanent(format!("unreadable webhook: {e}")))?;
-        for event in events {
-            let Some(shop_id) = &event.shop_id else {
-                continue;
-            };
-            let Some(shop) = intake
+        let marketplace = match (p.marketplace, p.webhook_id) {
+            (Some(m), _) => m,
+            (None, Some(id)) => intake.store.webhook(id).await?.marketplace,
+            (None, None) => return Err(JobError::Permanent("bad payload: no marketplace".into())),
+        };
+        let started = intake.store.now();
+        loop {
+            let batch = intake
                 .store
-                .shop_by_external(&entry.marketplace, shop_id.as_str())
-                .await?
-            else {
-                tracing::info!(marketplace = %entry.marketplace, shop = %shop_id.as_str(), "webhook for a shop we do not know");
-                continue;
-            };
-            match event.kind {
-                WebhookEventKind::OrderStatusChanged { order_id, .. }
-                | WebhookEventKind::OrderChanged { order_id } => {
-                    if shop.status != ShopStatus::Active {
-                        continue;
-                    }
-                    let mut session =
-                        ShopSession::open(&intake.store, &intake.channels, shop.org_id, shop.id)
-                            .await?;
-                    intake
-                        .fetch_and_ingest(&mut session, vec![order_id], Via::Webhook)
-                        .await?;
-                }
-                WebhookEventKind::Deauthorized => {
-                    intake
-                        .store
-                        .set_shop_status(
-                            shop.org_id,
-                            shop.id,
-                            ShopStatus::NeedsReauth,
-                            Some("the seller revoked StoreSync's access on the marketplace"),
-                            &Actor::system("webhook"),
-                        )
-                        .await?;
-                }
-                WebhookEventKind::AuthorizationExpiring { expires_at } => {
-                    tracing::warn!(shop = %shop.id, expires_at = ?expires_at, "shop authorization ends soon");
-                }
-                WebhookEventKind::ListingChanged { .. }
-                | WebhookEventKind::Authorized { .. }
-                | WebhookEventKind::Ignored { .. } => {}
+                .claim_webhooks(&marketplace, DRAIN_BATCH, DRAIN_LEASE_MS)
+                .await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            intake.process_batch(&marketplace, batch).await?;
+            if intake.store.now().millis() - started.millis() > DRAIN_BUDGET_MS {
+                intake.store.enqueue(&drain_job(&marketplace)).await?;
+                return Ok(());
             }
         }
-        intake.store.mark_webhook_processed(p.webhook_id).await?;
+    }
+}
+
+impl Intake {
+    /// Act on claimed deliveries of one marketplace; see [`WebhookHandler`].
+    async fn process_batch(
+        &self,
+        marketplace: &str,
+        batch: Vec<InboxEntry>,
+    ) -> Result<(), JobError> {
+        let ids: Vec<WebhookId> = batch.iter().map(|e| e.id).collect();
+        let Some(channel) = self.channels.get(marketplace).cloned() else {
+            self.store.release_webhooks(&ids).await?;
+            return Err(JobError::Permanent(format!(
+                "no app credentials for {marketplace}"
+            )));
+        };
+        // Per shop (its marketplace id): the orders to fetch, and the
+        // deliveries that wait on them.
+        let mut orders: BTreeMap<String, (Vec<ExtOrderId>, Vec<WebhookId>, Timestamp)> =
+            BTreeMap::new();
+        let mut result = Ok(());
+        for entry in &batch {
+            let events = match channel.parse_webhook(entry.payload.as_bytes()) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(%marketplace, webhook = %entry.id, error = %e,
+                        "unreadable webhook closed; polling covers what it named");
+                    continue;
+                }
+            };
+            for event in events {
+                let Some(shop_id) = &event.shop_id else {
+                    continue;
+                };
+                match event.kind {
+                    WebhookEventKind::OrderStatusChanged { order_id, .. }
+                    | WebhookEventKind::OrderChanged { order_id } => {
+                        let (ids, entries, first) = orders
+                            .entry(shop_id.as_str().to_owned())
+                            .or_insert_with(|| (Vec::new(), Vec::new(), entry.received_at));
+                        if !ids.contains(&order_id) {
+                            ids.push(order_id);
+                        }
+                        entries.push(entry.id);
+                        *first = (*first).min(entry.received_at);
+                    }
+                    kind => {
+                        if let Err(e) = self.shop_event(marketplace, shop_id.as_str(), kind).await {
+                            result = Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        let mut failed: Vec<WebhookId> = Vec::new();
+        for (shop_key, (order_ids, entries, first)) in orders {
+            if let Err(e) = self
+                .ingest_announced(marketplace, &shop_key, order_ids, first)
+                .await
+            {
+                match e {
+                    JobError::Permanent(message) => {
+                        tracing::warn!(%marketplace, shop = %shop_key, error = %message,
+                            "announced orders could not be fetched; polling covers them");
+                    }
+                    e => {
+                        failed.extend(entries);
+                        if result.is_ok() {
+                            result = Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        if result.is_err() && failed.is_empty() {
+            // A shop event failed: retry the whole batch (events are idempotent).
+            failed = ids.clone();
+        }
+        let done: Vec<WebhookId> = ids.into_iter().filter(|id| !failed.contains(id)).collect();
+        self.store.mark_webhooks_processed(&done).await?;
+        self.store.release_webhooks(&failed).await?;
+        result
+    }
+
+    /// Fetch and book the orders deliveries announced for one shop; the
+    /// first of them was received at `first`.
+    async fn ingest_announced(
+        &self,
+        marketplace: &str,
+        shop_key: &str,
+        order_ids: Vec<ExtOrderId>,
+        first: Timestamp,
+    ) -> Result<(), JobError> {
+        let Some(shop) = self.store.shop_by_external(marketplace, shop_key).await? else {
+            tracing::info!(%marketplace, shop = %shop_key, "webhook for a shop we do not know");
+            return Ok(());
+        };
+        if shop.status != ShopStatus::Active {
+            return Ok(());
+        }
+        let mut session =
+            ShopSession::open(&self.store, &self.channels, shop.org_id, shop.id).await?;
+        self.fetch_and_ingest(&mut session, order_ids, Via::Webhook)
+            .await?;
+        // How long a sale announced here takes to be in our books: the
+        // split threshold of this shop's SKUs follows it.
+        let lag = self.store.now().millis() - first.millis();
+        self.store
+            .record_intake_lag(shop.org_id, shop.id, lag)
+            .await?;
+        Ok(())
+    }
+
+    /// A delivery's event that is not about an order.
+    async fn shop_event(
+        &self,
+        marketplace: &str,
+        shop_key: &str,
+        kind: WebhookEventKind,
+    ) -> Result<(), JobError> {
+        let Some(shop) = self.store.shop_by_external(marketplace, shop_key).await? else {
+            tracing::info!(%marketplace, shop = %shop_key, "webhook for a shop we do not know");
+            return Ok(());
+        };
+        match kind {
+            WebhookEventKind::Deauthorized => {
+                self.store
+                    .set_shop_status(
+                        shop.org_id,
+                        shop.id,
+                        ShopStatus::NeedsReauth,
+                        Some("the seller revoked StoreSync's access on the marketplace"),
+                        &Actor::system("webhook"),
+                    )
+                    .await?;
+            }
+            WebhookEventKind::AuthorizationExpiring { expires_at } => {
+                tracing::warn!(shop = %shop.id, expires_at = ?expires_at, "shop authorization ends soon");
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -252,12 +391,14 @@ impl Intake {
         )
         .await?;
         let mut to_fetch = Vec::new();
+        let mut detailed = Vec::new();
         for c in changed {
-            match &c.detail {
-                Some(order) => intake.ingest(&session.shop, order, Via::Poll).await?,
+            match c.detail {
+                Some(order) => detailed.push(order),
                 None => to_fetch.push(c.order_id),
             }
         }
+        intake.ingest(&session.shop, &detailed, Via::Poll).await?;
         intake
             .fetch_and_ingest(&mut session, to_fetch, Via::Poll)
             .await?;

@@ -10,6 +10,7 @@ use storesync_channels::{
     ExtVariantId, FailureReason, ListingId, ListingQuery, StockUpdate, UpdateOutcome, WarehouseId,
 };
 use storesync_domain::ids::ShopId;
+use storesync_domain::protection::hold_back;
 use storesync_store::jobs::Job;
 use storesync_store::listings::ListingRowId;
 use storesync_store::propagation::{PushItem, Settled};
@@ -89,6 +90,11 @@ impl PushHandler {
 fn read_first(item: &PushItem) -> bool {
     item.uncertain || (item.split && item.target < item.shown)
 }
+
+/// When a push that held units back plans again: by then the sales that
+/// were on their way are booked, or the pace that made it hold back has
+/// eased.
+const HELD_BACK_RECHECK_MS: i64 = 1_500;
 
 /// How long a push waits for webhooks received before it was queued.
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
@@ -248,7 +254,11 @@ impl PushHandler {
         if waited < PENDING_WEBHOOK_WAIT_MS
             && self
                 .store
-                .pending_webhooks(&session.shop.marketplace, job.created_at)
+                .pending_webhooks(
+                    &session.shop.marketplace,
+                    &session.shop.external_shop_id,
+                    job.created_at,
+                )
                 .await?
         {
             return Err(JobError::Defer {
@@ -256,6 +266,7 @@ impl PushHandler {
                 after: Duration::from_millis(100),
             });
         }
+        let planned_at = self.store.now();
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
         let mut in_flight = HashMap::new();
         if plan.iter().any(read_first) && !session.shop.settings.dry_run {
@@ -266,6 +277,7 @@ impl PushHandler {
         let mut claimed = Vec::new();
         let mut replan = false;
         let mut ahead = HashMap::new();
+        let mut held_back = false;
         let most = i64::from(session.channel.capabilities().max_stock_quantity);
         for mut item in plan {
             // Never plan a number the marketplace cannot hold: what is
@@ -309,6 +321,30 @@ impl PushHandler {
                 item.target = after;
                 ahead.insert(item.listing_id, unseen);
             }
+            // A push is absolute: what sells on this listing while it is on
+            // its way is overwritten, and shown again. Among the last units
+            // that would be sold twice, so hold back as many as can sell
+            // there meanwhile; a later push gives them back.
+            if item.split && item.target != item.shown {
+                let (sent, held) = hold_back(
+                    item.target,
+                    item.shown,
+                    item.floor.unwrap_or(0),
+                    item.units_per_sec,
+                    item.push_latency_ms,
+                );
+                if held > 0 {
+                    item.why.push_str(&format!(
+                        "; selling {:.1}/s with {} ms to land: {held} held back while it is on its way: {sent}",
+                        item.units_per_sec, item.push_latency_ms
+                    ));
+                    item.target = sent;
+                    held_back = true;
+                }
+                if item.target == item.shown && !item.uncertain {
+                    continue;
+                }
+            }
             // Raising a split share hands out units no other listing shows;
             // claim them first so no other push hands them out again.
             if item.split && item.target > item.shown && !session.shop.settings.dry_run {
@@ -329,6 +365,18 @@ impl PushHandler {
             .org(org)
             .at(self.store.now().plus_millis(50))
             .unique(format!("{PUSH_JOB}:{}:replan", p.shop_id))
+            .max_attempts(50);
+            self.store.enqueue(&job).await?;
+        }
+        if held_back && !session.shop.settings.dry_run {
+            // Give the units held back once the sales on their way are in.
+            let job = storesync_store::jobs::NewJob::new(
+                PUSH_JOB,
+                serde_json::json!({ "shop_id": p.shop_id }),
+            )
+            .org(org)
+            .at(self.store.now().plus_millis(HELD_BACK_RECHECK_MS))
+            .unique(format!("{PUSH_JOB}:{}:held", p.shop_id))
             .max_attempts(50);
             self.store.enqueue(&job).await?;
         }
@@ -370,7 +418,11 @@ impl PushHandler {
         )
         .await;
         let results = match sent {
-            Ok(results) => results,
+            Ok(results) => {
+                let took = self.store.now().millis() - planned_at.millis();
+                self.store.record_push_latency(org, p.shop_id, took).await?;
+                results
+            }
             Err(e) => {
                 // Nothing is known to have changed: give claimed units back,
                 // and read the channel back later in case part of it applied.

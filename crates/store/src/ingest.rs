@@ -87,9 +87,79 @@ impl Store {
     ) -> Result<IngestOutcome> {
         let now = self.now();
         let mut tx = self.begin().await?;
+        let outcome = self
+            .ingest_in(&mut tx, org, shop, marketplace, order, via, actor, now)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Record or update many marketplace orders of `shop`, each with its
+    /// own outcome: one order that cannot be booked does not hold back the
+    /// others. On SQLite they share one transaction, each order inside a
+    /// savepoint (one commit, one disk sync, for the whole batch); on
+    /// PostgreSQL each order is its own transaction, since a batch holding
+    /// many variants' rows would deadlock with a batch from another
+    /// marketplace selling the same SKUs, and PostgreSQL books concurrent
+    /// transactions side by side anyway.
+    pub async fn ingest_orders(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: &str,
+        orders: &[IngestOrder],
+        via: Via,
+        actor: &Actor,
+    ) -> Result<Vec<Result<IngestOutcome>>> {
+        if self.backend == crate::db::Backend::Postgres || orders.len() < 2 {
+            let mut outcomes = Vec::with_capacity(orders.len());
+            for order in orders {
+                outcomes.push(
+                    self.ingest_order(org, shop, marketplace, order, via, actor)
+                        .await,
+                );
+            }
+            return Ok(outcomes);
+        }
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let mut outcomes = Vec::with_capacity(orders.len());
+        for order in orders {
+            sqlx::query("SAVEPOINT ingest_order")
+                .execute(&mut *tx)
+                .await?;
+            let outcome = self
+                .ingest_in(&mut tx, org, shop, marketplace, order, via, actor, now)
+                .await;
+            if outcome.is_err() {
+                sqlx::query("ROLLBACK TO SAVEPOINT ingest_order")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("RELEASE SAVEPOINT ingest_order")
+                .execute(&mut *tx)
+                .await?;
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn ingest_in(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: &str,
+        order: &IngestOrder,
+        via: Via,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<IngestOutcome> {
         // Webhook, poll and drift may book the same new order at once.
         self.lock_key(
-            &mut tx,
+            tx,
             &format!("order:{org}:{marketplace}:{shop}:{}", order.external_id),
         )
         .await?;
@@ -103,7 +173,7 @@ impl Store {
             .bind(marketplace)
             .bind(shop.to_string())
             .bind(&order.external_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let outcome = match existing {
             Some(row) => {
@@ -117,14 +187,14 @@ impl Store {
                 .bind(id.to_string())
                 .bind(&order.marketplace_status)
                 .bind(i64::from(via == Via::Webhook))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 let mut changed = self
-                    .follow_status(&mut tx, org, id, order.status, actor, now)
+                    .follow_status(tx, org, id, order.status, actor, now)
                     .await?;
                 if order.status.holds_reservation() {
                     changed |= self
-                        .release_cancelled_units(&mut tx, org, shop, id, order, actor, now)
+                        .release_cancelled_units(tx, org, shop, id, order, actor, now)
                         .await?;
                 }
                 if changed && order.status == OrderStatus::Cancelled {
@@ -134,20 +204,19 @@ impl Store {
                     )
                     .bind(org.to_string())
                     .bind(id.to_string())
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut **tx)
                     .await?;
                     for l in lines {
                         let item = l.text("external_listing_id")?;
                         let variant = l.opt_text("external_variant_id")?.unwrap_or_default();
-                        adjust_shown(&mut tx, org, shop, &item, &variant, l.int("quantity")?)
-                            .await?;
+                        adjust_shown(tx, org, shop, &item, &variant, l.int("quantity")?).await?;
                     }
                 }
                 let status: OrderStatus =
                     sqlx::query("SELECT status FROM orders WHERE org_id = $1 AND id = $2")
                         .bind(org.to_string())
                         .bind(id.to_string())
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?
                         .parse("status")?;
                 IngestOutcome {
@@ -161,11 +230,10 @@ impl Store {
                 }
             }
             None => {
-                self.create_ingested(&mut tx, org, shop, marketplace, order, via, actor, now)
+                self.create_ingested(tx, org, shop, marketplace, order, via, actor, now)
                     .await?
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 

@@ -141,6 +141,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0021_signin_limits.sql"),
         postgres: include_str!("../migrations/0021_signin_limits.sql"),
     },
+    Step {
+        version: 22,
+        description: "webhook drain and sale rates",
+        sqlite: include_str!("../migrations/0022_webhook_drain.sql"),
+        postgres: include_str!("../migrations/0022_webhook_drain.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

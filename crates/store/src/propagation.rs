@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use storesync_domain::ids::{OrgId, ShopId, VariantId};
 use storesync_domain::inventory::bundle_available;
+use storesync_domain::protection::{
+    explain_threshold, slow_to_forget, split_threshold, Pace, DELIVERY_ALLOWANCE_MS,
+};
 use storesync_domain::Timestamp;
 
 use crate::catalog::placeholders;
@@ -20,11 +23,17 @@ use crate::{Result, Store};
 /// Job kind that pushes a shop's stock to its marketplace.
 pub const PUSH_JOB: &str = "stock.push";
 
-/// At or below this many available units, a SKU sold on several channels
-/// is split between them without overlap instead of shown in full on each:
-/// when every channel shows the same last units, two buyers can take the
-/// same unit before any sync can react, whatever its speed.
-pub const SPLIT_BELOW: i64 = 10;
+/// At or below this many available units (or more for a SKU selling fast,
+/// see [`storesync_domain::protection::split_threshold`]), a SKU sold on
+/// several channels is split between them without overlap instead of shown
+/// in full on each: when every channel shows the same last units, two
+/// buyers can take the same unit before any sync can react, whatever its
+/// speed.
+pub use storesync_domain::protection::SPLIT_BELOW;
+
+/// Sales of the last this many milliseconds give a SKU's recent pace; the
+/// last second alone is read too, so a pace that rises is seen at once.
+pub const PACE_WINDOW_MS: i64 = 5_000;
 
 /// One listing's place in the split of a SKU's last units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +211,14 @@ pub struct PushItem {
     pub why: String,
     /// The target is this channel's share of the last units.
     pub split: bool,
+    /// At or below this many available units the variant is split (see
+    /// [`storesync_domain::protection::split_threshold`]).
+    pub threshold: i64,
+    /// Units a second this listing sold lately.
+    pub units_per_sec: f64,
+    /// How long this listing's shop takes from a push's plan to the
+    /// marketplace's answer, lately (a decaying maximum).
+    pub push_latency_ms: i64,
 }
 
 /// A listing whose channel showed something else than we believed.
@@ -330,7 +347,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT l.id, l.shop_id, l.external_listing_id, l.external_variant_id, l.warehouse_id, \
              l.channel_reserved, l.last_pushed_qty, l.channel_stock, COALESCE(l.last_pushed_qty, l.channel_stock) AS shown, \
-             l.variant_id, v.is_bundle, s.status AS shop_status, s.dry_run, s.allocation_percent, s.stock_buffer, s.stock_cap \
+             l.variant_id, v.is_bundle, s.status AS shop_status, s.dry_run, s.allocation_percent, s.stock_buffer, s.stock_cap, \
+             s.intake_lag_ms, s.push_latency_ms \
              FROM listings l JOIN variants v ON v.org_id = l.org_id AND v.id = l.variant_id \
              JOIN shops s ON s.org_id = l.org_id AND s.id = l.shop_id \
              WHERE l.org_id = $1 AND s.status <> 'disconnected' \
@@ -341,6 +359,7 @@ impl Store {
         .bind(shop.to_string())
         .fetch_all(&mut *conn)
         .await?;
+        let rates = self.recent_sales(&mut conn, org, shop).await?;
         struct Row {
             listing_id: ListingRowId,
             shop_id: String,
@@ -353,6 +372,9 @@ impl Store {
             channel_stock: i64,
             slot: Slot,
             why: String,
+            intake_lag_ms: i64,
+            push_latency_ms: i64,
+            units_per_sec: f64,
         }
         // variant → (available, its listings)
         let mut variants: Vec<(String, i64, Vec<Row>)> = Vec::new();
@@ -404,14 +426,33 @@ impl Store {
                     frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
                 },
                 why,
+                intake_lag_ms: r.int("intake_lag_ms")?,
+                push_latency_ms: r.int("push_latency_ms")?,
+                units_per_sec: rates
+                    .get(&(r.text("variant_id")?, r.text("shop_id")?))
+                    .copied()
+                    .unwrap_or(0.0),
             });
         }
         let shop_key = shop.to_string();
         let mut plan = Vec::new();
         for (variant, available, listings) in variants {
             // The split is of the units themselves, so shares never overlap
-            // whatever each shop's own allocation.
-            let split = listings.len() > 1 && available.max(0) <= SPLIT_BELOW;
+            // whatever each shop's own allocation. It starts where the units
+            // that can sell before a change reaches every channel would
+            // exceed what is left.
+            let pace = Pace {
+                units_per_sec: listings.iter().map(|l| l.units_per_sec).sum(),
+                horizon_ms: listings.iter().map(|l| l.intake_lag_ms).max().unwrap_or(0)
+                    + listings
+                        .iter()
+                        .map(|l| l.push_latency_ms)
+                        .max()
+                        .unwrap_or(0)
+                    + DELIVERY_ALLOWANCE_MS,
+            };
+            let threshold = split_threshold(pace);
+            let split = listings.len() > 1 && available.max(0) <= threshold;
             let shown_total = saturating_sum(listings.iter().map(|l| l.slot.high.max(0)));
             let variant_id: VariantId = variant
                 .parse()
@@ -431,7 +472,8 @@ impl Store {
                 if split {
                     target = shares[i];
                     why.push_str(&format!(
-                        "; at or below {SPLIT_BELOW} units split without overlap over {} listings: this one shows {target} (it showed {})",
+                        "; {}: over {} listings this one shows {target} (it showed {})",
+                        explain_threshold(pace),
                         shares.len(),
                         l.slot.high
                     ));
@@ -458,6 +500,9 @@ impl Store {
                     shown_total,
                     why,
                     split,
+                    threshold,
+                    units_per_sec: l.units_per_sec,
+                    push_latency_ms: l.push_latency_ms,
                 });
             }
         }
@@ -466,6 +511,78 @@ impl Store {
                 .cmp(&(&b.external_listing_id, &b.external_variant_id))
         });
         Ok(plan)
+    }
+
+    /// Units a second each listing's shop sold of each variant the shop
+    /// sells, lately: the more of the last second's rate and the last
+    /// [`PACE_WINDOW_MS`]'s. Keyed by (variant, shop).
+    async fn recent_sales(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        org: OrgId,
+        shop: ShopId,
+    ) -> Result<HashMap<(String, String), f64>> {
+        let now = self.now().millis();
+        let rows = sqlx::query(
+            "SELECT r.variant_id, o.shop_key, \
+             CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
+             CAST(SUM(r.quantity) AS BIGINT) AS last_window \
+             FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
+             WHERE r.org_id = $1 AND r.created_at >= $2 \
+             AND r.variant_id IN (SELECT variant_id FROM listings WHERE org_id = $1 AND shop_id = $4 AND variant_id IS NOT NULL) \
+             GROUP BY r.variant_id, o.shop_key",
+        )
+        .bind(org.to_string())
+        .bind(now - PACE_WINDOW_MS)
+        .bind(now - 1_000)
+        .bind(shop.to_string())
+        .fetch_all(&mut **conn)
+        .await?;
+        let mut rates = HashMap::new();
+        for r in rows {
+            let Some(shop_key) = r.opt_text("shop_key")? else {
+                continue;
+            };
+            let second = r.int("last_second")? as f64;
+            let window = r.int("last_window")? as f64 * 1000.0 / PACE_WINDOW_MS as f64;
+            rates.insert((r.text("variant_id")?, shop_key), second.max(window));
+        }
+        Ok(rates)
+    }
+
+    /// Fold a push's measured time (plan to the marketplace's answer) into
+    /// its shop's figure.
+    pub async fn record_push_latency(&self, org: OrgId, shop: ShopId, ms: i64) -> Result<()> {
+        self.fold_latency(org, shop, "push_latency_ms", ms).await
+    }
+
+    /// Fold the time from a delivery's receipt to its orders booked into
+    /// its shop's figure.
+    pub async fn record_intake_lag(&self, org: OrgId, shop: ShopId, ms: i64) -> Result<()> {
+        self.fold_latency(org, shop, "intake_lag_ms", ms).await
+    }
+
+    async fn fold_latency(&self, org: OrgId, shop: ShopId, column: &str, ms: i64) -> Result<()> {
+        let previous = sqlx::query(&format!(
+            "SELECT {column} AS ms FROM shops WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(shop.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        let next = slow_to_forget(previous.int("ms")?, ms);
+        sqlx::query(&format!(
+            "UPDATE shops SET {column} = $3 WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(shop.to_string())
+        .bind(next)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     async fn bundle_available(
@@ -862,16 +979,25 @@ impl Store {
         Ok(r.is_some())
     }
 
-    /// Whether deliveries from `marketplace` received before `before` still
-    /// wait in the inbox (a push computed now could re-inflate stock a buyer
-    /// already took). Later deliveries do not hold a push back: at a high
-    /// order rate there is always one more.
-    pub async fn pending_webhooks(&self, marketplace: &str, before: Timestamp) -> Result<bool> {
+    /// Whether deliveries from `marketplace` for the shop `shop_key` (its
+    /// id there) received before `before` still wait in the inbox (a push
+    /// computed now could re-inflate stock a buyer already took there).
+    /// Deliveries that name no shop count for every shop; other shops'
+    /// deliveries, and later ones, do not hold a push back: at a high order
+    /// rate there is always one more.
+    pub async fn pending_webhooks(
+        &self,
+        marketplace: &str,
+        shop_key: &str,
+        before: Timestamp,
+    ) -> Result<bool> {
         let r = sqlx::query(
-            "SELECT 1 AS one FROM webhook_inbox WHERE marketplace = $1 AND processed_at IS NULL AND received_at <= $2 LIMIT 1",
+            "SELECT 1 AS one FROM webhook_inbox WHERE marketplace = $1 AND processed_at IS NULL AND received_at <= $2 \
+             AND (shop_key = $3 OR shop_key IS NULL) LIMIT 1",
         )
         .bind(marketplace)
         .bind(before.millis())
+        .bind(shop_key)
         .fetch_optional(&self.read)
         .await?;
         Ok(r.is_some())

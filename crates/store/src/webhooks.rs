@@ -2,6 +2,13 @@
 //! processed, de-duplicated by key (the marketplace's notification id or a
 //! hash of the body), and a processing job is enqueued in the same
 //! transaction, so a delivery acknowledged to the marketplace is never lost.
+//!
+//! Processing drains the inbox in batches: one queued drain job per
+//! marketplace (a unique key, so a burst of deliveries queues one job, not
+//! thousands), which claims unprocessed entries for a short lease. A batch
+//! lets intake fetch many orders in one marketplace call and book them
+//! together; the claim keeps concurrent drains (several workers, several
+//! instances) from fetching the same orders twice.
 
 use storesync_domain::ids::{kind, Id, OrgId, ShopId};
 
@@ -34,8 +41,18 @@ pub struct ApiCall {
     pub at: Timestamp,
 }
 
-/// Job kind that processes one inbox entry.
+/// Job kind that drains a marketplace's unprocessed inbox entries.
 pub const PROCESS_WEBHOOK_JOB: &str = "webhook.process";
+
+/// The drain job of one marketplace's deliveries (queued at most once).
+pub fn drain_job(marketplace: &str) -> NewJob {
+    NewJob::new(
+        PROCESS_WEBHOOK_JOB,
+        serde_json::json!({ "marketplace": marketplace }),
+    )
+    .unique(format!("{PROCESS_WEBHOOK_JOB}:{marketplace}"))
+    .max_attempts(20)
+}
 
 #[derive(Debug, Clone)]
 pub struct InboxEntry {
@@ -46,20 +63,33 @@ pub struct InboxEntry {
     pub processed_at: Option<Timestamp>,
 }
 
+fn inbox_entry(r: &sqlx::any::AnyRow) -> Result<InboxEntry> {
+    Ok(InboxEntry {
+        id: r.parse("id")?,
+        marketplace: r.text("marketplace")?,
+        payload: r.text("payload")?,
+        received_at: r.time("received_at")?,
+        processed_at: r.opt_time("processed_at")?,
+    })
+}
+
 impl Store {
     /// Store a verified delivery and queue its processing. `None` when the
     /// same delivery was stored before (a marketplace retry).
+    /// `shop_key` is the marketplace's id of the shop the delivery names,
+    /// when it names one.
     pub async fn record_webhook(
         &self,
         marketplace: &str,
         dedupe_key: &str,
         payload: &str,
+        shop_key: Option<&str>,
     ) -> Result<Option<WebhookId>> {
         let now = self.now();
         let id = WebhookId::new();
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "INSERT INTO webhook_inbox (id, marketplace, dedupe_key, payload, received_at) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO webhook_inbox (id, marketplace, dedupe_key, payload, received_at, shop_key) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (marketplace, dedupe_key) DO NOTHING",
         )
         .bind(id.to_string())
@@ -67,19 +97,14 @@ impl Store {
         .bind(dedupe_key)
         .bind(payload)
         .bind(now.millis())
+        .bind(shop_key)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
             return Ok(None);
         }
-        enqueue_in(
-            &mut tx,
-            &NewJob::new(PROCESS_WEBHOOK_JOB, serde_json::json!({ "webhook_id": id }))
-                .max_attempts(20),
-            now,
-        )
-        .await?;
+        enqueue_in(&mut tx, &drain_job(marketplace), now).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -90,21 +115,66 @@ impl Store {
             .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::NotFound("webhook"))?;
-        Ok(InboxEntry {
-            id: r.parse("id")?,
-            marketplace: r.text("marketplace")?,
-            payload: r.text("payload")?,
-            received_at: r.time("received_at")?,
-            processed_at: r.opt_time("processed_at")?,
-        })
+        inbox_entry(&r)
+    }
+
+    /// Claim up to `limit` of a marketplace's unprocessed deliveries, oldest
+    /// first, for `lease_ms`: entries another drain holds are skipped, and
+    /// a crashed drain's entries are free again when their lease ends.
+    pub async fn claim_webhooks(
+        &self,
+        marketplace: &str,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<InboxEntry>> {
+        let now = self.now().millis();
+        let lock = match self.backend {
+            crate::db::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::db::Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "UPDATE webhook_inbox SET claimed_until = $3 WHERE id IN (SELECT id FROM webhook_inbox \
+             WHERE marketplace = $1 AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
+             ORDER BY received_at LIMIT $4{lock}) \
+             RETURNING id, marketplace, payload, received_at, processed_at"
+        ))
+        .bind(marketplace)
+        .bind(now)
+        .bind(now + lease_ms)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        let mut entries = rows.iter().map(inbox_entry).collect::<Result<Vec<_>>>()?;
+        entries.sort_by_key(|e| e.received_at);
+        Ok(entries)
+    }
+
+    /// Give claimed deliveries back unprocessed (their processing failed
+    /// in a way worth retrying).
+    pub async fn release_webhooks(&self, ids: &[WebhookId]) -> Result<()> {
+        self.set_webhooks(ids, "claimed_until = $1", 0).await
     }
 
     pub async fn mark_webhook_processed(&self, id: WebhookId) -> Result<()> {
-        sqlx::query("UPDATE webhook_inbox SET processed_at = $2 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(self.now().millis())
-            .execute(&self.write)
-            .await?;
+        self.mark_webhooks_processed(&[id]).await
+    }
+
+    pub async fn mark_webhooks_processed(&self, ids: &[WebhookId]) -> Result<()> {
+        let now = self.now().millis();
+        self.set_webhooks(ids, "processed_at = $1, claimed_until = NULL", now)
+            .await
+    }
+
+    async fn set_webhooks(&self, ids: &[WebhookId], set: &str, value: i64) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = crate::catalog::placeholders(2, chunk.len());
+            let sql = format!("UPDATE webhook_inbox SET {set} WHERE id IN ({list})");
+            let mut q = sqlx::query(&sql).bind(value);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            q.execute(&self.write).await?;
+        }
         Ok(())
     }
 

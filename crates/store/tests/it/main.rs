@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod inbox;
 mod ingest;
 mod inventory;
 mod jobs;

@@ -59,7 +59,17 @@ pub async fn receive(
         .map_err(|_| ApiError::MalformedJson("body is not UTF-8".into()))?;
     // A retry of the same delivery carries the same bytes.
     let key = hash_token(payload);
-    let stored = s.store.record_webhook(&marketplace, &key, payload).await?;
+    // The shop it names lets a push of another shop go ahead meanwhile; an
+    // unreadable body is still stored (its processing reports it).
+    let shop_key = channel
+        .parse_webhook(&body)
+        .ok()
+        .and_then(|events| events.into_iter().find_map(|e| e.shop_id))
+        .map(|id| id.as_str().to_owned());
+    let stored = s
+        .store
+        .record_webhook(&marketplace, &key, payload, shop_key.as_deref())
+        .await?;
     if stored.is_some() {
         s.intake_waker.notify_one();
     }

@@ -44,47 +44,124 @@ async fn wait_for<F: Fn() -> bool>(what: &str, f: F) {
     }
 }
 
-backend_test! {
-    async fn orders_arrive_by_webhook_once_and_by_polling_when_the_webhook_is_lost(store) {
-        let mut config = SandboxConfig::new(Marketplace::Shopee);
-        config.time_scale = 0.001;
-        let sandbox = SandboxServer::start(config).await.unwrap();
-        let sb = sandbox.sandbox().clone();
-        let spec: CreateShop = serde_json::from_value(json!({
+/// A Shopee sandbox with one shop selling KAOS-M (10 on hand), connected
+/// to a running app and imported.
+struct Env {
+    sandbox: SandboxServer,
+    sb: Arc<storesync_sandbox::Sandbox>,
+    view: storesync_sandbox::ShopView,
+    base: String,
+    test: TestApp,
+    owner: Tenant,
+    shop: storesync_store::shops::Shop,
+    worker: Worker,
+}
+
+async fn shopee_env(store: storesync_store::Store) -> Env {
+    let mut config = SandboxConfig::new(Marketplace::Shopee);
+    config.time_scale = 0.001;
+    let sandbox = SandboxServer::start(config).await.unwrap();
+    let sb = sandbox.sandbox().clone();
+    let spec: CreateShop = serde_json::from_value(json!({
             "name": "Toko", "region": "ID",
             "products": [{ "name": "Kaos", "variants": [{ "seller_sku": "KAOS-M", "price": 99000, "stock": 10 }] }]
         })).unwrap();
-        let view = sb.create_shop(&spec).unwrap();
-        let client = ShopeeClient::new(
-            ShopeeConfig::new(2001887, Secret::new("test_partner_key_0001".to_owned())).with_base_url(sandbox.base_url()),
-            Arc::new(SystemClock),
-        ).unwrap();
-        let channels = Arc::new(ChannelRegistry::new().with(Arc::new(client)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::from_listener(listener, AppState::new(store.clone(), WebConfig::default()).with_channels(channels.clone(), &base));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async move { rx.await.ok(); }));
-        let test = TestApp { base: base.clone(), store: store.clone(), http: reqwest::Client::new(), _shutdown: tx };
-        let owner = test.tenant(Role::Owner).await;
+    let view = sb.create_shop(&spec).unwrap();
+    let client = ShopeeClient::new(
+        ShopeeConfig::new(2001887, Secret::new("test_partner_key_0001".to_owned()))
+            .with_base_url(sandbox.base_url()),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let channels = Arc::new(ChannelRegistry::new().with(Arc::new(client)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::from_listener(
+        listener,
+        AppState::new(store.clone(), WebConfig::default()).with_channels(channels.clone(), &base),
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        rx.await.ok();
+    }));
+    let test = TestApp {
+        base: base.clone(),
+        store: store.clone(),
+        http: reqwest::Client::new(),
+        _shutdown: tx,
+    };
+    let owner = test.tenant(Role::Owner).await;
 
-        // A connected shop whose catalog is imported (10 on hand).
-        let (access, refresh) = sb.mint_tokens(view.shop_id).unwrap();
-        let shop = store.connect_shop(owner.org, &ConnectedShop {
-            marketplace: "shopee".into(), external_shop_id: view.shop_id.to_string(), cipher: None, name: "Toko".into(), region: None,
-            tokens: ShopTokens { access_token: Secret::new(access), refresh_token: Secret::new(refresh),
-                access_expires_at: SystemClock.now().plus_millis(4 * 3_600_000),
-                refresh_expires_at: Some(SystemClock.now().plus_millis(2 * 24 * 3_600_000)) },
-        }, &storesync_store::Actor::system("test")).await.unwrap();
-        let locks = Arc::new(RefreshLocks::default());
-        let intake = Intake { store: store.clone(), channels: channels.clone(), locks: locks.clone(),
-            poll_overlap: Duration::from_secs(600), first_poll_lookback: Duration::from_secs(86_400) };
-        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
-            .handle(IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels: channels.clone(), locks }))
-            .handle(PROCESS_WEBHOOK_JOB, Arc::new(WebhookHandler(intake.clone())))
-            .handle(POLL_JOB, Arc::new(PollHandler(intake)));
-        store.enqueue(&NewJob::new(IMPORT_JOB, json!({ "shop_id": shop.id })).org(owner.org)).await.unwrap();
-        drain(&worker).await;
+    // A connected shop whose catalog is imported (10 on hand).
+    let (access, refresh) = sb.mint_tokens(view.shop_id).unwrap();
+    let shop = store
+        .connect_shop(
+            owner.org,
+            &ConnectedShop {
+                marketplace: "shopee".into(),
+                external_shop_id: view.shop_id.to_string(),
+                cipher: None,
+                name: "Toko".into(),
+                region: None,
+                tokens: ShopTokens {
+                    access_token: Secret::new(access),
+                    refresh_token: Secret::new(refresh),
+                    access_expires_at: SystemClock.now().plus_millis(4 * 3_600_000),
+                    refresh_expires_at: Some(SystemClock.now().plus_millis(2 * 24 * 3_600_000)),
+                },
+            },
+            &storesync_store::Actor::system("test"),
+        )
+        .await
+        .unwrap();
+    let locks = Arc::new(RefreshLocks::default());
+    let intake = Intake {
+        store: store.clone(),
+        channels: channels.clone(),
+        locks: locks.clone(),
+        poll_overlap: Duration::from_secs(600),
+        first_poll_lookback: Duration::from_secs(86_400),
+    };
+    let worker = Worker::new(
+        store.clone(),
+        WorkerConfig {
+            id: "w".into(),
+            ..WorkerConfig::default()
+        },
+    )
+    .handle(
+        IMPORT_JOB,
+        Arc::new(ImportHandler {
+            store: store.clone(),
+            channels: channels.clone(),
+            locks,
+        }),
+    )
+    .handle(
+        PROCESS_WEBHOOK_JOB,
+        Arc::new(WebhookHandler(intake.clone())),
+    )
+    .handle(POLL_JOB, Arc::new(PollHandler(intake)));
+    store
+        .enqueue(&NewJob::new(IMPORT_JOB, json!({ "shop_id": shop.id })).org(owner.org))
+        .await
+        .unwrap();
+    drain(&worker).await;
+    Env {
+        sandbox,
+        sb,
+        view,
+        base,
+        test,
+        owner,
+        shop,
+        worker,
+    }
+}
+
+backend_test! {
+    async fn orders_arrive_by_webhook_once_and_by_polling_when_the_webhook_is_lost(store) {
+        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
         assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["on_hand"], 10);
         let shops = test.get(&owner, "/api/v1/shops").await;
         assert_eq!(shops.body[0]["authorization_ends_soon"], true, "authorization ends in 2 days: {}", shops.body);
@@ -125,6 +202,33 @@ backend_test! {
         store.enqueue(&NewJob::new(POLL_JOB, json!({ "shop_id": shop.id })).org(owner.org)).await.unwrap();
         drain(&worker).await;
         assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 5);
+        let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
+        assert!(dead.body["items"].as_array().unwrap().is_empty(), "{}", dead.body);
+        sandbox.shutdown().await;
+    }
+
+    async fn a_burst_of_deliveries_is_fetched_in_batches_and_booked_once(store) {
+        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
+        // 8 buyers each take one unit while StoreSync is not draining: 8
+        // deliveries wait in the inbox.
+        sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
+        for _ in 0..8 {
+            sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 1 }] })).unwrap()).unwrap();
+        }
+        let sb2 = sb.clone();
+        wait_for("every webhook to be acknowledged", move || sb2.deliveries().iter().filter(|d| d.status == Some(200)).count() >= 8).await;
+        assert_eq!(store.unprocessed_webhooks().await.unwrap(), 8);
+        drain(&worker).await;
+        assert_eq!(store.unprocessed_webhooks().await.unwrap(), 0);
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee&limit=100").await;
+        assert_eq!(orders.body["items"].as_array().unwrap().len(), 8, "{}", orders.body);
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 8);
+        // One detail call for all 8 (Shopee takes 50 order numbers a call),
+        // not one a delivery.
+        let calls = test.get(&owner, &format!("/api/v1/shops/{}/calls?limit=100", shop.id)).await;
+        let details = calls.body["items"].as_array().unwrap().iter()
+            .filter(|c| c["operation"] == "order_details").count();
+        assert_eq!(details, 1, "{}", calls.body);
         let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
         assert!(dead.body["items"].as_array().unwrap().is_empty(), "{}", dead.body);
         sandbox.shutdown().await;
