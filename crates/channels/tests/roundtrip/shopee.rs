@@ -15,11 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
+use axum::http::HeaderMap;
 use futures_util::TryStreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -35,9 +31,10 @@ use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, Currency, Money, OrderStatus, Timestamp};
 use storesync_sandbox::{
     AuthorizeRequest, CreateShop, FaultConfig, OrderAction, OrderLineSpec, PlaceOrder, PriceInput,
-    ProductSpec, Sandbox, SandboxConfig, SandboxServer, ShopView, StockInput, VariantSpec,
+    ProductSpec, ShopView, StockInput, VariantSpec,
 };
-use tokio::sync::mpsc;
+
+use crate::harness::{self, Harness, Hooks};
 
 /// The sandbox's default partner (the fact sheet's test credentials).
 const PARTNER_ID: i64 = 2_001_887;
@@ -72,23 +69,85 @@ impl Clock for OffsetClock {
     }
 }
 
-fn client_with(
-    base_url: &str,
-    partner_key: &str,
-    clock: Arc<dyn Clock>,
-    http: HttpSettings,
-) -> ShopeeClient {
-    let mut config =
-        ShopeeConfig::new(PARTNER_ID, Secret::new(partner_key.to_owned())).with_base_url(base_url);
-    config.http = http;
-    ShopeeClient::new(config, clock).unwrap()
+/// The Shopee sandbox and client in the shared environment.
+pub struct Shopee;
+
+impl Harness for Shopee {
+    type Client = ShopeeClient;
+    const SANDBOX: storesync_sandbox::Marketplace = storesync_sandbox::Marketplace::Shopee;
+    const SECRET: &'static str = PARTNER_KEY;
+    const SEED: u64 = 11;
+    const LISTING_PAGE_CALL: &'static str = ITEM_LIST;
+    const TOKEN_REFRESH_CALL: Option<&'static str> = Some(TOKEN_REFRESH);
+    const TOKEN_EXPIRED_CODE: &'static str = "invalid_acceess_token";
+    const REFUSED_REFRESH_CODE: Option<&'static str> = None;
+    const FORGED_REFRESH_TOKEN: &'static str = "forged-refresh-token";
+    const REFRESH_KEEPS_AUTHORIZATION_END: bool = false;
+    const SERVER_ERROR_MARK: Option<&'static str> = None;
+    const TIMEOUT_MARK: Option<&'static str> = None;
+    const RATE_LIMIT_RETRY_AFTER: Option<Duration> = None;
+    const BURST: usize = 25;
+
+    fn start_at() -> Timestamp {
+        Timestamp::from_millis(START_MS)
+    }
+
+    fn client(
+        base_url: &str,
+        secret: &str,
+        clock: Arc<dyn Clock>,
+        http: HttpSettings,
+    ) -> ShopeeClient {
+        let mut config =
+            ShopeeConfig::new(PARTNER_ID, Secret::new(secret.to_owned())).with_base_url(base_url);
+        config.http = http;
+        ShopeeClient::new(config, clock).unwrap()
+    }
+
+    fn shop_ref(view: &ShopView) -> ShopRef {
+        shop_ref(view.shop_id)
+    }
+
+    fn variant_ref(view: &ShopView, seller_sku: &str) -> (ListingId, ExtVariantId) {
+        let listing = view.products.iter().find(|p| {
+            p.item_sku == seller_sku || p.variants.iter().any(|v| v.seller_sku == seller_sku)
+        });
+        let listing = listing.unwrap();
+        // An item without models is one variant with model_id 0.
+        let model = listing
+            .variants
+            .iter()
+            .find(|v| v.seller_sku == seller_sku)
+            .map_or(0, |v| v.model_id);
+        (listing_id(listing.product_id), variant_id(model))
+    }
+
+    fn listing_walk_calls(listings: usize) -> Vec<(&'static str, u64)> {
+        // One list call per page of 50 (an empty shop still takes one), one
+        // base-info call per non-empty page, no model calls without models.
+        let pages = listings.div_ceil(50) as u64;
+        vec![
+            (ITEM_LIST, pages.max(1)),
+            (ITEM_BASE_INFO, pages),
+            (MODEL_LIST, 0),
+        ]
+    }
+
+    fn timeout_fault() -> (FaultConfig, HttpSettings) {
+        let fault = FaultConfig {
+            timeout_rate: 1.0,
+            timeout_ms: 2_000,
+            ..FaultConfig::default()
+        };
+        let impatient = HttpSettings {
+            timeout: Duration::from_millis(200),
+            ..HttpSettings::default()
+        };
+        (fault, impatient)
+    }
 }
 
-struct Env {
-    server: SandboxServer,
-    clock: Arc<ManualClock>,
-    client: Arc<ShopeeClient>,
-}
+type Env = harness::Env<Shopee>;
 
 /// A shop the client holds tokens for.
 struct Connected {
@@ -98,51 +157,6 @@ struct Connected {
 }
 
 impl Env {
-    async fn start() -> Env {
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START_MS)));
-        let mut config = SandboxConfig::new(storesync_sandbox::Marketplace::Shopee);
-        config.clock = clock.clone();
-        config.time_scale = 0.0001;
-        config.seed = Some(11);
-        let server = SandboxServer::start(config).await.unwrap();
-        let client = Arc::new(client_with(
-            &server.base_url(),
-            PARTNER_KEY,
-            clock.clone(),
-            HttpSettings::default(),
-        ));
-        Env {
-            server,
-            clock,
-            client,
-        }
-    }
-
-    fn sb(&self) -> &Sandbox {
-        self.server.sandbox()
-    }
-
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    fn now_secs(&self) -> i64 {
-        self.clock.now().millis() / 1000
-    }
-
-    fn advance_secs(&self, secs: i64) {
-        self.clock.advance_millis(secs * 1000);
-    }
-
-    fn channel(&self) -> Arc<dyn Channel> {
-        self.client.clone()
-    }
-
-    /// A second client on the same sandbox with other credentials, clock or HTTP settings.
-    fn other_client(&self, key: &str, clock: Arc<dyn Clock>, http: HttpSettings) -> ShopeeClient {
-        client_with(&self.server.base_url(), key, clock, http)
-    }
-
     fn create_shop(
         &self,
         name: &str,
@@ -186,15 +200,11 @@ impl Env {
         }
     }
 
-    fn calls(&self, key: &str) -> u64 {
-        self.sb().calls().get(key).copied().unwrap_or(0)
-    }
-
     fn order(&self, shop_id: u64, lines: &[(&str, i64)]) -> String {
-        self.place(shop_id, lines, false)
+        self.place_lines(shop_id, lines, false)
     }
 
-    fn place(&self, shop_id: u64, lines: &[(&str, i64)], unpaid: bool) -> String {
+    fn place_lines(&self, shop_id: u64, lines: &[(&str, i64)], unpaid: bool) -> String {
         self.sb()
             .place_order(
                 shop_id,
@@ -340,63 +350,6 @@ fn rejection(result: &UpdateResult) -> (FailureReason, String) {
     match &result.outcome {
         UpdateOutcome::Rejected(f) => (f.reason, f.message.clone()),
         UpdateOutcome::Applied => panic!("expected a rejection, got {result:?}"),
-    }
-}
-
-// ---- webhook receiver -------------------------------------------------------------------------
-
-type Push = (HeaderMap, Bytes);
-
-/// A tiny push receiver on 127.0.0.1:0 that answers 200 with an empty body.
-struct Hooks {
-    url: String,
-    rx: mpsc::UnboundedReceiver<Push>,
-    seen: Vec<Push>,
-}
-
-async fn receive(
-    State(tx): State<mpsc::UnboundedSender<Push>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let _ = tx.send((headers, body));
-    StatusCode::OK
-}
-
-impl Hooks {
-    async fn start() -> Hooks {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let app = Router::new()
-            .route("/hooks/shopee", post(receive))
-            .with_state(tx);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Hooks {
-            url: format!("http://{addr}/hooks/shopee"),
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first push (already received or arriving within 10 s) whose JSON body matches.
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> Push {
-        let matches =
-            |p: &Push| serde_json::from_slice::<serde_json::Value>(&p.1).is_ok_and(|v| pred(&v));
-        if let Some(p) = self.seen.iter().find(|p| matches(p)) {
-            return p.clone();
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let push = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for the {what} push"))
-                .unwrap();
-            self.seen.push(push.clone());
-            if matches(&push) {
-                return push;
-            }
-        }
     }
 }
 
@@ -715,92 +668,11 @@ async fn expired_access_token_is_token_expired_then_with_token_refresh_refreshes
     assert_eq!(env.calls(TOKEN_REFRESH), 1);
 }
 
-#[tokio::test]
-async fn revoked_authorization_fails_the_refresh_so_with_token_refresh_stops_after_one_try() {
-    let env = Env::start().await;
-    let shop = env.create_shop("Shop", "SG", None, vec![]);
-    let c = env.connect(shop.shop_id).await;
-    env.sb().deauthorize(shop.shop_id).unwrap();
-
-    let client = Arc::clone(&env.client);
-    let attempts = AtomicUsize::new(0);
-    let result = with_token_refresh(
-        c.creds.clone(),
-        |creds| {
-            attempts.fetch_add(1, Ordering::SeqCst);
-            let client = Arc::clone(&client);
-            async move {
-                client
-                    .authorized_shops(&creds.access_token, Some(&creds.shop))
-                    .await
-            }
-        },
-        || {
-            let client = Arc::clone(&client);
-            let shop = c.shop.clone();
-            let refresh = c.tokens.refresh_token.clone();
-            async move {
-                let tokens = client.refresh_token(&shop, &refresh).await?;
-                Ok(ShopCredentials {
-                    shop,
-                    access_token: tokens.access_token,
-                })
-            }
-        },
-    )
-    .await;
-    let err = result.unwrap_err();
-    assert!(matches!(err, ChannelError::Unauthorized { .. }), "{err:?}");
-    assert_eq!(attempts.load(Ordering::SeqCst), 1);
-}
-
 // ---- listings ---------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn list_listings_of_a_shop_without_listings_is_one_empty_last_page() {
-    let env = Env::start().await;
-    let shop = env.create_shop("Empty", "SG", None, vec![]);
-    let c = env.connect(shop.shop_id).await;
-    env.sb().reset_calls();
-
-    let page = env
-        .client
-        .list_listings(&c.creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert!(page.listings.is_empty());
-    assert_eq!(page.next, None);
-    assert_eq!(env.calls(ITEM_LIST), 1);
-    assert_eq!(env.calls(ITEM_BASE_INFO), 0);
-    assert!(all_listings(&env, &c.creds, ListingQuery::default())
-        .await
-        .is_empty());
-}
-
-#[tokio::test]
-async fn list_listings_of_exactly_one_full_page_has_no_next_cursor() {
-    let env = Env::start().await;
-    let page_size = env.client.capabilities().listing_page_size as usize;
-    let products = (0..page_size)
-        .map(|i| item(&format!("Item {i}"), &format!("IT-{i:03}"), "1.00", 1))
-        .collect();
-    let shop = env.create_shop("Full page", "SG", None, products);
-    let c = env.connect(shop.shop_id).await;
-    env.sb().reset_calls();
-
-    let page = env
-        .client
-        .list_listings(&c.creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert_eq!(page.listings.len(), page_size);
-    assert_eq!(page.next, None);
-    assert_eq!(env.calls(ITEM_LIST), 1);
-    assert_eq!(env.calls(ITEM_BASE_INFO), 1);
-}
-
-#[tokio::test]
-async fn list_listings_walks_many_pages_and_returns_every_listing_once() {
+async fn the_listing_cursor_is_the_offset_of_the_next_page() {
+    // Walking every page is the contract (`contract::paging`); the cursor's form is Shopee's.
     let env = Env::start().await;
     let products = (0..121)
         .map(|i| item(&format!("Item {i}"), &format!("IT-{i:03}"), "1.00", i))
@@ -815,27 +687,6 @@ async fn list_listings_walks_many_pages_and_returns_every_listing_once() {
         .unwrap();
     assert_eq!(first.listings.len(), 50);
     assert_eq!(first.next, Some(PageCursor("50".to_owned())));
-
-    env.sb().reset_calls();
-    let all = all_listings(&env, &c.creds, ListingQuery::default()).await;
-    let got: Vec<String> = all.iter().map(|l| l.listing_id.to_string()).collect();
-    let want: Vec<String> = shop
-        .products
-        .iter()
-        .map(|p| p.product_id.to_string())
-        .collect();
-    assert_eq!(got, want, "every listing once, in the sandbox's order");
-    for (listing, spec) in all.iter().zip(&shop.products) {
-        assert_eq!(listing.variants[0].seller_sku, spec.item_sku);
-        assert_eq!(
-            listing.variants[0].total_stock(),
-            spec.variants[0].total_stock
-        );
-    }
-    // 50 + 50 + 21: three list calls and three base-info calls (≤ 50 ids each).
-    assert_eq!(env.calls(ITEM_LIST), 3);
-    assert_eq!(env.calls(ITEM_BASE_INFO), 3);
-    assert_eq!(env.calls(MODEL_LIST), 0, "no item has models");
 }
 
 #[tokio::test]
@@ -1487,7 +1338,7 @@ async fn every_order_status_the_sandbox_produces_maps_to_the_domain_status() {
     ];
     let mut ids = Vec::new();
     for (actions, unpaid, raw, _) in &cases {
-        let id = env.place(shop.shop_id, &[("MUG", 1)], *unpaid);
+        let id = env.place_lines(shop.shop_id, &[("MUG", 1)], *unpaid);
         env.advance_order(&id, actions);
         assert_eq!(&env.sb().order(&id).unwrap().status, raw);
         ids.push(id);
@@ -1872,85 +1723,6 @@ async fn the_token_of_one_shop_used_for_another_shop_is_unauthorized() {
     assert!(matches!(err, ChannelError::Config { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn rate_limit_fault_is_rate_limited_per_shop_and_api() {
-    let env = Env::start().await;
-    let shop = env.create_shop("Shop", "SG", None, vec![]);
-    let c = env.connect(shop.shop_id).await;
-    env.sb().set_faults(FaultConfig {
-        rate_limit_qps: Some(2),
-        ..FaultConfig::default()
-    });
-    let info = || shop_info(&env.client, &c.creds);
-
-    info().await.unwrap();
-    info().await.unwrap();
-    let err = info().await.unwrap_err();
-    assert!(matches!(err, ChannelError::RateLimited { .. }), "{err:?}");
-    assert!(err.is_retryable());
-    // Another API of the same shop has its own budget.
-    env.client
-        .list_listings(&c.creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    // A new second starts afresh.
-    env.advance_secs(1);
-    info().await.unwrap();
-}
-
-#[tokio::test]
-async fn server_errors_and_timeouts_are_transient() {
-    let env = Env::start().await;
-    let shop = env.create_shop("Shop", "SG", None, vec![]);
-    let c = env.connect(shop.shop_id).await;
-
-    env.sb().set_faults(FaultConfig {
-        error_rate: 1.0,
-        ..FaultConfig::default()
-    });
-    let err = env
-        .client
-        .list_listings(&c.creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Transient { .. }), "{err:?}");
-    assert!(err.is_retryable());
-    let err = env
-        .client
-        .changed_orders(
-            &c.creds,
-            TimeRange::new(env.now().plus_millis(-60_000), env.now()),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Transient { .. }), "{err:?}");
-
-    env.sb().set_faults(FaultConfig {
-        timeout_rate: 1.0,
-        timeout_ms: 2_000,
-        ..FaultConfig::default()
-    });
-    let impatient = env.other_client(
-        PARTNER_KEY,
-        env.clock.clone(),
-        HttpSettings {
-            timeout: Duration::from_millis(200),
-            ..HttpSettings::default()
-        },
-    );
-    let err = impatient
-        .authorized_shops(&c.tokens.access_token, Some(&c.shop))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Transient { .. }), "{err:?}");
-
-    env.sb().set_faults(FaultConfig::default());
-    env.client
-        .list_listings(&c.creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-}
-
 // ---- webhooks ---------------------------------------------------------------------------------
 
 fn verify(env: &Env, url: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), ChannelError> {
@@ -1961,7 +1733,7 @@ fn verify(env: &Env, url: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), 
 #[tokio::test]
 async fn order_pushes_are_verified_and_parsed_into_typed_events() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/hooks/shopee").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let shop = mug_shop(&env);
     let c = env.connect(shop.shop_id).await;
@@ -2036,7 +1808,7 @@ async fn order_pushes_are_verified_and_parsed_into_typed_events() {
 #[tokio::test]
 async fn tampered_body_wrong_signature_other_url_or_missing_header_is_rejected() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/hooks/shopee").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let shop = mug_shop(&env);
     let id = env.order(shop.shop_id, &[("MUG", 1)]);
@@ -2107,7 +1879,7 @@ async fn tampered_body_wrong_signature_other_url_or_missing_header_is_rejected()
 #[tokio::test]
 async fn authorization_reservation_and_deauthorization_pushes_parse_into_typed_events() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/hooks/shopee").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let shop = mug_shop(&env);
     let shop_id = ExtShopId::new(shop.shop_id.to_string());
@@ -2152,7 +1924,7 @@ async fn authorization_reservation_and_deauthorization_pushes_parse_into_typed_e
 #[tokio::test]
 async fn authorization_expiry_push_names_the_shop_and_when_its_authorization_ends() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/hooks/shopee").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let shop = env.create_shop("Shop", "SG", None, vec![]);
     let granted = env.now();
@@ -2177,34 +1949,4 @@ async fn authorization_expiry_push_names_the_shop_and_when_its_authorization_end
             },
         }]
     );
-}
-
-/// With the sandbox's default per-shop limit on (16 a second per API, on
-/// real time here), a burst of calls through the client's pacer is never
-/// refused.
-#[tokio::test]
-async fn paced_bursts_stay_within_the_default_rate_limit() {
-    let server = SandboxServer::start(SandboxConfig::new(storesync_sandbox::Marketplace::Shopee))
-        .await
-        .unwrap();
-    let client = client_with(
-        &server.base_url(),
-        PARTNER_KEY,
-        Arc::new(storesync_domain::SystemClock),
-        HttpSettings::default(),
-    );
-    let view = server
-        .sandbox()
-        .create_shop(&CreateShop {
-            name: Some("Burst".into()),
-            ..CreateShop::default()
-        })
-        .unwrap();
-    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
-    let creds = ShopCredentials {
-        shop: shop_ref(view.shop_id),
-        access_token: Secret::new(access),
-    };
-    crate::assert_burst_is_paced(25, || shop_info(&client, &creds)).await;
-    server.shutdown().await;
 }

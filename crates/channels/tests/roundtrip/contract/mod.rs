@@ -1,0 +1,44 @@
+//! What every marketplace's `Channel` must do, written once over the
+//! [`Harness`](crate::harness::Harness) trait and run against each
+//! marketplace by [`contract_suite!`], so each result is its own test
+//! (`contract::shopee::server_errors_are_transient`).
+//!
+//! One module per area. A new marketplace implements `Harness` and adds one
+//! `contract_suite!` line below; a new test here runs on every marketplace.
+
+pub mod auth;
+pub mod faults;
+pub mod paging;
+
+/// Runs every contract test against one marketplace's harness.
+macro_rules! contract_suite {
+    ($module:ident, $harness:ty) => {
+        mod $module {
+            use super::*;
+
+            /// Every contract test, with the marketplace as the test's module.
+            macro_rules! run {
+                ($area:ident :: $test:ident) => {
+                    #[tokio::test]
+                    async fn $test() {
+                        $area::$test::<$harness>().await;
+                    }
+                };
+            }
+
+            run!(auth::expired_access_token_is_refreshed_once_and_the_call_succeeds);
+            run!(auth::revoked_authorization_fails_the_refresh_without_looping);
+            run!(auth::a_refreshed_pair_can_be_refreshed_again_and_a_forged_token_is_refused);
+            run!(paging::a_shop_without_listings_is_one_empty_last_page);
+            run!(paging::exactly_one_full_page_has_no_next_cursor);
+            run!(paging::many_pages_return_every_listing_once_in_order);
+            run!(faults::server_errors_and_timeouts_are_transient);
+            run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
+            run!(faults::paced_bursts_stay_within_the_default_rate_limit);
+        }
+    };
+}
+
+contract_suite!(shopee, crate::shopee::Shopee);
+contract_suite!(tiktok, crate::tiktok::TikTok);
+contract_suite!(lazada, crate::lazada::Lazada);
