@@ -19,7 +19,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use storesync_channels::{
-    Channel, ExtVariantId, HttpSettings, ListingId, Secret, ShopCredentials, ShopRef, TimeRange,
+    Channel, ExtVariantId, FailureReason, HttpSettings, ListingId, Secret, ShopCredentials,
+    ShopRef, TimeRange,
 };
 use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, Timestamp};
@@ -66,6 +67,15 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const TIMEOUT_MARK: Option<&'static str>;
     /// The `retry_after` a refused call over the sandbox's rate limit carries.
     const RATE_LIMIT_RETRY_AFTER: Option<Duration>;
+    /// The code a stock update below reserved stock is refused with, when checked.
+    const BELOW_RESERVED_CODE: Option<&'static str>;
+    /// The code a stock update of an unknown listing is refused with, when checked.
+    const NOT_FOUND_CODE: Option<&'static str>;
+    /// How an unknown variant of a known listing is refused (Shopee cannot
+    /// tell it from other invalid input).
+    const UNKNOWN_VARIANT_REASON: FailureReason;
+    /// A listing id and a variant id in the marketplace's form that no shop has.
+    const UNKNOWN_IDS: (&'static str, &'static str);
     /// Calls in a burst that is more than the sandbox's default limit allows
     /// in a second.
     const BURST: usize;

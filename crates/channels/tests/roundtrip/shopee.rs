@@ -86,6 +86,10 @@ impl Harness for Shopee {
     const SERVER_ERROR_MARK: Option<&'static str> = None;
     const TIMEOUT_MARK: Option<&'static str> = None;
     const RATE_LIMIT_RETRY_AFTER: Option<Duration> = None;
+    const BELOW_RESERVED_CODE: Option<&'static str> = None;
+    const NOT_FOUND_CODE: Option<&'static str> = None;
+    const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::Other;
+    const UNKNOWN_IDS: (&'static str, &'static str) = ("999999999", "999999999");
     const BURST: usize = 25;
 
     fn start_at() -> Timestamp {
@@ -892,123 +896,6 @@ async fn update_stock_splits_items_into_calls_of_at_most_50_models_and_changes_t
     for (sku, quantity) in want {
         assert_eq!(env.stock_of(shop.shop_id, &sku), quantity, "{sku}");
     }
-}
-
-#[tokio::test]
-async fn update_stock_below_promotion_reserved_stock_is_a_per_model_rejection_not_a_call_failure() {
-    let env = Env::start().await;
-    let promo = ProductSpec {
-        name: "Promo".to_owned(),
-        variants: vec![
-            variant("P-RES", "9.00", StockInput::Total(10), 5),
-            variant("P-FREE", "9.00", StockInput::Total(10), 0),
-        ],
-        ..ProductSpec::default()
-    };
-    let shop = env.create_shop(
-        "Promo shop",
-        "SG",
-        None,
-        vec![promo, item("Solo", "SOLO", "2.00", 8)],
-    );
-    let c = env.connect(shop.shop_id).await;
-    // A campaign reserves 6 units of the item without models after it was listed.
-    env.sb().set_reservation(shop.shop_id, "SOLO", 6).unwrap();
-    let p = &shop.products[0];
-    let update = |listing: u64, model: u64, quantity: u32| StockUpdate {
-        listing_id: listing_id(listing),
-        variant_id: variant_id(model),
-        warehouse_id: None,
-        quantity,
-    };
-
-    // One model below its reservation, one fine: the call succeeds, one result is a refusal.
-    let results = env
-        .client
-        .update_stock(
-            &c.creds,
-            &[
-                update(p.product_id, p.variants[0].model_id, 3),
-                update(p.product_id, p.variants[1].model_id, 7),
-            ],
-        )
-        .await
-        .unwrap();
-    let (reason, message) = rejection(&results[0]);
-    assert_eq!(reason, FailureReason::BelowReservedStock, "{message}");
-    assert_eq!(results[1].outcome, UpdateOutcome::Applied);
-    assert_eq!(
-        env.stock_of(shop.shop_id, "P-RES"),
-        10,
-        "refused: unchanged"
-    );
-    assert_eq!(env.stock_of(shop.shop_id, "P-FREE"), 7);
-
-    // Exactly the reserved amount is allowed.
-    let results = env
-        .client
-        .update_stock(&c.creds, &[update(p.product_id, p.variants[0].model_id, 5)])
-        .await
-        .unwrap();
-    assert!(applied(&results), "{results:?}");
-    assert_eq!(env.stock_of(shop.shop_id, "P-RES"), 5);
-
-    // Every model of the call refused (Shopee answers with an error and a failure_list):
-    // still results, not an Err.
-    let solo = shop.products[1].product_id;
-    let results = env
-        .client
-        .update_stock(&c.creds, &[update(solo, 0, 2)])
-        .await
-        .unwrap();
-    assert_eq!(results.len(), 1);
-    assert_eq!(rejection(&results[0]).0, FailureReason::BelowReservedStock);
-    assert_eq!(env.stock_of(shop.shop_id, "SOLO"), 8);
-}
-
-#[tokio::test]
-async fn update_stock_for_unknown_items_or_models_is_rejected_per_update() {
-    let env = Env::start().await;
-    let shop = env.create_shop(
-        "Shop",
-        "SG",
-        None,
-        vec![with_models("Cap", "CAP", 2, "5.00", 1)],
-    );
-    let c = env.connect(shop.shop_id).await;
-    let p = &shop.products[0];
-    let results = env
-        .client
-        .update_stock(
-            &c.creds,
-            &[
-                StockUpdate {
-                    listing_id: listing_id(p.product_id),
-                    variant_id: variant_id(p.variants[0].model_id),
-                    warehouse_id: None,
-                    quantity: 4,
-                },
-                StockUpdate {
-                    listing_id: listing_id(p.product_id),
-                    variant_id: ExtVariantId::new("999999999"),
-                    warehouse_id: None,
-                    quantity: 4,
-                },
-                StockUpdate {
-                    listing_id: ListingId::new("999999999"),
-                    variant_id: ExtVariantId::new("0"),
-                    warehouse_id: None,
-                    quantity: 4,
-                },
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(results.len(), 3);
-    assert_eq!(results[0].outcome, UpdateOutcome::Applied);
-    assert!(matches!(results[1].outcome, UpdateOutcome::Rejected(_)));
-    assert_eq!(rejection(&results[2]).0, FailureReason::NotFound);
-    assert_eq!(env.stock_of(shop.shop_id, "CAP-000"), 4);
 }
 
 #[tokio::test]

@@ -60,6 +60,11 @@ impl Harness for TikTok {
     const SERVER_ERROR_MARK: Option<&'static str> = Some("36009003");
     const TIMEOUT_MARK: Option<&'static str> = Some("36009007");
     const RATE_LIMIT_RETRY_AFTER: Option<Duration> = None;
+    const BELOW_RESERVED_CODE: Option<&'static str> = Some("12052393");
+    const NOT_FOUND_CODE: Option<&'static str> = None;
+    const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::NotFound;
+    const UNKNOWN_IDS: (&'static str, &'static str) =
+        ("1729592969712999999", "1729592969713999999");
     const BURST: usize = 70;
 
     fn start_at() -> Timestamp {
@@ -690,65 +695,6 @@ async fn update_stock_sends_one_call_per_product_with_all_warehouses_and_changes
         stock("MUG-1"),
         BTreeMap::from([("WH-A".into(), 30), ("WH-B".into(), 31)])
     );
-}
-
-#[tokio::test]
-async fn update_stock_below_promotion_reserve_is_a_per_sku_rejection_not_a_call_failure() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [
-            {"name": "Kaos", "variants": [
-                {"seller_sku": "KAOS-M", "price": "10", "stock": 20, "reserved": 5},
-                {"seller_sku": "KAOS-L", "price": "10", "stock": 20}]},
-            {"name": "Promo mug", "item_sku": "MUG-P", "price": "5", "stock": 9, "reserved": 8}
-        ]
-    }));
-    let upd = |sku: &str, q: u32| StockUpdate {
-        listing_id: ListingId::new(product_of(&view, sku).to_string()),
-        variant_id: ExtVariantId::new(variant_of(&view, sku).to_string()),
-        warehouse_id: Some(WarehouseId::new(view.warehouses[0].clone())),
-        quantity: q,
-    };
-    let updates = vec![upd("KAOS-M", 4), upd("KAOS-L", 3), upd("MUG-P", 2)];
-    let results = env.client.update_stock(&creds, &updates).await.unwrap();
-    assert_eq!(results.len(), 3);
-    for (i, sku) in [(0, "KAOS-M"), (2, "MUG-P")] {
-        match &results[i].outcome {
-            UpdateOutcome::Rejected(f) => {
-                assert_eq!(f.reason, FailureReason::BelowReservedStock, "{sku}");
-                assert_eq!(f.code, "12052393", "{sku}");
-            }
-            other => panic!("{sku}: expected a rejection, got {other:?}"),
-        }
-    }
-    assert_eq!(results[1].outcome, UpdateOutcome::Applied);
-    let total = |sku: &str| env.sb().listing(view.shop_id, sku).unwrap().total_stock;
-    assert_eq!(total("KAOS-M"), 20, "refused SKU unchanged");
-    assert_eq!(total("KAOS-L"), 3);
-    assert_eq!(total("MUG-P"), 9, "refused SKU unchanged");
-}
-
-#[tokio::test]
-async fn update_stock_of_an_unknown_product_is_rejected_as_not_found() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": []}));
-    let results = env
-        .client
-        .update_stock(
-            &creds,
-            &[StockUpdate {
-                listing_id: ListingId::new("1729592969712999999"),
-                variant_id: ExtVariantId::new("1729592969713999999"),
-                warehouse_id: None,
-                quantity: 1,
-            }],
-        )
-        .await
-        .unwrap();
-    match &results[0].outcome {
-        UpdateOutcome::Rejected(f) => assert_eq!(f.reason, FailureReason::NotFound),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod faults;
 pub mod paging;
+pub mod stock;
 
 /// Runs every contract test against one marketplace's harness.
 macro_rules! contract_suite {
@@ -32,6 +33,10 @@ macro_rules! contract_suite {
             run!(paging::a_shop_without_listings_is_one_empty_last_page);
             run!(paging::exactly_one_full_page_has_no_next_cursor);
             run!(paging::many_pages_return_every_listing_once_in_order);
+            run!(stock::stock_below_reserved_is_refused_per_item_and_the_rest_applies);
+            run!(
+                stock::unknown_listings_and_variants_are_refused_per_update_while_the_rest_applies
+            );
             run!(faults::server_errors_and_timeouts_are_transient);
             run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
             run!(faults::paced_bursts_stay_within_the_default_rate_limit);
