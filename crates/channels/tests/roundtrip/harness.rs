@@ -76,6 +76,8 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const UNKNOWN_VARIANT_REASON: FailureReason;
     /// A listing id and a variant id in the marketplace's form that no shop has.
     const UNKNOWN_IDS: (&'static str, &'static str);
+    /// The path the push receiver answers on.
+    const PUSH_PATH: &'static str;
     /// Calls in a burst that is more than the sandbox's default limit allows
     /// in a second.
     const BURST: usize;
@@ -100,6 +102,13 @@ pub trait Harness: Send + Sync + Sized + 'static {
     /// The sandbox calls walking every page of `listings` one-variant
     /// listings takes (paging plus any detail calls), by call key.
     fn listing_walk_calls(listings: usize) -> Vec<(&'static str, u64)>;
+
+    /// The push announcing the new order `order_id` (its first status).
+    fn is_order_push(push: &Value, order_id: &str) -> bool;
+
+    /// A push signature computed straight from the marketplace's docs, not
+    /// by the client: the value of the `authorization` header.
+    fn doc_push_signature(secret: &str, url: &str, body: &[u8]) -> String;
 
     /// The fault that makes a call time out, and the HTTP settings of a
     /// client that notices it.

@@ -63,6 +63,7 @@ impl Harness for Lazada {
     const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::NotFound;
     const UNKNOWN_IDS: (&'static str, &'static str) = ("999999", "888888");
     const BURST: usize = 45;
+    const PUSH_PATH: &'static str = "/lazada/push";
 
     fn start_at() -> Timestamp {
         SystemClock.now()
@@ -91,6 +92,17 @@ impl Harness for Lazada {
     fn listing_walk_calls(listings: usize) -> Vec<(&'static str, u64)> {
         // One call per page of 50; an empty shop still takes one.
         vec![(Self::LISTING_PAGE_CALL, listings.div_ceil(50).max(1) as u64)]
+    }
+
+    fn is_order_push(push: &Value, order_id: &str) -> bool {
+        push["message_type"] == 0 && push["data"]["trade_order_id"] == order_id
+    }
+
+    fn doc_push_signature(secret: &str, _url: &str, body: &[u8]) -> String {
+        // HMAC-SHA256(app_secret, app_key + body), lowercase hex.
+        let mut signed = APP_KEY.as_bytes().to_vec();
+        signed.extend_from_slice(body);
+        hmac_hex(secret, &signed)
     }
 
     fn timeout_fault() -> (FaultConfig, HttpSettings) {
@@ -2205,7 +2217,9 @@ async fn rate_limit_on_the_wire_is_api_call_limit_with_the_ban() {
 // ---- parity: pushes -------------------------------------------------------------------------
 
 #[tokio::test]
-async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
+async fn a_status_changed_after_signing_or_a_keyless_signature_is_rejected_and_malformed_pushes_do_not_parse(
+) {
+    // Other tampering, unsigned and wrongly keyed pushes are the contract (`contract::webhooks`).
     let env = Env::start().await;
     let mut hooks = Hooks::start("/lazada/push").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
@@ -2215,13 +2229,6 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
-    // The signature is lowercase HMAC(app_secret, app_key + body), checked independently here.
-    let mut signed = APP_KEY.as_bytes().to_vec();
-    signed.extend_from_slice(&body);
-    assert_eq!(
-        headers["authorization"].to_str().unwrap(),
-        hmac_hex(APP_SECRET, &signed)
-    );
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["data"]["trade_order_id"], o.order_id.as_str());
 
@@ -2241,16 +2248,6 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
         tampered.as_bytes(),
         &hooks.url,
     )));
-    // A signature made with another secret.
-    let mut wrong = headers.clone();
-    wrong.insert(
-        "authorization",
-        hmac_hex("another-secret", &signed).parse().unwrap(),
-    );
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&wrong, &body, &hooks.url)),
-    );
     // Signed without the app key in front (the construction matters).
     let mut keyless = headers.clone();
     keyless.insert(
@@ -2261,16 +2258,6 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
         env.client
             .verify_webhook(&webhook_request(&keyless, &body, &hooks.url)),
     );
-    // No signature at all.
-    let mut unsigned = headers.clone();
-    unsigned.remove("authorization");
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&unsigned, &body, &hooks.url)),
-    );
-    // A client with another app secret rejects the sandbox's genuine push.
-    let other = client_at(&env.server.base_url(), "another-secret", env.clock.clone());
-    rejected(other.verify_webhook(&webhook_request(&headers, &body, &hooks.url)));
     // Malformed bodies do not parse.
     for bad in [
         &b"not json"[..],

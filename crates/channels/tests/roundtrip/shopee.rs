@@ -91,6 +91,7 @@ impl Harness for Shopee {
     const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::Other;
     const UNKNOWN_IDS: (&'static str, &'static str) = ("999999999", "999999999");
     const BURST: usize = 25;
+    const PUSH_PATH: &'static str = "/hooks/shopee";
 
     fn start_at() -> Timestamp {
         Timestamp::from_millis(START_MS)
@@ -135,6 +136,19 @@ impl Harness for Shopee {
             (ITEM_BASE_INFO, pages),
             (MODEL_LIST, 0),
         ]
+    }
+
+    fn is_order_push(push: &serde_json::Value, order_id: &str) -> bool {
+        push["code"] == 3 && push["data"]["ordersn"] == order_id
+    }
+
+    fn doc_push_signature(secret: &str, url: &str, body: &[u8]) -> String {
+        // HMAC-SHA256(partner_key, url + "|" + body), hex.
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(url.as_bytes());
+        mac.update(b"|");
+        mac.update(body);
+        hex::encode(mac.finalize().into_bytes())
     }
 
     fn timeout_fault() -> (FaultConfig, HttpSettings) {
@@ -315,11 +329,7 @@ fn doc_sign(path: &str, timestamp: i64, token_and_shop: Option<(&str, u64)>) -> 
 }
 
 fn doc_push_sign(url: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(PARTNER_KEY.as_bytes()).unwrap();
-    mac.update(url.as_bytes());
-    mac.update(b"|");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    Shopee::doc_push_signature(PARTNER_KEY, url, body)
 }
 
 async fn shop_info(
@@ -1693,7 +1703,9 @@ async fn order_pushes_are_verified_and_parsed_into_typed_events() {
 }
 
 #[tokio::test]
-async fn tampered_body_wrong_signature_other_url_or_missing_header_is_rejected() {
+async fn a_signature_for_another_url_is_rejected_and_signed_junk_verifies_but_does_not_parse() {
+    // Tampered, re-serialized, unsigned and wrongly keyed pushes are the contract
+    // (`contract::webhooks`); Shopee also signs the callback URL.
     let env = Env::start().await;
     let mut hooks = Hooks::start("/hooks/shopee").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
@@ -1707,26 +1719,6 @@ async fn tampered_body_wrong_signature_other_url_or_missing_header_is_rejected()
     verify(&env, &hooks.url, &headers, &body).unwrap();
     let rejected =
         |r: Result<(), ChannelError>| matches!(r, Err(ChannelError::WebhookRejected { .. }));
-
-    let tampered = String::from_utf8(body.to_vec())
-        .unwrap()
-        .replace("READY_TO_SHIP", "CANCELLED");
-    assert_ne!(tampered.as_bytes(), &body[..]);
-    assert!(rejected(verify(
-        &env,
-        &hooks.url,
-        &headers,
-        tampered.as_bytes()
-    )));
-
-    let mut reserialized =
-        serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body).unwrap())
-            .unwrap();
-    reserialized.push(b'\n');
-    assert!(
-        rejected(verify(&env, &hooks.url, &headers, &reserialized)),
-        "the signature covers the raw bytes"
-    );
 
     let mut wrong = headers.clone();
     wrong.insert(
@@ -1742,7 +1734,6 @@ async fn tampered_body_wrong_signature_other_url_or_missing_header_is_rejected()
         &headers,
         &body
     )));
-    assert!(rejected(verify(&env, &hooks.url, &HeaderMap::new(), &body)));
 
     // Correctly signed but malformed: verification passes, parsing refuses.
     for junk in [

@@ -66,6 +66,7 @@ impl Harness for TikTok {
     const UNKNOWN_IDS: (&'static str, &'static str) =
         ("1729592969712999999", "1729592969713999999");
     const BURST: usize = 70;
+    const PUSH_PATH: &'static str = "/tiktok/hooks";
 
     fn start_at() -> Timestamp {
         SystemClock.now()
@@ -100,6 +101,17 @@ impl Harness for TikTok {
             Self::LISTING_PAGE_CALL,
             listings.div_ceil(100).max(1) as u64,
         )]
+    }
+
+    fn is_order_push(push: &Value, order_id: &str) -> bool {
+        push["type"] == 1 && push["data"]["order_id"] == order_id
+    }
+
+    fn doc_push_signature(secret: &str, _url: &str, body: &[u8]) -> String {
+        // HMAC-SHA256(app_secret, app_key + body), lowercase hex.
+        let mut signed = APP_KEY.as_bytes().to_vec();
+        signed.extend_from_slice(body);
+        hmac_hex(secret, &signed)
     }
 
     fn timeout_fault() -> (FaultConfig, HttpSettings) {
@@ -1688,60 +1700,9 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
 }
 
 #[tokio::test]
-async fn tampered_wrongly_signed_unsigned_or_malformed_webhooks_are_rejected() {
+async fn malformed_webhooks_do_not_parse() {
+    // Tampered, unsigned and wrongly keyed pushes are the contract (`contract::webhooks`).
     let env = Env::start().await;
-    let mut hooks = Hooks::start("/tiktok/hooks").await;
-    env.sb().set_push_url(Some(hooks.url.clone()));
-    let (view, _, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 5}]
-    }));
-    env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    let (headers, body) = hooks.next("type 1", |v| v["type"] == 1).await;
-    env.client
-        .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
-        .unwrap();
-    // The signature is HMAC(app_secret, app_key + body), checked independently here.
-    let mut signed = APP_KEY.as_bytes().to_vec();
-    signed.extend_from_slice(&body);
-    assert_eq!(
-        headers["authorization"].to_str().unwrap(),
-        hmac_hex(APP_SECRET, &signed)
-    );
-
-    let rejected = |r: Result<(), ChannelError>| {
-        assert!(
-            matches!(r, Err(ChannelError::WebhookRejected { .. })),
-            "{r:?}"
-        );
-    };
-    // Body changed by one byte.
-    let mut tampered = body.to_vec();
-    let pos = tampered.iter().position(|b| *b == b'A').unwrap();
-    tampered[pos] = b'B';
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&headers, &tampered, &hooks.url)),
-    );
-    // A signature made with another secret.
-    let mut wrong = headers.clone();
-    wrong.insert(
-        "authorization",
-        hmac_hex("another-secret", &signed).parse().unwrap(),
-    );
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&wrong, &body, &hooks.url)),
-    );
-    // No signature at all.
-    let mut unsigned = headers.clone();
-    unsigned.remove("authorization");
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&unsigned, &body, &hooks.url)),
-    );
-    // A client with another app secret rejects the sandbox's genuine push.
-    let other = client_at(&env.base(), "another-secret", env.clock.clone());
-    rejected(other.verify_webhook(&webhook_request(&headers, &body, &hooks.url)));
     // Malformed bodies do not parse.
     for bad in [
         &b"not json"[..],

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod faults;
 pub mod paging;
 pub mod stock;
+pub mod webhooks;
 
 /// Runs every contract test against one marketplace's harness.
 macro_rules! contract_suite {
@@ -39,6 +40,7 @@ macro_rules! contract_suite {
             );
             run!(faults::server_errors_and_timeouts_are_transient);
             run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
+            run!(webhooks::genuine_pushes_verify_and_tampered_wrongly_signed_or_unsigned_ones_are_rejected);
             run!(faults::paced_bursts_stay_within_the_default_rate_limit);
         }
     };
