@@ -76,6 +76,24 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const UNKNOWN_VARIANT_REASON: FailureReason;
     /// A listing id and a variant id in the marketplace's form that no shop has.
     const UNKNOWN_IDS: (&'static str, &'static str);
+    /// The sandbox order's status after the client arranged shipment.
+    const STATUS_AFTER_SHIP: &'static str;
+    /// How the marketplace's tracking numbers start, when the contract checks it.
+    const TRACKING_PREFIX: Option<&'static str>;
+    /// `ship_order` answers with the tracking number (TikTok's answer has none).
+    const SHIPMENT_REPORTS_TRACKING: bool;
+    /// `order_details` reads the tracking number back (Shopee's needs another call).
+    const DETAILS_REPORT_TRACKING: bool;
+    /// The carrier an order's package names after shipment was arranged, when checked.
+    const CARRIER: Option<&'static str>;
+    /// The sandbox order's status after a seller's cancellation.
+    const STATUS_AFTER_CANCEL: &'static str;
+    /// The status a seller's cancellation reports back, if any.
+    const CANCEL_STATUS: Option<&'static str>;
+    /// A seller's cancellation answers with the cancellation's id.
+    const CANCEL_RETURNS_ID: bool;
+    /// How a cancelled order reads its out-of-stock reason back, when it does.
+    const OUT_OF_STOCK_REASON: Option<&'static str>;
     /// The path the push receiver answers on.
     const PUSH_PATH: &'static str;
     /// Calls in a burst that is more than the sandbox's default limit allows

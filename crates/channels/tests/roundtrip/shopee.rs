@@ -91,6 +91,15 @@ impl Harness for Shopee {
     const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::Other;
     const UNKNOWN_IDS: (&'static str, &'static str) = ("999999999", "999999999");
     const BURST: usize = 25;
+    const STATUS_AFTER_SHIP: &'static str = "PROCESSED";
+    const TRACKING_PREFIX: Option<&'static str> = Some("SPXID");
+    const SHIPMENT_REPORTS_TRACKING: bool = true;
+    const DETAILS_REPORT_TRACKING: bool = false;
+    const CARRIER: Option<&'static str> = None;
+    const STATUS_AFTER_CANCEL: &'static str = "CANCELLED";
+    const CANCEL_STATUS: Option<&'static str> = None;
+    const CANCEL_RETURNS_ID: bool = false;
+    const OUT_OF_STOCK_REASON: Option<&'static str> = Some("OUT_OF_STOCK");
     const PUSH_PATH: &'static str = "/hooks/shopee";
 
     fn start_at() -> Timestamp {

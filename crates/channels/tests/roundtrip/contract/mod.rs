@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod faults;
+pub mod orders;
 pub mod paging;
 pub mod stock;
 pub mod webhooks;
@@ -40,6 +41,8 @@ macro_rules! contract_suite {
             );
             run!(faults::server_errors_and_timeouts_are_transient);
             run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
+            run!(orders::ship_by_pickup_reports_the_tracking_number_the_sandbox_assigned);
+            run!(orders::seller_cancel_puts_stock_back_and_a_shipped_order_cannot_be_cancelled);
             run!(webhooks::genuine_pushes_verify_and_tampered_wrongly_signed_or_unsigned_ones_are_rejected);
             run!(faults::paced_bursts_stay_within_the_default_rate_limit);
         }
