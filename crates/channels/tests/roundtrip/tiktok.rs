@@ -633,32 +633,6 @@ async fn list_listings_reads_whole_rupiah_prices_and_unlisted_products() {
     assert_eq!(topi.status, ListingStatus::Inactive);
 }
 
-#[tokio::test]
-async fn list_listings_updated_since_returns_only_recently_changed_products() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({"products": many_products(5)}));
-    env.advance_secs(3600);
-    let since = env.now();
-    env.advance_secs(60);
-    env.sb()
-        .set_stock(view.shop_id, "ITEM-0003", None, 40)
-        .unwrap();
-    let page = env
-        .client
-        .list_listings(
-            &creds,
-            &ListingQuery {
-                updated_since: Some(since),
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    let titles: Vec<&str> = page.listings.iter().map(|l| l.title.as_str()).collect();
-    assert_eq!(titles, vec!["Item 3"]);
-    assert_eq!(page.listings[0].variants[0].total_stock(), 40);
-}
-
 // ---- stock and prices -----------------------------------------------------------------------
 
 #[tokio::test]

@@ -35,6 +35,7 @@ macro_rules! contract_suite {
             run!(paging::a_shop_without_listings_is_one_empty_last_page);
             run!(paging::exactly_one_full_page_has_no_next_cursor);
             run!(paging::many_pages_return_every_listing_once_in_order);
+            run!(paging::updated_since_returns_only_listings_changed_since);
             run!(stock::stock_below_reserved_is_refused_per_item_and_the_rest_applies);
             run!(
                 stock::unknown_listings_and_variants_are_refused_per_update_while_the_rest_applies

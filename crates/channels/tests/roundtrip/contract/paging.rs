@@ -91,3 +91,45 @@ pub async fn many_pages_return_every_listing_once_in_order<H: Harness>() {
     }
     assert_walk_calls(&env, n);
 }
+
+pub async fn updated_since_returns_only_listings_changed_since<H: Harness>() {
+    let env = Env::<H>::start().await;
+    let (view, creds, _) = env.shop(json!({"name": "Shop", "products": listings(6)}));
+    env.advance_secs(3600);
+    let since = env.now();
+    env.advance_secs(60);
+    // One listing changed by the seller elsewhere, one by an order.
+    env.sb()
+        .set_stock(view.shop_id, "IT-003", None, 40)
+        .unwrap();
+    env.place(view.shop_id, json!({"lines": [{"seller_sku": "IT-005"}]}));
+
+    let changed: Vec<Listing> = listing_stream(
+        env.channel(),
+        creds.clone(),
+        ListingQuery {
+            updated_since: Some(since),
+        },
+    )
+    .try_collect()
+    .await
+    .unwrap();
+    let mut skus: Vec<&str> = changed
+        .iter()
+        .map(|l| l.variants[0].seller_sku.as_str())
+        .collect();
+    skus.sort_unstable();
+    assert_eq!(skus, vec!["IT-003", "IT-005"], "{changed:?}");
+    let stock = |sku: &str| {
+        changed
+            .iter()
+            .find(|l| l.variants[0].seller_sku == sku)
+            .unwrap()
+            .variants[0]
+            .total_stock()
+    };
+    assert_eq!(stock("IT-003"), 40);
+    assert_eq!(stock("IT-005"), 4);
+    assert!(changed.iter().all(|l| l.updated_at.unwrap() > since));
+    assert_eq!(walk(&env, &creds).await.len(), 6);
+}
