@@ -49,6 +49,14 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const SEED: u64;
     /// The sandbox call key of one listing page (`"GET /products/get"`).
     const LISTING_PAGE_CALL: &'static str;
+    /// The sandbox call key of one order-list page.
+    const ORDER_PAGE_CALL: &'static str;
+    /// The sandbox call key of one order-detail batch.
+    const ORDER_DETAIL_CALL: &'static str;
+    /// The order list says each order's status.
+    const ORDER_LIST_HAS_STATUS: bool;
+    /// An order id in the marketplace's form that no shop has.
+    const UNKNOWN_ORDER_ID: &'static str;
     /// The sandbox call key of a token refresh, when the sandbox counts it
     /// (TikTok's auth host does not).
     const TOKEN_REFRESH_CALL: Option<&'static str>;

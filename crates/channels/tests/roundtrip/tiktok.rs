@@ -28,7 +28,7 @@ use storesync_channels::{
     listing_stream, with_token_refresh, AuthCallback, CancelReason, CancelRequest, Channel,
     ChannelError, ExtOrderId, ExtVariantId, FailureReason, Handover, HttpSettings, ListingId,
     ListingQuery, ListingStatus, Marketplace, PriceUpdate, Secret, ShipRequest, ShopCredentials,
-    ShopRef, StockUpdate, TimeRange, UpdateOutcome, WarehouseId, WebhookEventKind, WebhookRequest,
+    ShopRef, StockUpdate, UpdateOutcome, WarehouseId, WebhookEventKind, WebhookRequest,
 };
 use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, Currency, Money, OrderStatus, SystemClock, Timestamp};
@@ -52,6 +52,10 @@ impl Harness for TikTok {
     const SECRET: &'static str = APP_SECRET;
     const SEED: u64 = 3;
     const LISTING_PAGE_CALL: &'static str = "POST /product/202309/products/search";
+    const ORDER_PAGE_CALL: &'static str = "POST /order/202309/orders/search";
+    const ORDER_DETAIL_CALL: &'static str = "GET /order/202309/orders";
+    const ORDER_LIST_HAS_STATUS: bool = true;
+    const UNKNOWN_ORDER_ID: &'static str = "576486316948999999";
     const TOKEN_REFRESH_CALL: Option<&'static str> = None;
     const TOKEN_EXPIRED_CODE: &'static str = "105002";
     const REFUSED_REFRESH_CODE: Option<&'static str> = None;
@@ -803,92 +807,6 @@ async fn update_prices_writes_decimal_strings_the_sandbox_stores_and_lists_back(
 // ---- orders ---------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn changed_orders_follows_every_page_and_order_details_batches_by_fifty() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1000}]
-    }));
-    let mut placed = Vec::new();
-    for _ in 0..250 {
-        placed.push(
-            env.place(
-                view.shop_id,
-                json!({"lines": [{"seller_sku": "PEN-1", "quantity": 1}]}),
-            )
-            .order_id,
-        );
-        env.clock.advance_millis(10);
-    }
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 250);
-    let got: HashSet<&str> = changed.iter().map(|c| c.order_id.as_str()).collect();
-    let want: HashSet<&str> = placed.iter().map(String::as_str).collect();
-    assert_eq!(got, want, "each order exactly once");
-    assert_eq!(
-        env.calls("POST /order/202309/orders/search"),
-        3,
-        "pages of 100 (the largest the sandbox accepts)"
-    );
-    for c in &changed {
-        assert_eq!(c.status, Some(OrderStatus::ReadyToShip));
-        assert!(c.detail.is_some(), "the TikTok order list carries details");
-    }
-
-    let ids: Vec<ExtOrderId> = placed[..120]
-        .iter()
-        .map(|id| ExtOrderId::new(id.clone()))
-        .collect();
-    let orders = env.client.order_details(&creds, &ids).await.unwrap();
-    assert_eq!(orders.len(), 120);
-    assert_eq!(
-        env.calls("GET /order/202309/orders"),
-        3,
-        "120 ids = 50 + 50 + 20"
-    );
-    let got: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    let want: Vec<&str> = placed[..120].iter().map(String::as_str).collect();
-    assert_eq!(got, want);
-}
-
-#[tokio::test]
-async fn changed_orders_of_an_empty_range_and_of_exactly_one_page() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1000}]
-    }));
-    assert!(env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("POST /order/202309/orders/search"), 1);
-    for _ in 0..100 {
-        env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    }
-    env.sb().reset_calls();
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 100);
-    assert_eq!(env.calls("POST /order/202309/orders/search"), 1);
-    // Orders updated outside the range are not returned.
-    let later = TimeRange::new(env.now().plus_millis(5_000), env.now().plus_millis(10_000));
-    assert!(env
-        .client
-        .changed_orders(&creds, later)
-        .await
-        .unwrap()
-        .is_empty());
-}
-
-#[tokio::test]
 async fn orders_map_every_status_tokopedia_platform_and_one_line_item_per_unit() {
     let env = Env::start().await;
     let (view, creds, _) = env.shop(json!({
@@ -1019,41 +937,6 @@ async fn orders_map_every_status_tokopedia_platform_and_one_line_item_per_unit()
         detail[0].packages[0].package_id.as_ref().unwrap().as_str(),
         toko.package_id
     );
-}
-
-#[tokio::test]
-async fn order_details_leaves_out_unknown_ids_and_other_shops_orders() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 10}]
-    }));
-    let (other, _, _) = env.shop(json!({
-        "products": [{"name": "Cup", "item_sku": "CUP-1", "price": "1.50", "stock": 10}]
-    }));
-    let mine = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    let theirs = env.place(other.shop_id, json!({"lines": [{"seller_sku": "CUP-1"}]}));
-    let orders = env
-        .client
-        .order_details(
-            &creds,
-            &[
-                ExtOrderId::new(mine.order_id.clone()),
-                ExtOrderId::new("576486316948999999"),
-                ExtOrderId::new(theirs.order_id.clone()),
-                ExtOrderId::new(mine.order_id.clone()),
-            ],
-        )
-        .await
-        .unwrap();
-    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    assert_eq!(ids, vec![mine.order_id.as_str()]);
-    assert!(env
-        .client
-        .order_details(&creds, &[])
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("GET /order/202309/orders"), 1);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod faults;
 pub mod orders;
+pub mod orders_paging;
 pub mod paging;
 pub mod stock;
 pub mod webhooks;
@@ -40,6 +41,9 @@ macro_rules! contract_suite {
             run!(paging::exactly_one_full_page_has_no_next_cursor);
             run!(paging::many_pages_return_every_listing_once_in_order);
             run!(paging::updated_since_returns_only_listings_changed_since);
+            run!(orders_paging::changed_orders_of_an_empty_range_and_of_exactly_one_page);
+            run!(orders_paging::changed_orders_follow_every_page_and_details_come_in_batches);
+            run!(orders_paging::order_details_leave_out_unknown_ids_and_other_shops_orders);
             run!(stock::stock_below_reserved_is_refused_per_item_and_the_rest_applies);
             run!(
                 stock::unknown_listings_and_variants_are_refused_per_update_while_the_rest_applies
