@@ -60,6 +60,12 @@ pub trait Harness: Send + Sync + Sized + 'static {
     /// The sandbox call key of a token refresh, when the sandbox counts it
     /// (TikTok's auth host does not).
     const TOKEN_REFRESH_CALL: Option<&'static str>;
+    /// The code a request signed with the wrong secret is refused with, when checked.
+    const WRONG_SIGNATURE_CODE: Option<&'static str>;
+    /// How old and how early (seconds) a request's timestamp may be.
+    const TIMESTAMP_WINDOW_SECS: (i64, i64);
+    /// The code a request outside the timestamp window is refused with, when checked.
+    const STALE_TIMESTAMP_CODE: Option<&'static str>;
     /// The code an expired access token is refused with.
     const TOKEN_EXPIRED_CODE: &'static str;
     /// The code a revoked or forged refresh token is refused with, when it is checked.

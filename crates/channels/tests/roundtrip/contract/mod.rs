@@ -15,6 +15,7 @@ pub mod faults;
 pub mod orders;
 pub mod orders_paging;
 pub mod paging;
+pub mod signing;
 pub mod stock;
 pub mod webhooks;
 
@@ -44,6 +45,8 @@ macro_rules! contract_suite {
             run!(orders_paging::changed_orders_of_an_empty_range_and_of_exactly_one_page);
             run!(orders_paging::changed_orders_follow_every_page_and_details_come_in_batches);
             run!(orders_paging::order_details_leave_out_unknown_ids_and_other_shops_orders);
+            run!(signing::a_client_with_the_wrong_secret_gets_a_signature_error);
+            run!(signing::timestamps_outside_the_window_on_either_clock_are_signature_errors);
             run!(stock::stock_below_reserved_is_refused_per_item_and_the_rest_applies);
             run!(
                 stock::unknown_listings_and_variants_are_refused_per_update_while_the_rest_applies
