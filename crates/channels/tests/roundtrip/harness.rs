@@ -106,6 +106,9 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const CANCEL_STATUS: Option<&'static str>;
     /// A seller's cancellation answers with the cancellation's id.
     const CANCEL_RETURNS_ID: bool;
+    /// The sandbox actions after which an order can no longer be cancelled
+    /// (TikTok: once shipment is arranged; elsewhere once the carrier has it).
+    const SHIPPED: &'static [storesync_sandbox::OrderAction];
     /// How a cancelled order reads its out-of-stock reason back, when it does.
     const OUT_OF_STOCK_REASON: Option<&'static str>;
     /// The path the push receiver answers on.

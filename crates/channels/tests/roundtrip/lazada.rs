@@ -77,6 +77,7 @@ impl Harness for Lazada {
     const STATUS_AFTER_CANCEL: &'static str = "canceled";
     const CANCEL_STATUS: Option<&'static str> = Some("canceled");
     const CANCEL_RETURNS_ID: bool = false;
+    const SHIPPED: &'static [OrderAction] = &[OrderAction::Ship, OrderAction::Pickup];
     const OUT_OF_STOCK_REASON: Option<&'static str> = Some("Out of stock");
     const PUSH_PATH: &'static str = "/lazada/push";
 

@@ -105,6 +105,7 @@ impl Harness for Shopee {
     const STATUS_AFTER_CANCEL: &'static str = "CANCELLED";
     const CANCEL_STATUS: Option<&'static str> = None;
     const CANCEL_RETURNS_ID: bool = false;
+    const SHIPPED: &'static [OrderAction] = &[OrderAction::Ship, OrderAction::Pickup];
     const OUT_OF_STOCK_REASON: Option<&'static str> = Some("OUT_OF_STOCK");
     const PUSH_PATH: &'static str = "/hooks/shopee";
 

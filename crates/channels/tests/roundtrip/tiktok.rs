@@ -80,6 +80,7 @@ impl Harness for TikTok {
     const STATUS_AFTER_CANCEL: &'static str = "CANCELLED";
     const CANCEL_STATUS: Option<&'static str> = Some("CANCELLATION_REQUEST_COMPLETE");
     const CANCEL_RETURNS_ID: bool = true;
+    const SHIPPED: &'static [OrderAction] = &[OrderAction::Ship];
     const OUT_OF_STOCK_REASON: Option<&'static str> = None;
     const PUSH_PATH: &'static str = "/tiktok/hooks";
 

@@ -146,7 +146,7 @@ pub async fn revoked_authorization_fails_the_refresh_without_looping<H: Harness>
 
 pub async fn a_refreshed_pair_can_be_refreshed_again_and_a_forged_token_is_refused<H: Harness>() {
     let env = Env::<H>::start().await;
-    let (_, creds, refresh) = env.shop(one_listing());
+    let (view, creds, refresh) = env.shop(one_listing());
     let client = &env.client;
     let first = client.refresh_token(&creds.shop, &refresh).await.unwrap();
     env.advance_secs(DAY_SECS);
@@ -162,6 +162,11 @@ pub async fn a_refreshed_pair_can_be_refreshed_again_and_a_forged_token_is_refus
     );
     if H::REFRESH_KEEPS_AUTHORIZATION_END {
         assert_eq!(second.refresh_expires_at, first.refresh_expires_at);
+        assert_eq!(
+            second.refresh_expires_at.unwrap().millis() / 1000,
+            env.sb().shop(view.shop_id).unwrap().auth_expire_time,
+            "the authorization's end never moves"
+        );
     }
     let fresh = ShopCredentials {
         shop: creds.shop.clone(),
@@ -173,6 +178,7 @@ pub async fn a_refreshed_pair_can_be_refreshed_again_and_a_forged_token_is_refus
         .unwrap();
     assert_eq!(page.listings.len(), 1);
     if client.capabilities().refresh_token_single_use {
+        assert_ne!(second.refresh_token.expose(), first.refresh_token.expose());
         // The first pair's refresh token was used up by the second refresh.
         let err = client
             .refresh_token(&creds.shop, &first.refresh_token)

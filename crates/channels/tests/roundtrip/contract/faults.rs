@@ -62,6 +62,16 @@ pub async fn server_errors_and_timeouts_are_transient<H: Harness>() {
     }];
     let err = impatient.update_stock(&creds, &update).await.unwrap_err();
     assert_transient(&err, H::TIMEOUT_MARK);
+    let err = impatient
+        .changed_orders(&creds, env.everything())
+        .await
+        .unwrap_err();
+    assert_transient(&err, H::TIMEOUT_MARK);
+    let err = impatient
+        .authorized_shops(&creds.access_token, Some(&creds.shop))
+        .await
+        .unwrap_err();
+    assert_transient(&err, H::TIMEOUT_MARK);
     assert_eq!(
         env.sb().listing(view.shop_id, "MUG-1").unwrap().total_stock,
         10,

@@ -8,7 +8,6 @@ use storesync_channels::{
     CancelReason, CancelRequest, Channel, ChannelError, ExtOrderId, Handover, ShipRequest,
 };
 use storesync_domain::OrderStatus;
-use storesync_sandbox::OrderAction;
 
 use crate::harness::{Env, Harness};
 
@@ -108,8 +107,8 @@ pub async fn seller_cancel_puts_stock_back_and_a_shipped_order_cannot_be_cancell
 
     // A shipped order cannot be cancelled: a permanent refusal.
     let shipped = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    for action in [OrderAction::Ship, OrderAction::Pickup] {
-        env.sb().advance_order(&shipped.order_id, action).unwrap();
+    for action in H::SHIPPED {
+        env.sb().advance_order(&shipped.order_id, *action).unwrap();
     }
     let err = env
         .client
