@@ -23,106 +23,118 @@ use sha2::Sha256;
 use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
 use storesync_channels::{
     listing_stream, with_token_refresh, AuthCallback, CancelReason, CancelRequest, Channel,
-    ChannelError, ExtOrderId, ExtVariantId, FailureReason, Handover, ListingId, ListingQuery,
-    ListingStatus, Marketplace, PackageId, PriceUpdate, Secret, ShipRequest, ShopCredentials,
-    ShopRef, StockUpdate, TimeRange, TokenSet, UpdateOutcome, WarehouseId, WebhookEventKind,
-    WebhookRequest,
+    ChannelError, ExtOrderId, ExtVariantId, FailureReason, Handover, HttpSettings, ListingId,
+    ListingQuery, ListingStatus, Marketplace, PackageId, PriceUpdate, Secret, ShipRequest,
+    ShopCredentials, ShopRef, StockUpdate, TimeRange, TokenSet, UpdateOutcome, WarehouseId,
+    WebhookEventKind, WebhookRequest,
 };
-use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, Currency, Money, OrderStatus, SystemClock, Timestamp};
-use storesync_sandbox::{
-    AuthorizeRequest, CreateShop, FaultConfig, OrderAction, PlaceOrder, Sandbox, SandboxConfig,
-    SandboxServer, ShopView,
-};
-use tokio::sync::mpsc;
+use storesync_sandbox::{AuthorizeRequest, CreateShop, FaultConfig, OrderAction, ShopView};
+
+use crate::harness::{self, Harness, Hooks};
 
 const APP_KEY: &str = "100001";
 const APP_SECRET: &str = "SECRETLAZ";
 const DAY_SECS: i64 = 86_400;
-const WAIT: Duration = Duration::from_secs(10);
 
 // ---- harness ------------------------------------------------------------------------------
 
-struct Env {
-    server: SandboxServer,
-    clock: Arc<ManualClock>,
-    client: LazadaClient,
-    http: reqwest::Client,
+/// The Lazada sandbox and client in the shared environment.
+pub struct Lazada;
+
+impl Harness for Lazada {
+    type Client = LazadaClient;
+    const SANDBOX: storesync_sandbox::Marketplace = storesync_sandbox::Marketplace::Lazada;
+    const SECRET: &'static str = APP_SECRET;
+    const SEED: u64 = 5;
+    const LISTING_PAGE_CALL: &'static str = "GET /products/get";
+    // The sandbox counts calls by the API's declared method; the client POSTs token calls.
+    const ORDER_PAGE_CALL: &'static str = "GET /orders/get";
+    const ORDER_DETAIL_CALL: &'static str = "GET /orders/items/get";
+    const ORDER_LIST_HAS_STATUS: bool = true;
+    const UNKNOWN_ORDER_ID: &'static str = "260422900999999";
+    const TOKEN_REFRESH_CALL: Option<&'static str> = Some("GET /auth/token/refresh");
+    const WRONG_SIGNATURE_CODE: Option<&'static str> = Some("IncompleteSignature");
+    const TIMESTAMP_WINDOW_SECS: (i64, i64) = (7_200, 7_200);
+    const STALE_TIMESTAMP_CODE: Option<&'static str> = Some("InvalidTimestamp");
+    const TOKEN_EXPIRED_CODE: &'static str = "IllegalAccessToken";
+    const REFUSED_REFRESH_CODE: Option<&'static str> = Some("IllegalRefreshToken");
+    const FORGED_REFRESH_TOKEN: &'static str = "50001forged";
+    const REFRESH_KEEPS_AUTHORIZATION_END: bool = true;
+    const SERVER_ERROR_MARK: Option<&'static str> = Some("InternalError");
+    const TIMEOUT_MARK: Option<&'static str> = Some("ServiceTimeout");
+    const RATE_LIMIT_RETRY_AFTER: Option<Duration> = Some(Duration::from_secs(1));
+    const BELOW_RESERVED_CODE: Option<&'static str> = None;
+    const NOT_FOUND_CODE: Option<&'static str> = Some("E207");
+    const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::NotFound;
+    const UNKNOWN_IDS: (&'static str, &'static str) = ("999999", "888888");
+    const BURST: usize = 45;
+    const STATUS_AFTER_SHIP: &'static str = "ready_to_ship";
+    const TRACKING_PREFIX: Option<&'static str> = Some("LXAD");
+    const SHIPMENT_REPORTS_TRACKING: bool = true;
+    const DETAILS_REPORT_TRACKING: bool = true;
+    const CARRIER: Option<&'static str> = Some("LEX");
+    const STATUS_AFTER_CANCEL: &'static str = "canceled";
+    const CANCEL_STATUS: Option<&'static str> = Some("canceled");
+    const CANCEL_RETURNS_ID: bool = false;
+    const SHIPPED: &'static [OrderAction] = &[OrderAction::Ship, OrderAction::Pickup];
+    const OUT_OF_STOCK_REASON: Option<&'static str> = Some("Out of stock");
+    const PUSH_PATH: &'static str = "/lazada/push";
+
+    fn start_at() -> Timestamp {
+        SystemClock.now()
+    }
+
+    fn client(
+        base_url: &str,
+        secret: &str,
+        clock: Arc<dyn Clock>,
+        http: HttpSettings,
+    ) -> LazadaClient {
+        let mut config = LazadaConfig::new(APP_KEY, Secret::new(secret.to_owned()), Venture::Sg)
+            .with_base_url(base_url);
+        config.http = http;
+        LazadaClient::new(config, clock).unwrap()
+    }
+
+    fn shop_ref(view: &ShopView) -> ShopRef {
+        ShopRef::new(view.shop_id.to_string().as_str())
+    }
+
+    fn variant_ref(view: &ShopView, seller_sku: &str) -> (ListingId, ExtVariantId) {
+        ids_of(view, seller_sku)
+    }
+
+    fn listing_walk_calls(listings: usize) -> Vec<(&'static str, u64)> {
+        // One call per page of 50; an empty shop still takes one.
+        vec![(Self::LISTING_PAGE_CALL, listings.div_ceil(50).max(1) as u64)]
+    }
+
+    fn is_order_push(push: &Value, order_id: &str) -> bool {
+        push["message_type"] == 0 && push["data"]["trade_order_id"] == order_id
+    }
+
+    fn doc_push_signature(secret: &str, _url: &str, body: &[u8]) -> String {
+        // HMAC-SHA256(app_secret, app_key + body), lowercase hex.
+        let mut signed = APP_KEY.as_bytes().to_vec();
+        signed.extend_from_slice(body);
+        hmac_hex(secret, &signed)
+    }
+
+    fn timeout_fault() -> (FaultConfig, HttpSettings) {
+        let fault = FaultConfig {
+            timeout_rate: 1.0,
+            timeout_ms: 20,
+            ..FaultConfig::default()
+        };
+        (fault, HttpSettings::default())
+    }
 }
+
+type Env = harness::Env<Lazada>;
 
 fn client_at(base_url: &str, secret: &str, clock: Arc<dyn Clock>) -> LazadaClient {
-    let config = LazadaConfig::new(APP_KEY, Secret::new(secret.to_owned()), Venture::Sg)
-        .with_base_url(base_url);
-    LazadaClient::new(config, clock).unwrap()
-}
-
-impl Env {
-    async fn start() -> Env {
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let mut config = SandboxConfig::new(storesync_sandbox::Marketplace::Lazada);
-        config.clock = clock.clone();
-        config.time_scale = 0.0001;
-        config.seed = Some(5);
-        let server = SandboxServer::start(config).await.unwrap();
-        let client = client_at(&server.base_url(), APP_SECRET, clock.clone());
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Env {
-            server,
-            clock,
-            client,
-            http,
-        }
-    }
-
-    fn sb(&self) -> &Arc<Sandbox> {
-        self.server.sandbox()
-    }
-
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    fn advance_secs(&self, secs: i64) {
-        self.clock.advance_millis(secs * 1000);
-    }
-
-    /// Creates a shop from a control-API JSON spec and mints a token pair for it.
-    fn shop(&self, spec: Value) -> (ShopView, ShopCredentials, Secret<String>) {
-        let spec: CreateShop = serde_json::from_value(spec).unwrap();
-        let view = self.sb().create_shop(&spec).unwrap();
-        let (access, refresh) = self.sb().mint_tokens(view.shop_id).unwrap();
-        (
-            view.clone(),
-            creds_for(&view, &access),
-            Secret::new(refresh),
-        )
-    }
-
-    fn everything(&self) -> TimeRange {
-        TimeRange::new(
-            self.now().plus_millis(-DAY_SECS * 1000),
-            self.now().plus_millis(1000),
-        )
-    }
-
-    fn calls(&self, key: &str) -> u64 {
-        self.sb().calls().get(key).copied().unwrap_or(0)
-    }
-
-    fn place(&self, shop_id: u64, order: Value) -> storesync_sandbox::OrderView {
-        let order: PlaceOrder = serde_json::from_value(order).unwrap();
-        self.sb().place_order(shop_id, &order).unwrap()
-    }
-}
-
-fn creds_for(view: &ShopView, access_token: &str) -> ShopCredentials {
-    ShopCredentials {
-        shop: ShopRef::new(view.shop_id.to_string().as_str()),
-        access_token: Secret::new(access_token.to_owned()),
-    }
+    Lazada::client(base_url, secret, clock, HttpSettings::default())
 }
 
 fn sgd() -> Currency {
@@ -156,58 +168,13 @@ fn simple_shop() -> Value {
 
 // ---- a push receiver ---------------------------------------------------------------------
 
-struct Hooks {
-    url: String,
-    rx: mpsc::UnboundedReceiver<(HeaderMap, Bytes)>,
-    stash: Vec<(HeaderMap, Bytes)>,
-}
-
-async fn hook(
-    State(tx): State<mpsc::UnboundedSender<(HeaderMap, Bytes)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let _ = tx.send((headers, body));
-    StatusCode::OK
-}
-
-impl Hooks {
-    async fn start() -> Hooks {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/lazada/push", listener.local_addr().unwrap());
-        let app = Router::new()
-            .route("/lazada/push", axum::routing::post(hook))
-            .with_state(tx);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Hooks {
-            url,
-            rx,
-            stash: Vec::new(),
-        }
-    }
-
-    /// The next push of `message_type` whose data satisfies `pred`.
-    async fn next(&mut self, kind: i64, pred: impl Fn(&Value) -> bool) -> (HeaderMap, Bytes) {
-        let is = |b: &Bytes| {
-            let v: Value = serde_json::from_slice(b).unwrap();
+/// The next push of `message_type` whose data satisfies `pred`.
+async fn next_push(hooks: &mut Hooks, kind: i64, pred: impl Fn(&Value) -> bool) -> harness::Push {
+    hooks
+        .next(&format!("message type {kind}"), |v| {
             v["message_type"] == kind && pred(&v["data"])
-        };
-        if let Some(pos) = self.stash.iter().position(|(_, b)| is(b)) {
-            return self.stash.remove(pos);
-        }
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let got = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no push of type {kind} within {WAIT:?}"))
-                .unwrap();
-            if is(&got.1) {
-                return got;
-            }
-            self.stash.push(got);
-        }
-    }
+        })
+        .await
 }
 
 // ---- an independent signer, raw calls and a recording, tampering proxy ----------------------
@@ -780,51 +747,6 @@ async fn stock_updates_batch_fifty_skus_across_products_and_change_the_sandbox()
 }
 
 #[tokio::test]
-async fn stock_below_locked_stock_and_unknown_skus_are_per_sku_rejections() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(simple_shop());
-    env.sb().set_reservation(view.shop_id, "TEE-M", 5).unwrap();
-    let (lm, vm) = ids_of(&view, "TEE-M");
-    let (ll, vl) = ids_of(&view, "TEE-L");
-    let updates = vec![
-        StockUpdate {
-            listing_id: lm.clone(),
-            variant_id: vm.clone(),
-            warehouse_id: None,
-            quantity: 4,
-        },
-        StockUpdate {
-            listing_id: ll,
-            variant_id: vl,
-            warehouse_id: None,
-            quantity: 8,
-        },
-        StockUpdate {
-            listing_id: lm,
-            variant_id: ExtVariantId::new("999"),
-            warehouse_id: None,
-            quantity: 1,
-        },
-    ];
-    let results = env.client.update_stock(&creds, &updates).await.unwrap();
-    let reason = |i: usize| match &results[i].outcome {
-        UpdateOutcome::Rejected(f) => Some(f.reason),
-        UpdateOutcome::Applied => None,
-    };
-    assert_eq!(reason(0), Some(FailureReason::BelowReservedStock));
-    assert_eq!(reason(1), None);
-    assert_eq!(reason(2), Some(FailureReason::NotFound));
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-M").unwrap().total_stock,
-        10
-    );
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-L").unwrap().total_stock,
-        8
-    );
-}
-
-#[tokio::test]
 async fn price_updates_are_stored_and_listed_back() {
     let env = Env::start().await;
     let (view, creds, _) = env.shop(simple_shop());
@@ -1027,45 +949,6 @@ async fn statuses_follow_the_lifecycle_and_ship_packs_then_readies() {
     assert!(matches!(e, ChannelError::Invalid { .. }), "{e:?}");
 }
 
-#[tokio::test]
-async fn cancel_picks_the_out_of_stock_reason_and_puts_stock_back() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(simple_shop());
-    let o = env.place(
-        view.shop_id,
-        json!({"lines": [{"seller_sku": "TEE-L", "quantity": 3}]}),
-    );
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-L").unwrap().total_stock,
-        1
-    );
-    let c = env
-        .client
-        .cancel_order(
-            &creds,
-            &CancelRequest {
-                order_id: ExtOrderId::new(o.order_id.clone()),
-                reason: CancelReason::OutOfStock,
-                lines: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(c.status.as_deref(), Some("canceled"));
-    assert_eq!(env.sb().order(&o.order_id).unwrap().status, "canceled");
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-L").unwrap().total_stock,
-        4
-    );
-    let detail = &env
-        .client
-        .order_details(&creds, &[ExtOrderId::new(o.order_id)])
-        .await
-        .unwrap()[0];
-    assert_eq!(detail.status, OrderStatus::Cancelled);
-    assert_eq!(detail.cancel_reason.as_deref(), Some("Out of stock"));
-}
-
 async fn status_of(env: &Env, creds: &ShopCredentials, id: &ExtOrderId) -> (OrderStatus, String) {
     let o = env
         .client
@@ -1077,85 +960,12 @@ async fn status_of(env: &Env, creds: &ShopCredentials, id: &ExtOrderId) -> (Orde
 
 // ---- negative paths ---------------------------------------------------------------------------
 
-#[tokio::test]
-async fn wrong_secret_and_skewed_clocks_are_signature_errors() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(simple_shop());
-    let wrong = client_at(&env.server.base_url(), "NOT-THE-SECRET", env.clock.clone());
-    let e = wrong
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, ChannelError::Signature { code, .. } if code == "IncompleteSignature"),
-        "{e:?}"
-    );
-
-    for (skew, ok) in [
-        (7_199, true),
-        (-7_199, true),
-        (7_201, false),
-        (-7_201, false),
-    ] {
-        let clock = Arc::new(ManualClock::new(env.now().plus_millis(skew * 1000)));
-        let skewed = client_at(&env.server.base_url(), APP_SECRET, clock);
-        let r = skewed
-            .list_listings(&creds, &ListingQuery::default(), None)
-            .await;
-        assert_eq!(r.is_ok(), ok, "skew {skew}: {r:?}");
-        if let Err(e) = r {
-            assert!(matches!(e, ChannelError::Signature { .. }), "{e:?}");
-        }
-    }
-}
-
-#[tokio::test]
-async fn rate_limits_and_server_faults_are_classified() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(simple_shop());
-    env.sb().set_faults(FaultConfig {
-        rate_limit_qps: Some(1),
-        ..FaultConfig::default()
-    });
-    env.client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    let e = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        ChannelError::RateLimited {
-            retry_after: Some(Duration::from_secs(1))
-        }
-    );
-    env.advance_secs(1);
-    env.client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-
-    env.sb().set_faults(FaultConfig {
-        error_rate: 1.0,
-        ..FaultConfig::default()
-    });
-    let e = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(e.is_retryable(), "{e:?}");
-}
-
 // ---- pushes -----------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn pushes_verify_and_parse_into_typed_events() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/lazada/push").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let (view, _, _) = env.shop(simple_shop());
     let o = env.place(
@@ -1166,7 +976,7 @@ async fn pushes_verify_and_parse_into_typed_events() {
     // One message per order item: six units, six messages with distinct line ids.
     let mut lines = Vec::new();
     for _ in 0..6 {
-        let (headers, body) = hooks.next(0, |d| d["order_status"] == "pending").await;
+        let (headers, body) = next_push(&mut hooks, 0, |d| d["order_status"] == "pending").await;
         let req = WebhookRequest {
             url: &hooks.url,
             headers: &headers,
@@ -1210,7 +1020,7 @@ async fn pushes_verify_and_parse_into_typed_events() {
     assert_eq!(lines.len(), 6);
 
     // Sellable stock fell from 10 to 4, below 5: a shallow-stock alert for the SKU.
-    let (headers, body) = hooks.next(6, |_| true).await;
+    let (headers, body) = next_push(&mut hooks, 6, |_| true).await;
     env.client
         .verify_webhook(&WebhookRequest {
             url: &hooks.url,
@@ -1231,7 +1041,7 @@ async fn pushes_verify_and_parse_into_typed_events() {
     env.sb()
         .advance_order(&o.order_id, OrderAction::BuyerCancel)
         .unwrap();
-    let (_, body) = hooks.next(0, |d| d["order_status"] == "canceled").await;
+    let (_, body) = next_push(&mut hooks, 0, |d| d["order_status"] == "canceled").await;
     assert!(matches!(
         env.client.parse_webhook(&body).unwrap()[0].kind,
         WebhookEventKind::OrderStatusChanged {
@@ -1242,69 +1052,15 @@ async fn pushes_verify_and_parse_into_typed_events() {
 }
 
 #[tokio::test]
-async fn a_shop_without_products_is_one_empty_last_page() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"region": "SG"}));
-    let page = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert!(page.listings.is_empty());
-    assert!(page.next.is_none());
-    assert_eq!(env.calls("GET /products/get"), 1);
-}
-
-#[tokio::test]
-async fn another_sellers_orders_are_left_out_and_timeouts_are_transient() {
-    let env = Env::start().await;
-    let (mine, creds, _) = env.shop(simple_shop());
-    let (theirs, _, _) = env.shop(simple_shop());
-    let own = env.place(mine.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
-    let other = env.place(theirs.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
-    let orders = env
-        .client
-        .order_details(
-            &creds,
-            &[
-                ExtOrderId::new(other.order_id.clone()),
-                ExtOrderId::new(own.order_id.clone()),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(orders.len(), 1);
-    assert_eq!(orders[0].order_id.as_str(), own.order_id);
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 1, "only this seller's orders are listed");
-
-    env.sb().set_faults(FaultConfig {
-        timeout_rate: 1.0,
-        timeout_ms: 10,
-        ..FaultConfig::default()
-    });
-    let e = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap_err();
-    assert!(e.is_retryable(), "{e:?}");
-}
-
-#[tokio::test]
 async fn authorization_expiry_alert_is_pushed_and_parsed() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/lazada/push").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let (view, _, _) = env.shop(simple_shop());
     let auth_end = env.sb().shop(view.shop_id).unwrap().auth_expire_time;
     env.advance_secs(auth_end - env.now().millis() / 1000 - 3 * DAY_SECS);
     env.sb().tick();
-    let (headers, body) = hooks.next(8, |_| true).await;
+    let (headers, body) = next_push(&mut hooks, 8, |_| true).await;
     env.client
         .verify_webhook(&WebhookRequest {
             url: &hooks.url,
@@ -1361,131 +1117,12 @@ async fn consent_deny_comes_back_as_a_clear_auth_denied_error() {
     assert!(!env.sb().shop(view.shop_id).unwrap().authorized);
 }
 
-#[tokio::test]
-async fn after_deauthorization_refresh_is_refused_as_unauthorized_without_looping() {
-    let env = Env::start().await;
-    let (view, creds, refresh) = env.shop(simple_shop());
-    let client = &env.client;
-    env.sb().deauthorize(view.shop_id).unwrap();
-    let attempts = Arc::new(Mutex::new(0));
-    let refreshes = Arc::new(Mutex::new(0));
-    let err = with_token_refresh(
-        creds.clone(),
-        |c| {
-            *attempts.lock().unwrap() += 1;
-            async move {
-                client
-                    .list_listings(&c, &ListingQuery::default(), None)
-                    .await
-            }
-        },
-        || {
-            *refreshes.lock().unwrap() += 1;
-            let shop = creds.shop.clone();
-            let refresh = refresh.clone();
-            async move {
-                let tokens = client.refresh_token(&shop, &refresh).await?;
-                Ok(ShopCredentials {
-                    shop,
-                    access_token: tokens.access_token,
-                })
-            }
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        (*attempts.lock().unwrap(), *refreshes.lock().unwrap()),
-        (1, 1),
-        "the revoked token asks for one refresh, the refresh fails, no second call"
-    );
-    match &err {
-        ChannelError::Unauthorized { code, .. } => assert_eq!(code, "IllegalRefreshToken"),
-        other => panic!("expected Unauthorized(IllegalRefreshToken), got {other:?}"),
-    }
-    assert!(!err.is_retryable() && !err.needs_token_refresh());
-    assert_eq!(env.calls("GET /products/get"), 1);
-    // (The sandbox counts calls by the API's declared method; the client POSTs token calls.)
-    assert_eq!(env.calls("GET /auth/token/refresh"), 1);
-}
-
-#[tokio::test]
-async fn a_refreshed_token_pair_can_be_refreshed_again() {
-    let env = Env::start().await;
-    let (view, creds, refresh) = env.shop(simple_shop());
-    let auth_end = env.sb().shop(view.shop_id).unwrap().auth_expire_time;
-    let first: TokenSet = env
-        .client
-        .refresh_token(&creds.shop, &refresh)
-        .await
-        .unwrap();
-    env.advance_secs(DAY_SECS);
-    let second = env
-        .client
-        .refresh_token(&creds.shop, &first.refresh_token)
-        .await
-        .unwrap();
-    assert_ne!(second.refresh_token.expose(), first.refresh_token.expose());
-    assert_eq!(
-        second.access_expires_at.millis() - first.access_expires_at.millis(),
-        DAY_SECS * 1000,
-        "the access token's lifetime restarts"
-    );
-    assert_eq!(second.refresh_expires_at, first.refresh_expires_at);
-    assert_eq!(
-        second.refresh_expires_at.unwrap().millis() / 1000,
-        auth_end,
-        "the authorization's end never moves"
-    );
-    let fresh = ShopCredentials {
-        shop: creds.shop.clone(),
-        access_token: second.access_token.clone(),
-    };
-    let page = env
-        .client
-        .list_listings(&fresh, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert_eq!(page.listings.len(), 2);
-    // The first pair's refresh token was used up by the second refresh.
-    let e = env
-        .client
-        .refresh_token(&creds.shop, &first.refresh_token)
-        .await
-        .unwrap_err();
-    assert!(matches!(e, ChannelError::Unauthorized { .. }), "{e:?}");
-    // A refresh token Lazada never issued is refused.
-    let e = env
-        .client
-        .refresh_token(&creds.shop, &Secret::new("50001forged".to_owned()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, ChannelError::Unauthorized { code, .. } if code == "IllegalRefreshToken"),
-        "{e:?}"
-    );
-}
-
 // ---- parity: listings -----------------------------------------------------------------------
 
 fn many_products(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| json!({"name": format!("Item {i}"), "item_sku": format!("ITEM-{i:04}"), "price": "1.00", "stock": i}))
         .collect()
-}
-
-#[tokio::test]
-async fn list_listings_with_exactly_one_full_page_needs_one_call() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"region": "SG", "products": many_products(50)}));
-    let page = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert_eq!(page.listings.len(), 50);
-    assert!(page.next.is_none(), "a full last page has no next cursor");
-    assert_eq!(env.calls("GET /products/get"), 1);
 }
 
 #[tokio::test]
@@ -1780,48 +1417,6 @@ async fn fifty_one_skus_are_split_by_the_client_and_a_raw_call_of_fifty_one_is_e
 // ---- parity: orders -------------------------------------------------------------------------
 
 #[tokio::test]
-async fn changed_orders_of_an_empty_range_and_of_exactly_one_page() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({"region": "SG", "products": [
-        {"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1000}]}));
-    assert!(env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("GET /orders/get"), 1);
-    let mut placed = HashSet::new();
-    for _ in 0..100 {
-        placed.insert(
-            env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}))
-                .order_id,
-        );
-    }
-    env.sb().reset_calls();
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 100);
-    let got: HashSet<String> = changed
-        .iter()
-        .map(|c| c.order_id.as_str().to_owned())
-        .collect();
-    assert_eq!(got, placed);
-    assert_eq!(env.calls("GET /orders/get"), 1, "100 is one full page");
-    // Orders updated outside the range are not returned.
-    let later = TimeRange::new(env.now().plus_millis(5_000), env.now().plus_millis(10_000));
-    assert!(env
-        .client
-        .changed_orders(&creds, later)
-        .await
-        .unwrap()
-        .is_empty());
-}
-
-#[tokio::test]
 async fn orders_map_every_status_the_sandbox_reaches_and_one_item_per_unit() {
     let env = Env::start().await;
     let (view, creds, _) = env.shop(json!({"region": "SG", "products": [
@@ -1955,44 +1550,6 @@ async fn orders_map_every_status_the_sandbox_reaches_and_one_item_per_unit() {
         1
     );
     assert_eq!(m.created_at.millis() / 1000, mixed.create_time);
-}
-
-#[tokio::test]
-async fn order_details_leaves_out_unknown_ids_and_other_sellers_orders() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(simple_shop());
-    let (other, _, _) = env.shop(simple_shop());
-    let mine = env.place(view.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
-    let theirs = env.place(other.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
-    let orders = env
-        .client
-        .order_details(
-            &creds,
-            &[
-                ExtOrderId::new(mine.order_id.clone()),
-                ExtOrderId::new("260422900999999"),
-                ExtOrderId::new(theirs.order_id.clone()),
-                ExtOrderId::new(mine.order_id.clone()),
-            ],
-        )
-        .await
-        .unwrap();
-    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    assert_eq!(ids, vec![mine.order_id.as_str()]);
-    assert!(env
-        .client
-        .order_details(&creds, &[])
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("GET /orders/items/get"), 1, "no call for nothing");
-    // Only another seller's order: E039 from the API, an empty answer from the client.
-    assert!(env
-        .client
-        .order_details(&creds, &[ExtOrderId::new(theirs.order_id)])
-        .await
-        .unwrap()
-        .is_empty());
 }
 
 #[tokio::test]
@@ -2404,54 +1961,10 @@ async fn tampered_parameters_token_or_signature_are_signature_errors() {
     assert_eq!(answer["code"], "MissingParameter");
 }
 
+/// The contract (`contract::faults`) checks the client's `RateLimited` and its
+/// one-second `retry_after`; this is what Lazada's wire says when it refuses.
 #[tokio::test]
-async fn timestamp_window_is_plus_minus_7200_seconds() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(simple_shop());
-    let query = ListingQuery::default();
-    let list = || env.client.list_listings(&creds, &query, None);
-    let skew = |secs: i64| {
-        env.sb().set_faults(FaultConfig {
-            clock_skew_secs: secs,
-            ..FaultConfig::default()
-        })
-    };
-    for (secs, ok) in [
-        (7_200, true),
-        (7_201, false),
-        (-7_200, true),
-        (-7_201, false),
-    ] {
-        skew(secs);
-        match list().await {
-            Ok(_) => assert!(ok, "skew {secs} accepted"),
-            Err(e) => {
-                assert!(!ok, "skew {secs}: {e:?}");
-                assert!(
-                    matches!(&e, ChannelError::Signature { code, .. } if code == "InvalidTimestamp"),
-                    "skew {secs}: {e:?}"
-                );
-                assert!(!e.is_retryable());
-            }
-        }
-    }
-    skew(0);
-    list().await.unwrap();
-    // The same with the client's own clock two hours and a second behind.
-    let behind = Arc::new(ManualClock::new(env.now().plus_millis(-7_201_000)));
-    let client = client_at(&env.server.base_url(), APP_SECRET, behind);
-    let e = client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, ChannelError::Signature { code, .. } if code == "InvalidTimestamp"),
-        "{e:?}"
-    );
-}
-
-#[tokio::test]
-async fn rate_limit_is_api_call_limit_with_the_ban_and_a_budget_per_api() {
+async fn rate_limit_on_the_wire_is_api_call_limit_with_the_ban() {
     let env = Env::start().await;
     let (_, creds, _) = env.shop(simple_shop());
     env.sb().set_faults(FaultConfig {
@@ -2462,15 +1975,6 @@ async fn rate_limit_is_api_call_limit_with_the_ban_and_a_budget_per_api() {
     let list = || env.client.list_listings(&creds, &query, None);
     list().await.unwrap();
     list().await.unwrap();
-    let err = list().await.unwrap_err();
-    assert_eq!(
-        err,
-        ChannelError::RateLimited {
-            retry_after: Some(Duration::from_secs(1))
-        }
-    );
-    assert!(err.is_retryable());
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
     // What the wire says: HTTP 200 with Lazada's code and the ban in the message.
     let (status, answer) = raw_call(
         &env,
@@ -2487,84 +1991,23 @@ async fn rate_limit_is_api_call_limit_with_the_ban_and_a_budget_per_api() {
         answer["message"],
         "Api access frequency exceeds the limit. this ban will last 1 seconds."
     );
-    // Other APIs have their own budget, and the next second starts afresh.
-    env.client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    env.advance_secs(1);
-    list().await.unwrap();
-}
-
-#[tokio::test]
-async fn server_errors_and_timeouts_are_transient() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(simple_shop());
-    env.sb().set_faults(FaultConfig {
-        error_rate: 1.0,
-        ..FaultConfig::default()
-    });
-    let err = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, ChannelError::Transient { reason } if reason.contains("InternalError")),
-        "{err:?}"
-    );
-    assert!(err.is_retryable() && !err.needs_token_refresh());
-    env.sb().set_faults(FaultConfig {
-        timeout_rate: 1.0,
-        timeout_ms: 20,
-        ..FaultConfig::default()
-    });
-    let (listing_id, variant_id) = ids_of(&view, "TEE-M");
-    let update = [StockUpdate {
-        listing_id,
-        variant_id,
-        warehouse_id: None,
-        quantity: 2,
-    }];
-    let err = env.client.update_stock(&creds, &update).await.unwrap_err();
-    assert!(
-        matches!(&err, ChannelError::Transient { reason } if reason.contains("ServiceTimeout")),
-        "{err:?}"
-    );
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-M").unwrap().total_stock,
-        10,
-        "a timed-out write did not happen"
-    );
-    env.sb().set_faults(FaultConfig::default());
-    let results = env.client.update_stock(&creds, &update).await.unwrap();
-    assert_eq!(results[0].outcome, UpdateOutcome::Applied);
-    assert_eq!(
-        env.sb().listing(view.shop_id, "TEE-M").unwrap().total_stock,
-        2
-    );
 }
 
 // ---- parity: pushes -------------------------------------------------------------------------
 
 #[tokio::test]
-async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
+async fn a_status_changed_after_signing_or_a_keyless_signature_is_rejected_and_malformed_pushes_do_not_parse(
+) {
+    // Other tampering, unsigned and wrongly keyed pushes are the contract (`contract::webhooks`).
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/lazada/push").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let (view, _, _) = env.shop(simple_shop());
     let o = env.place(view.shop_id, json!({"lines": [{"seller_sku": "CAP-1"}]}));
-    let (headers, body) = hooks.next(0, |_| true).await;
+    let (headers, body) = next_push(&mut hooks, 0, |_| true).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
-    // The signature is lowercase HMAC(app_secret, app_key + body), checked independently here.
-    let mut signed = APP_KEY.as_bytes().to_vec();
-    signed.extend_from_slice(&body);
-    assert_eq!(
-        headers["authorization"].to_str().unwrap(),
-        hmac_hex(APP_SECRET, &signed)
-    );
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["data"]["trade_order_id"], o.order_id.as_str());
 
@@ -2584,16 +2027,6 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
         tampered.as_bytes(),
         &hooks.url,
     )));
-    // A signature made with another secret.
-    let mut wrong = headers.clone();
-    wrong.insert(
-        "authorization",
-        hmac_hex("another-secret", &signed).parse().unwrap(),
-    );
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&wrong, &body, &hooks.url)),
-    );
     // Signed without the app key in front (the construction matters).
     let mut keyless = headers.clone();
     keyless.insert(
@@ -2604,16 +2037,6 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_pushes_are_rejected() {
         env.client
             .verify_webhook(&webhook_request(&keyless, &body, &hooks.url)),
     );
-    // No signature at all.
-    let mut unsigned = headers.clone();
-    unsigned.remove("authorization");
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&unsigned, &body, &hooks.url)),
-    );
-    // A client with another app secret rejects the sandbox's genuine push.
-    let other = client_at(&env.server.base_url(), "another-secret", env.clock.clone());
-    rejected(other.verify_webhook(&webhook_request(&headers, &body, &hooks.url)));
     // Malformed bodies do not parse.
     for bad in [
         &b"not json"[..],
@@ -2899,7 +2322,7 @@ async fn ship_order_readies_every_package_of_a_multi_package_order_or_only_the_o
 #[tokio::test]
 async fn pushes_after_a_partial_cancel_carry_each_items_own_status() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/lazada/push").await;
     let (view, creds, _) = env.shop(simple_shop());
     let o = env.place(
         view.shop_id,
@@ -2919,7 +2342,7 @@ async fn pushes_after_a_partial_cancel_carry_each_items_own_status() {
         .unwrap();
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let (headers, body) = hooks.next(0, |_| true).await;
+        let (headers, body) = next_push(&mut hooks, 0, |_| true).await;
         env.client
             .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
             .unwrap();
@@ -3059,23 +2482,4 @@ async fn whole_rupiah_prices_of_an_indonesian_shop_read_in_idr() {
             .map(WarehouseId::as_str),
         Some("dropshipping_id")
     );
-}
-
-/// With the sandbox's default `ApiCallLimit` on (30 a second per shop and
-/// API, with a one-second ban, on real time here), a burst of calls through
-/// the client's pacer is never refused.
-#[tokio::test]
-async fn paced_bursts_stay_within_the_default_rate_limit() {
-    let server = SandboxServer::start(SandboxConfig::new(storesync_sandbox::Marketplace::Lazada))
-        .await
-        .unwrap();
-    let client = client_at(&server.base_url(), APP_SECRET, Arc::new(SystemClock));
-    let spec: CreateShop = serde_json::from_value(json!({"name": "Burst"})).unwrap();
-    let view = server.sandbox().create_shop(&spec).unwrap();
-    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
-    let creds = creds_for(&view, &access);
-    let now = SystemClock.now();
-    let range = TimeRange::new(now.plus_millis(-60_000), now.plus_millis(1_000));
-    crate::assert_burst_is_paced(45, || client.changed_orders(&creds, range)).await;
-    server.shutdown().await;
 }

@@ -26,108 +26,124 @@ use sha2::Sha256;
 use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::{
     listing_stream, with_token_refresh, AuthCallback, CancelReason, CancelRequest, Channel,
-    ChannelError, ExtOrderId, ExtVariantId, FailureReason, Handover, ListingId, ListingQuery,
-    ListingStatus, Marketplace, PriceUpdate, Secret, ShipRequest, ShopCredentials, ShopRef,
-    StockUpdate, TimeRange, UpdateOutcome, WarehouseId, WebhookEventKind, WebhookRequest,
+    ChannelError, ExtOrderId, ExtVariantId, FailureReason, Handover, HttpSettings, ListingId,
+    ListingQuery, ListingStatus, Marketplace, PriceUpdate, Secret, ShipRequest, ShopCredentials,
+    ShopRef, StockUpdate, UpdateOutcome, WarehouseId, WebhookEventKind, WebhookRequest,
 };
-use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, Currency, Money, OrderStatus, SystemClock, Timestamp};
-use storesync_sandbox::{
-    AuthorizeRequest, CreateShop, FaultConfig, OrderAction, PlaceOrder, Sandbox, SandboxConfig,
-    SandboxServer, ShopView,
-};
-use tokio::sync::mpsc;
+use storesync_sandbox::{AuthorizeRequest, CreateShop, FaultConfig, OrderAction, ShopView};
+
+use crate::harness::{self, Harness, Hooks};
 
 const APP_KEY: &str = "29a39d";
 const APP_SECRET: &str = "e59af819cc";
 const SERVICE_ID: &str = "7000000000000000001";
 const DAY_SECS: i64 = 86_400;
-const WAIT: Duration = Duration::from_secs(10);
 
 // ---- harness ------------------------------------------------------------------------------
 
-struct Env {
-    server: SandboxServer,
-    clock: Arc<ManualClock>,
-    client: TikTokClient,
-    http: reqwest::Client,
-}
+/// The TikTok Shop sandbox and client in the shared environment.
+pub struct TikTok;
 
-fn client_at(base_url: &str, secret: &str, clock: Arc<dyn Clock>) -> TikTokClient {
-    let config = TikTokConfig::new(APP_KEY, Secret::new(secret.to_owned()), SERVICE_ID)
-        .with_base_url(base_url);
-    TikTokClient::new(config, clock).unwrap()
-}
+impl Harness for TikTok {
+    type Client = TikTokClient;
+    const SANDBOX: storesync_sandbox::Marketplace = storesync_sandbox::Marketplace::TikTok;
+    const SECRET: &'static str = APP_SECRET;
+    const SEED: u64 = 3;
+    const LISTING_PAGE_CALL: &'static str = "POST /product/202309/products/search";
+    const ORDER_PAGE_CALL: &'static str = "POST /order/202309/orders/search";
+    const ORDER_DETAIL_CALL: &'static str = "GET /order/202309/orders";
+    const ORDER_LIST_HAS_STATUS: bool = true;
+    const UNKNOWN_ORDER_ID: &'static str = "576486316948999999";
+    const TOKEN_REFRESH_CALL: Option<&'static str> = None;
+    const WRONG_SIGNATURE_CODE: Option<&'static str> = None;
+    const TIMESTAMP_WINDOW_SECS: (i64, i64) = (300, 30);
+    const STALE_TIMESTAMP_CODE: Option<&'static str> = Some("36009004");
+    const TOKEN_EXPIRED_CODE: &'static str = "105002";
+    const REFUSED_REFRESH_CODE: Option<&'static str> = None;
+    const FORGED_REFRESH_TOKEN: &'static str = "TTP_forged";
+    const REFRESH_KEEPS_AUTHORIZATION_END: bool = true;
+    const SERVER_ERROR_MARK: Option<&'static str> = Some("36009003");
+    const TIMEOUT_MARK: Option<&'static str> = Some("36009007");
+    const RATE_LIMIT_RETRY_AFTER: Option<Duration> = None;
+    const BELOW_RESERVED_CODE: Option<&'static str> = Some("12052393");
+    const NOT_FOUND_CODE: Option<&'static str> = None;
+    const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::NotFound;
+    const UNKNOWN_IDS: (&'static str, &'static str) =
+        ("1729592969712999999", "1729592969713999999");
+    const BURST: usize = 70;
+    const STATUS_AFTER_SHIP: &'static str = "AWAITING_COLLECTION";
+    const TRACKING_PREFIX: Option<&'static str> = None;
+    const SHIPMENT_REPORTS_TRACKING: bool = false;
+    const DETAILS_REPORT_TRACKING: bool = true;
+    const CARRIER: Option<&'static str> = Some("J&T Express");
+    const STATUS_AFTER_CANCEL: &'static str = "CANCELLED";
+    const CANCEL_STATUS: Option<&'static str> = Some("CANCELLATION_REQUEST_COMPLETE");
+    const CANCEL_RETURNS_ID: bool = true;
+    const SHIPPED: &'static [OrderAction] = &[OrderAction::Ship];
+    const OUT_OF_STOCK_REASON: Option<&'static str> = None;
+    const PUSH_PATH: &'static str = "/tiktok/hooks";
 
-impl Env {
-    async fn start() -> Env {
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let mut config = SandboxConfig::new(storesync_sandbox::Marketplace::TikTok);
-        config.clock = clock.clone();
-        config.time_scale = 0.0001;
-        config.seed = Some(3);
-        let server = SandboxServer::start(config).await.unwrap();
-        let client = client_at(&server.base_url(), APP_SECRET, clock.clone());
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Env {
-            server,
-            clock,
-            client,
-            http,
-        }
+    fn start_at() -> Timestamp {
+        SystemClock.now()
     }
 
-    fn sb(&self) -> &Arc<Sandbox> {
-        self.server.sandbox()
+    fn client(
+        base_url: &str,
+        secret: &str,
+        clock: Arc<dyn Clock>,
+        http: HttpSettings,
+    ) -> TikTokClient {
+        let mut config = TikTokConfig::new(APP_KEY, Secret::new(secret.to_owned()), SERVICE_ID)
+            .with_base_url(base_url);
+        config.http = http;
+        TikTokClient::new(config, clock).unwrap()
     }
 
-    fn base(&self) -> String {
-        self.server.base_url()
+    fn shop_ref(view: &ShopView) -> ShopRef {
+        ShopRef::new(view.shop_id.to_string().as_str()).with_cipher(view.cipher.clone())
     }
 
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    fn advance_secs(&self, secs: i64) {
-        self.clock.advance_millis(secs * 1000);
-    }
-
-    /// Creates a shop from a control-API JSON spec and mints a token pair for it.
-    fn shop(&self, spec: Value) -> (ShopView, ShopCredentials, Secret<String>) {
-        let spec: CreateShop = serde_json::from_value(spec).unwrap();
-        let view = self.sb().create_shop(&spec).unwrap();
-        let (access, refresh) = self.sb().mint_tokens(view.shop_id).unwrap();
-        let creds = creds_for(&view, &access);
-        (view, creds, Secret::new(refresh))
-    }
-
-    /// The whole time range the sandbox has seen so far, plus a margin.
-    fn everything(&self) -> TimeRange {
-        TimeRange::new(
-            self.now().plus_millis(-DAY_SECS * 1000),
-            self.now().plus_millis(1000),
+    fn variant_ref(view: &ShopView, seller_sku: &str) -> (ListingId, ExtVariantId) {
+        (
+            ListingId::new(product_of(view, seller_sku).to_string()),
+            ExtVariantId::new(variant_of(view, seller_sku).to_string()),
         )
     }
 
-    fn calls(&self, key: &str) -> u64 {
-        self.sb().calls().get(key).copied().unwrap_or(0)
+    fn listing_walk_calls(listings: usize) -> Vec<(&'static str, u64)> {
+        // One search call per page of 100; an empty shop still takes one.
+        vec![(
+            Self::LISTING_PAGE_CALL,
+            listings.div_ceil(100).max(1) as u64,
+        )]
     }
 
-    fn place(&self, shop_id: u64, order: Value) -> storesync_sandbox::OrderView {
-        let order: PlaceOrder = serde_json::from_value(order).unwrap();
-        self.sb().place_order(shop_id, &order).unwrap()
+    fn is_order_push(push: &Value, order_id: &str) -> bool {
+        push["type"] == 1 && push["data"]["order_id"] == order_id
+    }
+
+    fn doc_push_signature(secret: &str, _url: &str, body: &[u8]) -> String {
+        // HMAC-SHA256(app_secret, app_key + body), lowercase hex.
+        let mut signed = APP_KEY.as_bytes().to_vec();
+        signed.extend_from_slice(body);
+        hmac_hex(secret, &signed)
+    }
+
+    fn timeout_fault() -> (FaultConfig, HttpSettings) {
+        let fault = FaultConfig {
+            timeout_rate: 1.0,
+            timeout_ms: 20,
+            ..FaultConfig::default()
+        };
+        (fault, HttpSettings::default())
     }
 }
 
-fn creds_for(view: &ShopView, access_token: &str) -> ShopCredentials {
-    ShopCredentials {
-        shop: ShopRef::new(view.shop_id.to_string().as_str()).with_cipher(view.cipher.clone()),
-        access_token: Secret::new(access_token.to_owned()),
-    }
+type Env = harness::Env<TikTok>;
+
+fn client_at(base_url: &str, secret: &str, clock: Arc<dyn Clock>) -> TikTokClient {
+    TikTok::client(base_url, secret, clock, HttpSettings::default())
 }
 
 fn currency(code: &str) -> Currency {
@@ -322,57 +338,6 @@ impl Proxy {
 
 // ---- a webhook receiver ---------------------------------------------------------------------
 
-struct Hooks {
-    url: String,
-    rx: mpsc::UnboundedReceiver<(HeaderMap, Bytes)>,
-    stash: Vec<(HeaderMap, Bytes)>,
-}
-
-async fn hook(
-    State(tx): State<mpsc::UnboundedSender<(HeaderMap, Bytes)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let _ = tx.send((headers, body));
-    StatusCode::OK
-}
-
-impl Hooks {
-    async fn start() -> Hooks {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/tiktok/hooks", listener.local_addr().unwrap());
-        let app = Router::new()
-            .route("/tiktok/hooks", axum::routing::post(hook))
-            .with_state(tx);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Hooks {
-            url,
-            rx,
-            stash: Vec::new(),
-        }
-    }
-
-    /// The next push whose envelope `type` is `kind` (others are kept for later calls).
-    async fn next(&mut self, kind: i64) -> (HeaderMap, Bytes) {
-        let is = |b: &Bytes| serde_json::from_slice::<Value>(b).unwrap()["type"] == kind;
-        if let Some(pos) = self.stash.iter().position(|(_, b)| is(b)) {
-            return self.stash.remove(pos);
-        }
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let got = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no webhook of type {kind} within {WAIT:?}"))
-                .unwrap();
-            if is(&got.1) {
-                return got;
-            }
-            self.stash.push(got);
-        }
-    }
-}
-
 fn webhook_request<'a>(headers: &'a HeaderMap, body: &'a [u8], url: &'a str) -> WebhookRequest<'a> {
     WebhookRequest { url, headers, body }
 }
@@ -565,118 +530,12 @@ async fn expired_access_token_is_token_expired_and_with_token_refresh_recovers()
     );
 }
 
-#[tokio::test]
-async fn after_deauthorization_refresh_is_refused_as_unauthorized_without_looping() {
-    let env = Env::start().await;
-    let (view, creds, refresh) = env.shop(json!({"products": []}));
-    let client = &env.client;
-    env.sb().deauthorize(view.shop_id).unwrap();
-    let attempts = Arc::new(Mutex::new(0));
-    let err = with_token_refresh(
-        creds.clone(),
-        |c| {
-            *attempts.lock().unwrap() += 1;
-            async move {
-                client
-                    .list_listings(&c, &ListingQuery::default(), None)
-                    .await
-            }
-        },
-        || {
-            let shop = creds.shop.clone();
-            let refresh = refresh.clone();
-            async move {
-                let tokens = client.refresh_token(&shop, &refresh).await?;
-                Ok(ShopCredentials {
-                    shop,
-                    access_token: tokens.access_token,
-                })
-            }
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        *attempts.lock().unwrap(),
-        1,
-        "the revoked access token asks for a refresh, the refresh fails, no second call"
-    );
-    assert!(
-        matches!(err, ChannelError::Unauthorized { .. }),
-        "a revoked refresh token means the seller must authorize again: {err:?}"
-    );
-    assert!(!err.is_retryable() && !err.needs_token_refresh());
-}
-
-#[tokio::test]
-async fn a_refreshed_token_pair_can_be_refreshed_again() {
-    let env = Env::start().await;
-    let (_, creds, refresh) = env.shop(json!({"products": []}));
-    let first = env
-        .client
-        .refresh_token(&creds.shop, &refresh)
-        .await
-        .unwrap();
-    env.advance_secs(DAY_SECS);
-    // Persist whatever the answer returns (rotation is unconfirmed) and use that next time.
-    let second = env
-        .client
-        .refresh_token(&creds.shop, &first.refresh_token)
-        .await
-        .unwrap();
-    assert!(second.access_expires_at.millis() > first.access_expires_at.millis());
-    assert_eq!(second.refresh_expires_at, first.refresh_expires_at);
-    let fresh = ShopCredentials {
-        shop: creds.shop.clone(),
-        access_token: second.access_token.clone(),
-    };
-    env.client
-        .list_listings(&fresh, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    // A refresh token the marketplace never issued is refused.
-    let err = env
-        .client
-        .refresh_token(&creds.shop, &Secret::new("TTP_forged".to_owned()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Unauthorized { .. }), "{err:?}");
-}
-
 // ---- listings -------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn list_listings_of_a_shop_without_products_is_one_empty_last_page() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": []}));
-    let page = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert!(page.listings.is_empty());
-    assert!(page.next.is_none());
-    assert_eq!(env.calls("POST /product/202309/products/search"), 1);
-}
 
 fn many_products(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| json!({"name": format!("Item {i}"), "item_sku": format!("ITEM-{i:04}"), "price": "1.00", "stock": i}))
         .collect()
-}
-
-#[tokio::test]
-async fn list_listings_with_exactly_one_full_page_needs_one_call() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": many_products(100)}));
-    let page = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
-    assert_eq!(page.listings.len(), 100);
-    assert!(page.next.is_none(), "a full last page has no next cursor");
-    assert_eq!(env.calls("POST /product/202309/products/search"), 1);
 }
 
 #[tokio::test]
@@ -781,32 +640,6 @@ async fn list_listings_reads_whole_rupiah_prices_and_unlisted_products() {
     assert_eq!(topi.status, ListingStatus::Inactive);
 }
 
-#[tokio::test]
-async fn list_listings_updated_since_returns_only_recently_changed_products() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({"products": many_products(5)}));
-    env.advance_secs(3600);
-    let since = env.now();
-    env.advance_secs(60);
-    env.sb()
-        .set_stock(view.shop_id, "ITEM-0003", None, 40)
-        .unwrap();
-    let page = env
-        .client
-        .list_listings(
-            &creds,
-            &ListingQuery {
-                updated_since: Some(since),
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    let titles: Vec<&str> = page.listings.iter().map(|l| l.title.as_str()).collect();
-    assert_eq!(titles, vec!["Item 3"]);
-    assert_eq!(page.listings[0].variants[0].total_stock(), 40);
-}
-
 // ---- stock and prices -----------------------------------------------------------------------
 
 #[tokio::test]
@@ -864,65 +697,6 @@ async fn update_stock_sends_one_call_per_product_with_all_warehouses_and_changes
         stock("MUG-1"),
         BTreeMap::from([("WH-A".into(), 30), ("WH-B".into(), 31)])
     );
-}
-
-#[tokio::test]
-async fn update_stock_below_promotion_reserve_is_a_per_sku_rejection_not_a_call_failure() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [
-            {"name": "Kaos", "variants": [
-                {"seller_sku": "KAOS-M", "price": "10", "stock": 20, "reserved": 5},
-                {"seller_sku": "KAOS-L", "price": "10", "stock": 20}]},
-            {"name": "Promo mug", "item_sku": "MUG-P", "price": "5", "stock": 9, "reserved": 8}
-        ]
-    }));
-    let upd = |sku: &str, q: u32| StockUpdate {
-        listing_id: ListingId::new(product_of(&view, sku).to_string()),
-        variant_id: ExtVariantId::new(variant_of(&view, sku).to_string()),
-        warehouse_id: Some(WarehouseId::new(view.warehouses[0].clone())),
-        quantity: q,
-    };
-    let updates = vec![upd("KAOS-M", 4), upd("KAOS-L", 3), upd("MUG-P", 2)];
-    let results = env.client.update_stock(&creds, &updates).await.unwrap();
-    assert_eq!(results.len(), 3);
-    for (i, sku) in [(0, "KAOS-M"), (2, "MUG-P")] {
-        match &results[i].outcome {
-            UpdateOutcome::Rejected(f) => {
-                assert_eq!(f.reason, FailureReason::BelowReservedStock, "{sku}");
-                assert_eq!(f.code, "12052393", "{sku}");
-            }
-            other => panic!("{sku}: expected a rejection, got {other:?}"),
-        }
-    }
-    assert_eq!(results[1].outcome, UpdateOutcome::Applied);
-    let total = |sku: &str| env.sb().listing(view.shop_id, sku).unwrap().total_stock;
-    assert_eq!(total("KAOS-M"), 20, "refused SKU unchanged");
-    assert_eq!(total("KAOS-L"), 3);
-    assert_eq!(total("MUG-P"), 9, "refused SKU unchanged");
-}
-
-#[tokio::test]
-async fn update_stock_of_an_unknown_product_is_rejected_as_not_found() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": []}));
-    let results = env
-        .client
-        .update_stock(
-            &creds,
-            &[StockUpdate {
-                listing_id: ListingId::new("1729592969712999999"),
-                variant_id: ExtVariantId::new("1729592969713999999"),
-                warehouse_id: None,
-                quantity: 1,
-            }],
-        )
-        .await
-        .unwrap();
-    match &results[0].outcome {
-        UpdateOutcome::Rejected(f) => assert_eq!(f.reason, FailureReason::NotFound),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -1034,92 +808,6 @@ async fn update_prices_writes_decimal_strings_the_sandbox_stores_and_lists_back(
 }
 
 // ---- orders ---------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn changed_orders_follows_every_page_and_order_details_batches_by_fifty() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1000}]
-    }));
-    let mut placed = Vec::new();
-    for _ in 0..250 {
-        placed.push(
-            env.place(
-                view.shop_id,
-                json!({"lines": [{"seller_sku": "PEN-1", "quantity": 1}]}),
-            )
-            .order_id,
-        );
-        env.clock.advance_millis(10);
-    }
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 250);
-    let got: HashSet<&str> = changed.iter().map(|c| c.order_id.as_str()).collect();
-    let want: HashSet<&str> = placed.iter().map(String::as_str).collect();
-    assert_eq!(got, want, "each order exactly once");
-    assert_eq!(
-        env.calls("POST /order/202309/orders/search"),
-        3,
-        "pages of 100 (the largest the sandbox accepts)"
-    );
-    for c in &changed {
-        assert_eq!(c.status, Some(OrderStatus::ReadyToShip));
-        assert!(c.detail.is_some(), "the TikTok order list carries details");
-    }
-
-    let ids: Vec<ExtOrderId> = placed[..120]
-        .iter()
-        .map(|id| ExtOrderId::new(id.clone()))
-        .collect();
-    let orders = env.client.order_details(&creds, &ids).await.unwrap();
-    assert_eq!(orders.len(), 120);
-    assert_eq!(
-        env.calls("GET /order/202309/orders"),
-        3,
-        "120 ids = 50 + 50 + 20"
-    );
-    let got: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    let want: Vec<&str> = placed[..120].iter().map(String::as_str).collect();
-    assert_eq!(got, want);
-}
-
-#[tokio::test]
-async fn changed_orders_of_an_empty_range_and_of_exactly_one_page() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1000}]
-    }));
-    assert!(env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("POST /order/202309/orders/search"), 1);
-    for _ in 0..100 {
-        env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    }
-    env.sb().reset_calls();
-    let changed = env
-        .client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 100);
-    assert_eq!(env.calls("POST /order/202309/orders/search"), 1);
-    // Orders updated outside the range are not returned.
-    let later = TimeRange::new(env.now().plus_millis(5_000), env.now().plus_millis(10_000));
-    assert!(env
-        .client
-        .changed_orders(&creds, later)
-        .await
-        .unwrap()
-        .is_empty());
-}
 
 #[tokio::test]
 async fn orders_map_every_status_tokopedia_platform_and_one_line_item_per_unit() {
@@ -1255,41 +943,6 @@ async fn orders_map_every_status_tokopedia_platform_and_one_line_item_per_unit()
 }
 
 #[tokio::test]
-async fn order_details_leaves_out_unknown_ids_and_other_shops_orders() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 10}]
-    }));
-    let (other, _, _) = env.shop(json!({
-        "products": [{"name": "Cup", "item_sku": "CUP-1", "price": "1.50", "stock": 10}]
-    }));
-    let mine = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    let theirs = env.place(other.shop_id, json!({"lines": [{"seller_sku": "CUP-1"}]}));
-    let orders = env
-        .client
-        .order_details(
-            &creds,
-            &[
-                ExtOrderId::new(mine.order_id.clone()),
-                ExtOrderId::new("576486316948999999"),
-                ExtOrderId::new(theirs.order_id.clone()),
-                ExtOrderId::new(mine.order_id.clone()),
-            ],
-        )
-        .await
-        .unwrap();
-    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    assert_eq!(ids, vec![mine.order_id.as_str()]);
-    assert!(env
-        .client
-        .order_details(&creds, &[])
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(env.calls("GET /order/202309/orders"), 1);
-}
-
-#[tokio::test]
 async fn ship_order_with_tracking_number_makes_the_sandbox_order_await_collection() {
     let env = Env::start().await;
     let (view, creds, _) = env.shop(json!({
@@ -1347,103 +1000,6 @@ async fn ship_order_with_tracking_number_makes_the_sandbox_order_await_collectio
                 handover: Handover::Pickup,
                 tracking_number: None,
                 shipping_provider_id: None,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Invalid { .. }), "{err:?}");
-}
-
-#[tokio::test]
-async fn ship_order_by_pickup_gets_a_platform_tracking_number() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 10}]
-    }));
-    let o = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    env.client
-        .ship_order(
-            &creds,
-            &ShipRequest {
-                order_id: ExtOrderId::new(o.order_id.clone()),
-                package_id: Some(storesync_channels::PackageId::new(o.package_id.clone())),
-                handover: Handover::Pickup,
-                tracking_number: None,
-                shipping_provider_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let after = env.sb().order(&o.order_id).unwrap();
-    assert_eq!(after.status, "AWAITING_COLLECTION");
-    let tracking = after.tracking_number.unwrap();
-    let read = env
-        .client
-        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(
-        read[0].packages[0].tracking_number.as_deref(),
-        Some(tracking.as_str())
-    );
-    assert_eq!(read[0].packages[0].carrier.as_deref(), Some("J&T Express"));
-}
-
-#[tokio::test]
-async fn cancel_order_as_seller_cancels_in_the_sandbox_and_puts_stock_back() {
-    let env = Env::start().await;
-    let (view, creds, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 10}]
-    }));
-    let o = env.place(
-        view.shop_id,
-        json!({"lines": [{"seller_sku": "PEN-1", "quantity": 4}]}),
-    );
-    assert_eq!(
-        env.sb().listing(view.shop_id, "PEN-1").unwrap().total_stock,
-        6
-    );
-    let c = env
-        .client
-        .cancel_order(
-            &creds,
-            &CancelRequest {
-                order_id: ExtOrderId::new(o.order_id.clone()),
-                reason: CancelReason::OutOfStock,
-                lines: Vec::new(),
-            },
-        )
-        .await
-        .unwrap();
-    assert!(c.cancel_id.is_some());
-    assert_eq!(c.status.as_deref(), Some("CANCELLATION_REQUEST_COMPLETE"));
-    let after = env.sb().order(&o.order_id).unwrap();
-    assert_eq!(after.status, "CANCELLED");
-    assert_eq!(after.cancel_by.as_deref(), Some("seller"));
-    assert_eq!(
-        env.sb().listing(view.shop_id, "PEN-1").unwrap().total_stock,
-        10
-    );
-    let read = env
-        .client
-        .order_details(&creds, &[ExtOrderId::new(o.order_id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(read[0].status, OrderStatus::Cancelled);
-
-    // A shipped order cannot be cancelled: a permanent refusal.
-    let shipped = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    env.sb()
-        .advance_order(&shipped.order_id, OrderAction::Ship)
-        .unwrap();
-    let err = env
-        .client
-        .cancel_order(
-            &creds,
-            &CancelRequest {
-                order_id: ExtOrderId::new(shipped.order_id.clone()),
-                reason: CancelReason::OutOfStock,
-                lines: Vec::new(),
             },
         )
         .await
@@ -1693,46 +1249,10 @@ async fn tampered_body_or_signature_is_a_signature_error() {
     assert!(matches!(err, ChannelError::Signature { .. }), "{err:?}");
 }
 
+/// The contract (`contract::faults`) checks the client's `RateLimited`; this
+/// is what TikTok's wire says when it refuses.
 #[tokio::test]
-async fn timestamp_window_is_minus_300_to_plus_30_seconds() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": []}));
-    let query = ListingQuery::default();
-    let list = || env.client.list_listings(&creds, &query, None);
-    let skew = |secs: i64| {
-        env.sb().set_faults(FaultConfig {
-            clock_skew_secs: secs,
-            ..FaultConfig::default()
-        })
-    };
-    // The sandbox clock ahead by 300 s: our timestamp is exactly 300 s old, still accepted.
-    skew(300);
-    list().await.unwrap();
-    skew(301);
-    let err = list().await.unwrap_err();
-    assert!(
-        matches!(err, ChannelError::Signature { ref code, .. } if code == "36009004"),
-        "a 301 s old timestamp is refused as a signature/timestamp error: {err:?}"
-    );
-    skew(-30);
-    list().await.unwrap();
-    skew(-31);
-    let err = list().await.unwrap_err();
-    assert!(matches!(err, ChannelError::Signature { .. }), "{err:?}");
-    skew(0);
-
-    // Same with the client's own clock behind instead of the sandbox's ahead.
-    let behind = Arc::new(ManualClock::new(env.now().plus_millis(-301_000)));
-    let client = client_at(&env.base(), APP_SECRET, behind);
-    let err = client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChannelError::Signature { .. }), "{err:?}");
-}
-
-#[tokio::test]
-async fn rate_limit_fault_is_http_429_36009002_and_rate_limited() {
+async fn rate_limit_on_the_wire_is_http_429_36009002() {
     let env = Env::start().await;
     let (view, creds, _) = env.shop(json!({"products": []}));
     env.sb().set_faults(FaultConfig {
@@ -1743,9 +1263,6 @@ async fn rate_limit_fault_is_http_429_36009002_and_rate_limited() {
     let list = || env.client.list_listings(&creds, &query, None);
     list().await.unwrap();
     list().await.unwrap();
-    let err = list().await.unwrap_err();
-    assert!(matches!(err, ChannelError::RateLimited { .. }), "{err:?}");
-    assert!(err.is_retryable());
     // What the wire says.
     let (status, answer) = raw_call(
         &env,
@@ -1758,59 +1275,6 @@ async fn rate_limit_fault_is_http_429_36009002_and_rate_limited() {
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer["code"], 36_009_002);
-    // Other APIs have their own budget, and the next second starts afresh.
-    env.client
-        .changed_orders(&creds, env.everything())
-        .await
-        .unwrap();
-    env.advance_secs(1);
-    list().await.unwrap();
-}
-
-#[tokio::test]
-async fn server_errors_and_timeouts_are_transient() {
-    let env = Env::start().await;
-    let (_, creds, _) = env.shop(json!({"products": []}));
-    env.sb().set_faults(FaultConfig {
-        error_rate: 1.0,
-        ..FaultConfig::default()
-    });
-    let err = env
-        .client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ChannelError::Transient { ref reason } if reason.contains("36009003")),
-        "{err:?}"
-    );
-    env.sb().set_faults(FaultConfig {
-        timeout_rate: 1.0,
-        timeout_ms: 20,
-        ..FaultConfig::default()
-    });
-    let err = env
-        .client
-        .update_stock(
-            &creds,
-            &[StockUpdate {
-                listing_id: ListingId::new("1"),
-                variant_id: ExtVariantId::new("2"),
-                warehouse_id: None,
-                quantity: 1,
-            }],
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ChannelError::Transient { ref reason } if reason.contains("36009007")),
-        "{err:?}"
-    );
-    env.sb().set_faults(FaultConfig::default());
-    env.client
-        .list_listings(&creds, &ListingQuery::default(), None)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -1868,7 +1332,7 @@ async fn another_shops_cipher_unknown_cipher_and_missing_cipher_are_errors() {
 #[tokio::test]
 async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
+    let mut hooks = Hooks::start("/tiktok/hooks").await;
     env.sb().set_push_url(Some(hooks.url.clone()));
     let (view, _, _) = env.shop(json!({
         "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 1}]
@@ -1876,7 +1340,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     let o = env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
 
     // Type 1: order status change.
-    let (headers, body) = hooks.next(1).await;
+    let (headers, body) = hooks.next("type 1", |v| v["type"] == 1).await;
     let req = webhook_request(&headers, &body, &hooks.url);
     env.client.verify_webhook(&req).unwrap();
     let events = env.client.parse_webhook(&body).unwrap();
@@ -1896,7 +1360,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     );
 
     // Type 27: the only unit sold, the SKU is out of stock.
-    let (headers, body) = hooks.next(27).await;
+    let (headers, body) = hooks.next("type 27", |v| v["type"] == 27).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
@@ -1914,7 +1378,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     env.sb()
         .advance_order(&o.order_id, OrderAction::BuyerCancel)
         .unwrap();
-    let (headers, body) = hooks.next(11).await;
+    let (headers, body) = hooks.next("type 11", |v| v["type"] == 11).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
@@ -1929,7 +1393,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     env.sb()
         .advance_order(&o.order_id, OrderAction::AcceptCancel)
         .unwrap();
-    let (headers, body) = hooks.next(1).await;
+    let (headers, body) = hooks.next("type 1", |v| v["type"] == 1).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
@@ -1946,7 +1410,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
     let auth_end = env.sb().shop(view.shop_id).unwrap().auth_expire_time;
     env.advance_secs(auth_end - env.now().millis() / 1000 - 10 * DAY_SECS);
     env.sb().tick();
-    let (headers, body) = hooks.next(7).await;
+    let (headers, body) = hooks.next("type 7", |v| v["type"] == 7).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
@@ -1959,7 +1423,7 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
 
     // Type 6: the seller revokes the app.
     env.sb().deauthorize(view.shop_id).unwrap();
-    let (headers, body) = hooks.next(6).await;
+    let (headers, body) = hooks.next("type 6", |v| v["type"] == 6).await;
     env.client
         .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
         .unwrap();
@@ -1970,60 +1434,9 @@ async fn sandbox_webhooks_verify_and_parse_into_typed_events() {
 }
 
 #[tokio::test]
-async fn tampered_wrongly_signed_unsigned_or_malformed_webhooks_are_rejected() {
+async fn malformed_webhooks_do_not_parse() {
+    // Tampered, unsigned and wrongly keyed pushes are the contract (`contract::webhooks`).
     let env = Env::start().await;
-    let mut hooks = Hooks::start().await;
-    env.sb().set_push_url(Some(hooks.url.clone()));
-    let (view, _, _) = env.shop(json!({
-        "products": [{"name": "Pen", "item_sku": "PEN-1", "price": "1.50", "stock": 5}]
-    }));
-    env.place(view.shop_id, json!({"lines": [{"seller_sku": "PEN-1"}]}));
-    let (headers, body) = hooks.next(1).await;
-    env.client
-        .verify_webhook(&webhook_request(&headers, &body, &hooks.url))
-        .unwrap();
-    // The signature is HMAC(app_secret, app_key + body), checked independently here.
-    let mut signed = APP_KEY.as_bytes().to_vec();
-    signed.extend_from_slice(&body);
-    assert_eq!(
-        headers["authorization"].to_str().unwrap(),
-        hmac_hex(APP_SECRET, &signed)
-    );
-
-    let rejected = |r: Result<(), ChannelError>| {
-        assert!(
-            matches!(r, Err(ChannelError::WebhookRejected { .. })),
-            "{r:?}"
-        );
-    };
-    // Body changed by one byte.
-    let mut tampered = body.to_vec();
-    let pos = tampered.iter().position(|b| *b == b'A').unwrap();
-    tampered[pos] = b'B';
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&headers, &tampered, &hooks.url)),
-    );
-    // A signature made with another secret.
-    let mut wrong = headers.clone();
-    wrong.insert(
-        "authorization",
-        hmac_hex("another-secret", &signed).parse().unwrap(),
-    );
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&wrong, &body, &hooks.url)),
-    );
-    // No signature at all.
-    let mut unsigned = headers.clone();
-    unsigned.remove("authorization");
-    rejected(
-        env.client
-            .verify_webhook(&webhook_request(&unsigned, &body, &hooks.url)),
-    );
-    // A client with another app secret rejects the sandbox's genuine push.
-    let other = client_at(&env.base(), "another-secret", env.clock.clone());
-    rejected(other.verify_webhook(&webhook_request(&headers, &body, &hooks.url)));
     // Malformed bodies do not parse.
     for bad in [
         &b"not json"[..],
@@ -2036,23 +1449,4 @@ async fn tampered_wrongly_signed_unsigned_or_malformed_webhooks_are_rejected() {
             "{r:?}"
         );
     }
-}
-
-/// With the sandbox's documented limit on (50 requests a second per shop
-/// and API, on real time here), a burst of calls through the client's pacer
-/// is never refused: the pacer keeps every second under the limit.
-#[tokio::test]
-async fn paced_bursts_stay_within_the_default_rate_limit() {
-    let server = SandboxServer::start(SandboxConfig::new(storesync_sandbox::Marketplace::TikTok))
-        .await
-        .unwrap();
-    let client = client_at(&server.base_url(), APP_SECRET, Arc::new(SystemClock));
-    let spec: CreateShop = serde_json::from_value(json!({"name": "Burst"})).unwrap();
-    let view = server.sandbox().create_shop(&spec).unwrap();
-    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
-    let creds = creds_for(&view, &access);
-    let now = SystemClock.now();
-    let range = TimeRange::new(now.plus_millis(-60_000), now.plus_millis(1_000));
-    crate::assert_burst_is_paced(70, || client.changed_orders(&creds, range)).await;
-    server.shutdown().await;
 }
