@@ -115,7 +115,7 @@ impl Intake {
             .ingest_order(
                 shop.org_id,
                 shop.id,
-                &shop.marketplace,
+                shop.marketplace,
                 &ingest,
                 via,
                 &Actor::system("intake"),
@@ -150,7 +150,7 @@ impl JobHandler for WebhookHandler {
         }
         let channel = intake
             .channels
-            .get(&entry.marketplace)
+            .get(entry.marketplace)
             .cloned()
             .ok_or_else(|| {
                 JobError::Permanent(format!("no app credentials for {}", entry.marketplace))
@@ -164,7 +164,7 @@ impl JobHandler for WebhookHandler {
             };
             let Some(shop) = intake
                 .store
-                .shop_by_external(&entry.marketplace, shop_id.as_str())
+                .shop_by_external(entry.marketplace, shop_id.as_str())
                 .await?
             else {
                 tracing::info!(marketplace = %entry.marketplace, shop = %shop_id.as_str(), "webhook for a shop we do not know");

@@ -248,7 +248,7 @@ impl PushHandler {
         if waited < PENDING_WEBHOOK_WAIT_MS
             && self
                 .store
-                .pending_webhooks(&session.shop.marketplace, job.created_at)
+                .pending_webhooks(session.shop.marketplace, job.created_at)
                 .await?
         {
             return Err(JobError::Defer {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use storesync_domain::ids::{OrgId, ShopId, VariantId};
 use storesync_domain::inventory::bundle_available;
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 
 use crate::catalog::placeholders;
 use crate::db::Tx;
@@ -866,11 +866,15 @@ impl Store {
     /// wait in the inbox (a push computed now could re-inflate stock a buyer
     /// already took). Later deliveries do not hold a push back: at a high
     /// order rate there is always one more.
-    pub async fn pending_webhooks(&self, marketplace: &str, before: Timestamp) -> Result<bool> {
+    pub async fn pending_webhooks(
+        &self,
+        marketplace: Marketplace,
+        before: Timestamp,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "SELECT 1 AS one FROM webhook_inbox WHERE marketplace = $1 AND processed_at IS NULL AND received_at <= $2 LIMIT 1",
         )
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(before.millis())
         .fetch_optional(&self.read)
         .await?;

@@ -6,7 +6,7 @@
 use storesync_domain::ids::{kind, Id, OrgId, ShopId};
 
 use crate::page::{Page, PageRequest};
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 
 use crate::jobs::{enqueue_in, NewJob};
 use crate::row::RowExt;
@@ -40,7 +40,7 @@ pub const PROCESS_WEBHOOK_JOB: &str = "webhook.process";
 #[derive(Debug, Clone)]
 pub struct InboxEntry {
     pub id: WebhookId,
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     pub payload: String,
     pub received_at: Timestamp,
     pub processed_at: Option<Timestamp>,
@@ -51,7 +51,7 @@ impl Store {
     /// same delivery was stored before (a marketplace retry).
     pub async fn record_webhook(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         dedupe_key: &str,
         payload: &str,
     ) -> Result<Option<WebhookId>> {
@@ -63,7 +63,7 @@ impl Store {
              ON CONFLICT (marketplace, dedupe_key) DO NOTHING",
         )
         .bind(id.to_string())
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(dedupe_key)
         .bind(payload)
         .bind(now.millis())
@@ -92,7 +92,7 @@ impl Store {
             .ok_or(StoreError::NotFound("webhook"))?;
         Ok(InboxEntry {
             id: r.parse("id")?,
-            marketplace: r.text("marketplace")?,
+            marketplace: r.parse("marketplace")?,
             payload: r.text("payload")?,
             received_at: r.time("received_at")?,
             processed_at: r.opt_time("processed_at")?,
@@ -210,11 +210,11 @@ impl Store {
     /// everything after it is.
     pub async fn shop_by_external(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         external_shop_id: &str,
     ) -> Result<Option<Shop>> {
         let r = sqlx::query("SELECT * FROM shops WHERE marketplace = $1 AND external_shop_id = $2")
-            .bind(marketplace)
+            .bind(marketplace.as_str())
             .bind(external_shop_id)
             .fetch_optional(&self.read)
             .await?;

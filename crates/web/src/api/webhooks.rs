@@ -16,6 +16,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use storesync_channels::{replay, WebhookRequest};
 use storesync_crypto::hash_token;
+use storesync_domain::Marketplace;
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -27,9 +28,12 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let marketplace: Marketplace = marketplace
+        .parse()
+        .map_err(|_| ApiError::NotFound("marketplace"))?;
     let channel = s
         .channels
-        .get(&marketplace)
+        .get(marketplace)
         .ok_or(ApiError::NotFound("marketplace"))?;
     // The URL the marketplace was told to call, exactly (Shopee signs it).
     let mut url = format!("{}/webhooks/{marketplace}", s.public_url);
@@ -59,7 +63,7 @@ pub async fn receive(
         .map_err(|_| ApiError::MalformedJson("body is not UTF-8".into()))?;
     // A retry of the same delivery carries the same bytes.
     let key = hash_token(payload);
-    let stored = s.store.record_webhook(&marketplace, &key, payload).await?;
+    let stored = s.store.record_webhook(marketplace, &key, payload).await?;
     if stored.is_some() {
         s.intake_waker.notify_one();
     }

@@ -71,7 +71,7 @@ backend_test! {
         // A connected shop whose catalog is imported (10 on hand).
         let (access, refresh) = sb.mint_tokens(view.shop_id).unwrap();
         let shop = store.connect_shop(owner.org, &ConnectedShop {
-            marketplace: "shopee".into(), external_shop_id: view.shop_id.to_string(), cipher: None, name: "Toko".into(), region: None,
+            marketplace: storesync_domain::Marketplace::Shopee, external_shop_id: view.shop_id.to_string(), cipher: None, name: "Toko".into(), region: None,
             tokens: ShopTokens { access_token: Secret::new(access), refresh_token: Secret::new(refresh),
                 access_expires_at: SystemClock.now().plus_millis(4 * 3_600_000),
                 refresh_expires_at: Some(SystemClock.now().plus_millis(2 * 24 * 3_600_000)) },
