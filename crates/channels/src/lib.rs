@@ -36,9 +36,7 @@ mod push_bounds;
 #[cfg(test)]
 mod testing;
 
-pub use channel::{
-    listing_stream, with_token_refresh, Capabilities, Channel, WebhookCapabilities,
-};
+pub use channel::{listing_stream, with_token_refresh, Capabilities, Channel, WebhookCapabilities};
 pub use error::ChannelError;
 pub use http::HttpSettings;
 pub use ids::{ExtOrderId, ExtShopId, ExtVariantId, ExternalId, ListingId, PackageId, WarehouseId};
