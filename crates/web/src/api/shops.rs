@@ -96,20 +96,19 @@ pub async fn callback(
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let result = match connect::marketplace(&marketplace) {
-        Ok(marketplace) => {
-            let browser = connect_binding::presented(&parts, marketplace);
-            connect::finish(
-                &s.store,
-                &s.channels,
-                marketplace,
-                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                browser.as_deref(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let marketplace = connect::marketplace(&marketplace)?;
+        let browser = connect_binding::presented(&parts, marketplace);
+        connect::finish(
+            &s.store,
+            &s.channels,
+            marketplace,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            browser.as_deref(),
+        )
+        .await
+    }
+    .await;
     match result {
         Ok(shops) => {
             let names: Vec<String> = shops.iter().map(|s| escape(&s.name)).collect();

@@ -133,23 +133,22 @@ pub async fn connect(
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let binding = Binding::new();
-    let started = match connect::marketplace(&form.marketplace) {
-        Ok(marketplace) => {
-            let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
-            connect::start(
-                &s.store,
-                &s.channels,
-                ui.org.id,
-                ui.user.user_id,
-                marketplace,
-                &callback,
-                &binding.hash(),
-            )
-            .await
-            .map(|(url, _)| (url, marketplace))
-        }
-        Err(e) => Err(e),
+    let started = async {
+        let marketplace = connect::marketplace(&form.marketplace)?;
+        let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
+        let (url, _) = connect::start(
+            &s.store,
+            &s.channels,
+            ui.org.id,
+            ui.user.user_id,
+            marketplace,
+            &callback,
+            &binding.hash(),
+        )
+        .await?;
+        Ok::<_, connect::ConnectError>((url, marketplace))
     }
+    .await
     .map_err(ApiError::from);
     match started {
         Ok((url, marketplace)) => {
