@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,9 @@ use async_trait::async_trait;
 use futures_util::stream::{self, Stream, TryStreamExt};
 use storesync_crypto::Secret;
 use storesync_domain::Timestamp;
+// Re-exported so `channels::channel::Marketplace` paths keep working; the
+// type itself is shared vocabulary and lives in `domain`.
+pub use storesync_domain::marketplace::{Marketplace, UnknownMarketplace};
 
 use crate::error::ChannelError;
 use crate::ids::ExtOrderId;
@@ -21,56 +23,6 @@ use crate::model::{
     ShopCredentials, ShopRef, StockUpdate, TokenSet, UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::window::TimeRange;
-
-/// Where buyers shop. Tokopedia is served through TikTok Shop: its orders
-/// arrive from a TikTok Shop connection with [`Marketplace::Tokopedia`] as
-/// [`crate::Order::placed_on`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Marketplace {
-    Shopee,
-    TikTokShop,
-    Lazada,
-    Tokopedia,
-}
-
-impl Marketplace {
-    pub const ALL: [Marketplace; 4] = [
-        Marketplace::Shopee,
-        Marketplace::TikTokShop,
-        Marketplace::Lazada,
-        Marketplace::Tokopedia,
-    ];
-
-    /// Stable lowercase name for storage, URLs and metrics labels.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Marketplace::Shopee => "shopee",
-            Marketplace::TikTokShop => "tiktok_shop",
-            Marketplace::Lazada => "lazada",
-            Marketplace::Tokopedia => "tokopedia",
-        }
-    }
-}
-
-impl fmt::Display for Marketplace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown marketplace {0:?} (expected shopee, tiktok_shop, lazada or tokopedia)")]
-pub struct UnknownMarketplace(pub String);
-
-impl FromStr for Marketplace {
-    type Err = UnknownMarketplace;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Marketplace::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| UnknownMarketplace(s.to_owned()))
-    }
-}
 
 /// What a marketplace's webhooks tell us, so the engine knows what it must
 /// poll for instead.
@@ -315,14 +267,6 @@ pub fn listing_stream(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[test]
-    fn marketplace_names_round_trip() {
-        for m in Marketplace::ALL {
-            assert_eq!(m.as_str().parse::<Marketplace>().unwrap(), m);
-        }
-        assert!("TikTok".parse::<Marketplace>().is_err());
-    }
 
     fn creds(token: &str) -> ShopCredentials {
         ShopCredentials {

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use storesync_domain::Marketplace;
 
-use crate::channel::Marketplace;
 use crate::error::ChannelError;
 
 /// Timeouts and identification for a client's connection pool.

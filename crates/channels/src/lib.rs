@@ -36,13 +36,13 @@ mod push_bounds;
 #[cfg(test)]
 mod testing;
 
-pub use channel::{
-    listing_stream, with_token_refresh, Capabilities, Channel, Marketplace, UnknownMarketplace,
-    WebhookCapabilities,
-};
+pub use channel::{listing_stream, with_token_refresh, Capabilities, Channel, WebhookCapabilities};
 pub use error::ChannelError;
 pub use http::HttpSettings;
 pub use ids::{ExtOrderId, ExtShopId, ExtVariantId, ExternalId, ListingId, PackageId, WarehouseId};
 pub use model::*;
 pub use storesync_crypto::Secret;
+// The shared vocabulary lives in `domain`; re-exported so existing
+// `storesync_channels::Marketplace` imports keep compiling.
+pub use storesync_domain::{Marketplace, UnknownMarketplace};
 pub use window::TimeRange;

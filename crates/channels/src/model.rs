@@ -3,9 +3,8 @@
 //! shipments and webhook events, already mapped to domain types.
 
 use storesync_crypto::Secret;
-use storesync_domain::{Currency, Money, OrderStatus, Sku, Timestamp};
+use storesync_domain::{Currency, Marketplace, Money, OrderStatus, Sku, Timestamp};
 
-use crate::channel::Marketplace;
 use crate::error::ChannelError;
 use crate::ids::{ExtOrderId, ExtShopId, ExtVariantId, ListingId, PackageId, WarehouseId};
 

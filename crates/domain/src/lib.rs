@@ -1,5 +1,5 @@
-//! Pure rules and types of StoreSync: identifiers, money, SKUs, roles, the
-//! unified order status machine and inventory arithmetic.
+//! Pure rules and types of StoreSync: identifiers, marketplaces, money,
+//! SKUs, roles, the unified order status machine and inventory arithmetic.
 //!
 //! This crate performs no I/O and knows nothing of databases, HTTP or async:
 //! every other crate depends on it, and it depends on none of ours.
@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod inventory;
 pub mod limits;
+pub mod marketplace;
 pub mod money;
 pub mod order;
 pub mod protection;
@@ -16,6 +17,7 @@ pub mod time;
 pub mod validation;
 
 pub use ids::Id;
+pub use marketplace::{Marketplace, UnknownMarketplace};
 pub use money::{Currency, Money};
 pub use order::{OrderStatus, StockEffect, Transition};
 pub use role::Role;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use storesync_channels::{AuthCallback, Channel, ChannelError};
 use storesync_crypto::{constant_time_eq, hash_token, random_token};
 use storesync_domain::ids::{OrgId, UserId};
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 use storesync_store::jobs::NewJob;
 use storesync_store::shops::{ConnectedShop, Shop, ShopTokens};
 use storesync_store::{Actor, Store, StoreError};
@@ -28,7 +28,7 @@ pub const IMPORT_JOB: &str = "shop.import";
 /// The marketplaces this installation has app credentials for.
 #[derive(Debug, Clone, Default)]
 pub struct ChannelRegistry {
-    channels: BTreeMap<String, Arc<dyn Channel>>,
+    channels: BTreeMap<Marketplace, Arc<dyn Channel>>,
 }
 
 impl ChannelRegistry {
@@ -36,25 +36,26 @@ impl ChannelRegistry {
         Self::default()
     }
 
-    /// Register a client under its marketplace's name (`shopee`, `tiktok`, …).
+    /// Register a client under its marketplace.
     pub fn with(mut self, channel: Arc<dyn Channel>) -> Self {
-        self.channels
-            .insert(channel.marketplace().as_str().to_owned(), channel);
+        self.channels.insert(channel.marketplace(), channel);
         self
     }
 
-    pub fn get(&self, marketplace: &str) -> Option<&Arc<dyn Channel>> {
-        self.channels.get(marketplace)
+    pub fn get(&self, marketplace: Marketplace) -> Option<&Arc<dyn Channel>> {
+        self.channels.get(&marketplace)
     }
 
-    /// Names of the marketplaces shops can be connected to.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.channels.keys().map(String::as_str)
+    /// The marketplaces shops can be connected to, in [`Marketplace`] order.
+    pub fn marketplaces(&self) -> impl Iterator<Item = Marketplace> + '_ {
+        self.channels.keys().copied()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// The name is not a marketplace, or this installation has no app
+    /// credentials for it: either way there is nothing to connect to.
     #[error("StoreSync has no app credentials for {0}; set them in the configuration")]
     UnknownMarketplace(String),
     #[error("this authorization link is unknown, expired or already used; start connecting again")]
@@ -64,10 +65,17 @@ pub enum ConnectError {
          the shop was not connected. Start connecting again from StoreSync in this browser"
     )]
     OtherBrowser,
-    #[error("{0}")]
+    #[error("the marketplace did not complete the authorization: {0}")]
     Marketplace(#[from] ChannelError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// `name` (from a URL or a form) as a marketplace; a name that is none is
+/// answered like a marketplace without app credentials.
+pub fn marketplace(name: &str) -> Result<Marketplace, ConnectError> {
+    name.parse()
+        .map_err(|_| ConnectError::UnknownMarketplace(name.to_owned()))
 }
 
 /// Start connecting: remember a fresh `state` for the caller, bound to the
@@ -78,13 +86,13 @@ pub async fn start(
     channels: &ChannelRegistry,
     org: OrgId,
     user: UserId,
-    marketplace: &str,
+    marketplace: Marketplace,
     callback_url: &str,
     browser_hash: &str,
 ) -> Result<(url::Url, Timestamp), ConnectError> {
     let channel = channels
         .get(marketplace)
-        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_owned()))?;
+        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_string()))?;
     let state = random_token("");
     store
         .create_oauth_state(
@@ -107,13 +115,13 @@ pub async fn start(
 pub async fn finish<'a>(
     store: &Store,
     channels: &ChannelRegistry,
-    marketplace: &str,
+    marketplace: Marketplace,
     query: impl IntoIterator<Item = (&'a str, &'a str)>,
     browser: Option<&str>,
 ) -> Result<Vec<Shop>, ConnectError> {
     let channel = channels
         .get(marketplace)
-        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_owned()))?;
+        .ok_or_else(|| ConnectError::UnknownMarketplace(marketplace.to_string()))?;
     let callback = AuthCallback::from_query(query);
     // The state is checked (and burned) before anything else, even before
     // looking at a refusal, so a forged callback learns nothing.
@@ -149,7 +157,7 @@ pub async fn finish<'a>(
     for s in &authorization.shops {
         let tokens = &authorization.tokens;
         let connected = ConnectedShop {
-            marketplace: marketplace.to_owned(),
+            marketplace,
             external_shop_id: s.shop.shop_id.as_str().to_owned(),
             cipher: s.shop.cipher.clone(),
             name: s

@@ -132,7 +132,7 @@ impl JobHandler for FulfilHandler {
         let (carrier, tracking_number) = shipment_reference(
             shipment.packages.first(),
             &p,
-            &session.shop.marketplace,
+            session.shop.marketplace.as_str(),
             &order.external_id,
         );
         let t = OrderTransition::Ship {
@@ -234,7 +234,7 @@ fn shipment_reference(
 fn requester(requested_by: &Option<Actor>, session: &ShopSession) -> Actor {
     requested_by
         .clone()
-        .unwrap_or_else(|| Actor::system(&session.shop.marketplace))
+        .unwrap_or_else(|| Actor::system(session.shop.marketplace.as_str()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use storesync_channels::{ExtOrderId, Order, TimeRange, WebhookEventKind};
 use storesync_domain::ids::{OrgId, ShopId};
-use storesync_domain::{Currency, Money, Timestamp};
+use storesync_domain::{Currency, Marketplace, Money, Timestamp};
 use storesync_store::ingest::{IngestLine, IngestOrder, Via};
 use storesync_store::jobs::{Job, NewJob};
 use storesync_store::shops::{Shop, ShopStatus};
@@ -123,7 +123,7 @@ impl Intake {
             .ingest_orders(
                 shop.org_id,
                 shop.id,
-                &shop.marketplace,
+                shop.marketplace,
                 &batch,
                 via,
                 &Actor::system("intake"),
@@ -170,7 +170,7 @@ pub struct WebhookHandler(pub Intake);
 
 #[derive(serde::Deserialize)]
 struct WebhookPayload {
-    marketplace: Option<String>,
+    marketplace: Option<Marketplace>,
     /// Jobs queued before drains existed named one delivery.
     webhook_id: Option<WebhookId>,
 }
@@ -190,14 +190,14 @@ impl JobHandler for WebhookHandler {
         loop {
             let batch = intake
                 .store
-                .claim_webhooks(&marketplace, DRAIN_BATCH, DRAIN_LEASE_MS)
+                .claim_webhooks(marketplace, DRAIN_BATCH, DRAIN_LEASE_MS)
                 .await?;
             if batch.is_empty() {
                 return Ok(());
             }
-            intake.process_batch(&marketplace, batch).await?;
+            intake.process_batch(marketplace, batch).await?;
             if intake.store.now().millis() - started.millis() > DRAIN_BUDGET_MS {
-                intake.store.enqueue(&drain_job(&marketplace)).await?;
+                intake.store.enqueue(&drain_job(marketplace)).await?;
                 return Ok(());
             }
         }
@@ -208,7 +208,7 @@ impl Intake {
     /// Act on claimed deliveries of one marketplace; see [`WebhookHandler`].
     async fn process_batch(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         batch: Vec<InboxEntry>,
     ) -> Result<(), JobError> {
         let ids: Vec<WebhookId> = batch.iter().map(|e| e.id).collect();
@@ -290,7 +290,7 @@ impl Intake {
     /// first of them was received at `first`.
     async fn ingest_announced(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         shop_key: &str,
         order_ids: Vec<ExtOrderId>,
         first: Timestamp,
@@ -318,7 +318,7 @@ impl Intake {
     /// A delivery's event that is not about an order.
     async fn shop_event(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         shop_key: &str,
         kind: WebhookEventKind,
     ) -> Result<(), JobError> {

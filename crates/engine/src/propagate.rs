@@ -255,7 +255,7 @@ impl PushHandler {
             && self
                 .store
                 .pending_webhooks(
-                    &session.shop.marketplace,
+                    session.shop.marketplace,
                     &session.shop.external_shop_id,
                     job.created_at,
                 )

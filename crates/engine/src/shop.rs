@@ -78,7 +78,7 @@ impl ShopSession {
                 shop.status.as_str()
             )));
         }
-        let channel = channels.get(&shop.marketplace).cloned().ok_or_else(|| {
+        let channel = channels.get(shop.marketplace).cloned().ok_or_else(|| {
             JobError::Permanent(format!("no app credentials for {}", shop.marketplace))
         })?;
         let tokens = store.shop_tokens(org, shop.id).await?;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use storesync_domain::ids::{OrgId, ShopId, VariantId};
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 
 use crate::catalog::placeholders;
 use crate::row::RowExt;
@@ -27,7 +27,7 @@ pub struct DaySales {
 pub struct ShopAttention {
     pub id: ShopId,
     pub name: String,
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     pub status: String,
     /// Its authorization ends within 7 days.
     pub ends_soon: bool,
@@ -215,7 +215,7 @@ impl Store {
             a.shops.push(ShopAttention {
                 id: r.parse("id")?,
                 name: r.text("name")?,
-                marketplace: r.text("marketplace")?,
+                marketplace: r.parse("marketplace")?,
                 status: r.text("status")?,
                 ends_soon: r.opt_int("refresh_expires_at")?.is_some_and(|t| t < soon),
             });

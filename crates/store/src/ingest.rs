@@ -14,7 +14,7 @@ use serde::Serialize;
 use storesync_domain::ids::{OrderId, OrderLineId, OrgId, ShopId};
 use storesync_domain::limits::MAX_AMOUNT;
 use storesync_domain::order::IllegalTransition;
-use storesync_domain::{Currency, Money, OrderStatus, Timestamp};
+use storesync_domain::{Currency, Marketplace, Money, OrderStatus, Timestamp};
 
 use crate::audit::{self, Actor, Audit};
 use crate::catalog::Variant;
@@ -80,7 +80,7 @@ impl Store {
         &self,
         org: OrgId,
         shop: ShopId,
-        marketplace: &str,
+        marketplace: Marketplace,
         order: &IngestOrder,
         via: Via,
         actor: &Actor,
@@ -106,7 +106,7 @@ impl Store {
         &self,
         org: OrgId,
         shop: ShopId,
-        marketplace: &str,
+        marketplace: Marketplace,
         orders: &[IngestOrder],
         via: Via,
         actor: &Actor,
@@ -151,7 +151,7 @@ impl Store {
         tx: &mut Tx,
         org: OrgId,
         shop: ShopId,
-        marketplace: &str,
+        marketplace: Marketplace,
         order: &IngestOrder,
         via: Via,
         actor: &Actor,
@@ -170,7 +170,7 @@ impl Store {
         );
         let existing = sqlx::query(&sql)
             .bind(org.to_string())
-            .bind(marketplace)
+            .bind(marketplace.as_str())
             .bind(shop.to_string())
             .bind(&order.external_id)
             .fetch_optional(&mut **tx)
@@ -367,7 +367,7 @@ impl Store {
         tx: &mut Tx,
         org: OrgId,
         shop: ShopId,
-        marketplace: &str,
+        marketplace: Marketplace,
         order: &IngestOrder,
         via: Via,
         actor: &Actor,
@@ -407,7 +407,7 @@ impl Store {
         )
         .bind(org.to_string())
         .bind(id.to_string())
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(shop.to_string())
         .bind(&order.external_id)
         .bind(initial.as_str())
@@ -514,7 +514,7 @@ impl Store {
             tx,
             org,
             order.placed_at.millis(),
-            marketplace,
+            marketplace.as_str(),
             currency.as_str(),
             1,
             total,

@@ -11,7 +11,7 @@ use storesync_domain::inventory::bundle_available;
 use storesync_domain::protection::{
     explain_threshold, slow_to_forget, split_threshold, Pace, DELIVERY_ALLOWANCE_MS,
 };
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 
 use crate::catalog::placeholders;
 use crate::db::Tx;
@@ -987,7 +987,7 @@ impl Store {
     /// rate there is always one more.
     pub async fn pending_webhooks(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         shop_key: &str,
         before: Timestamp,
     ) -> Result<bool> {
@@ -995,7 +995,7 @@ impl Store {
             "SELECT 1 AS one FROM webhook_inbox WHERE marketplace = $1 AND processed_at IS NULL AND received_at <= $2 \
              AND (shop_key = $3 OR shop_key IS NULL) LIMIT 1",
         )
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(before.millis())
         .bind(shop_key)
         .fetch_optional(&self.read)

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use storesync_crypto::{Aad, Secret};
 use storesync_domain::ids::{OrgId, ShopId, UserId};
 use storesync_domain::limits::{check_range, MAX_SHOP_BUFFER, MAX_SHOP_CAP};
-use storesync_domain::{check_text, Timestamp, ValidationError};
+use storesync_domain::{check_text, Marketplace, Timestamp, ValidationError};
 
 use crate::audit::{self, Actor, Audit};
 use crate::row::RowExt;
@@ -57,7 +57,7 @@ impl ShopStatus {
 pub struct Shop {
     pub id: ShopId,
     pub org_id: OrgId,
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     pub external_shop_id: String,
     /// Marketplace-specific shop handle sent with API calls (TikTok's cipher).
     pub cipher: Option<String>,
@@ -118,7 +118,7 @@ impl Shop {
         Ok(Shop {
             id: r.parse("id")?,
             org_id: r.parse("org_id")?,
-            marketplace: r.text("marketplace")?,
+            marketplace: r.parse("marketplace")?,
             external_shop_id: r.text("external_shop_id")?,
             cipher: r.opt_text("shop_cipher")?,
             name: r.text("name")?,
@@ -152,7 +152,7 @@ pub struct ShopTokens {
 /// What a completed connect flow knows about the shop.
 #[derive(Debug, Clone)]
 pub struct ConnectedShop {
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     pub external_shop_id: String,
     pub cipher: Option<String>,
     pub name: String,
@@ -168,7 +168,7 @@ const REFRESH: &str = "refresh_token_enc";
 pub struct OAuthState {
     pub org_id: OrgId,
     pub user_id: UserId,
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     /// Hash of the value the starting browser holds in its cookie; `None`
     /// only for states stored before connect flows were bound.
     pub browser_hash: Option<String>,
@@ -236,7 +236,7 @@ impl Store {
         let existing = sqlx::query(
             "SELECT org_id, id FROM shops WHERE marketplace = $1 AND external_shop_id = $2",
         )
-        .bind(&shop.marketplace)
+        .bind(shop.marketplace.as_str())
         .bind(&shop.external_shop_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -281,7 +281,7 @@ impl Store {
             )
             .bind(org.to_string())
             .bind(id.to_string())
-            .bind(&shop.marketplace)
+            .bind(shop.marketplace.as_str())
             .bind(&shop.external_shop_id)
             .bind(&shop.name)
             .bind(shop.region.clone())
@@ -520,7 +520,7 @@ impl Store {
         state_hash: &str,
         org: OrgId,
         user: UserId,
-        marketplace: &str,
+        marketplace: Marketplace,
         ttl_ms: i64,
         browser_hash: &str,
     ) -> Result<()> {
@@ -532,7 +532,7 @@ impl Store {
         .bind(state_hash)
         .bind(org.to_string())
         .bind(user.to_string())
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(now.millis())
         .bind(now.plus_millis(ttl_ms).millis())
         .bind(browser_hash)
@@ -546,7 +546,7 @@ impl Store {
     pub async fn consume_oauth_state(
         &self,
         state_hash: &str,
-        marketplace: &str,
+        marketplace: Marketplace,
     ) -> Result<Option<OAuthState>> {
         let now = self.now();
         let row = sqlx::query(
@@ -555,14 +555,14 @@ impl Store {
         )
         .bind(state_hash)
         .bind(now.millis())
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .fetch_optional(&self.write)
         .await?;
         row.map(|r| {
             Ok(OAuthState {
                 org_id: r.parse("org_id")?,
                 user_id: r.parse("user_id")?,
-                marketplace: r.text("marketplace")?,
+                marketplace: r.parse("marketplace")?,
                 browser_hash: r.opt_text("browser_hash")?,
             })
         })

@@ -13,7 +13,7 @@
 use storesync_domain::ids::{kind, Id, OrgId, ShopId};
 
 use crate::page::{Page, PageRequest};
-use storesync_domain::Timestamp;
+use storesync_domain::{Marketplace, Timestamp};
 
 use crate::jobs::{enqueue_in, NewJob};
 use crate::row::RowExt;
@@ -45,7 +45,7 @@ pub struct ApiCall {
 pub const PROCESS_WEBHOOK_JOB: &str = "webhook.process";
 
 /// The drain job of one marketplace's deliveries (queued at most once).
-pub fn drain_job(marketplace: &str) -> NewJob {
+pub fn drain_job(marketplace: Marketplace) -> NewJob {
     NewJob::new(
         PROCESS_WEBHOOK_JOB,
         serde_json::json!({ "marketplace": marketplace }),
@@ -57,7 +57,7 @@ pub fn drain_job(marketplace: &str) -> NewJob {
 #[derive(Debug, Clone)]
 pub struct InboxEntry {
     pub id: WebhookId,
-    pub marketplace: String,
+    pub marketplace: Marketplace,
     pub payload: String,
     pub received_at: Timestamp,
     pub processed_at: Option<Timestamp>,
@@ -66,7 +66,7 @@ pub struct InboxEntry {
 fn inbox_entry(r: &sqlx::any::AnyRow) -> Result<InboxEntry> {
     Ok(InboxEntry {
         id: r.parse("id")?,
-        marketplace: r.text("marketplace")?,
+        marketplace: r.parse("marketplace")?,
         payload: r.text("payload")?,
         received_at: r.time("received_at")?,
         processed_at: r.opt_time("processed_at")?,
@@ -80,7 +80,7 @@ impl Store {
     /// when it names one.
     pub async fn record_webhook(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         dedupe_key: &str,
         payload: &str,
         shop_key: Option<&str>,
@@ -93,7 +93,7 @@ impl Store {
              ON CONFLICT (marketplace, dedupe_key) DO NOTHING",
         )
         .bind(id.to_string())
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(dedupe_key)
         .bind(payload)
         .bind(now.millis())
@@ -123,7 +123,7 @@ impl Store {
     /// a crashed drain's entries are free again when their lease ends.
     pub async fn claim_webhooks(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<InboxEntry>> {
@@ -138,7 +138,7 @@ impl Store {
              ORDER BY received_at LIMIT $4{lock}) \
              RETURNING id, marketplace, payload, received_at, processed_at"
         ))
-        .bind(marketplace)
+        .bind(marketplace.as_str())
         .bind(now)
         .bind(now + lease_ms)
         .bind(limit)
@@ -280,11 +280,11 @@ impl Store {
     /// everything after it is.
     pub async fn shop_by_external(
         &self,
-        marketplace: &str,
+        marketplace: Marketplace,
         external_shop_id: &str,
     ) -> Result<Option<Shop>> {
         let r = sqlx::query("SELECT * FROM shops WHERE marketplace = $1 AND external_shop_id = $2")
-            .bind(marketplace)
+            .bind(marketplace.as_str())
             .bind(external_shop_id)
             .fetch_optional(&self.read)
             .await?;

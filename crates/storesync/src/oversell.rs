@@ -202,16 +202,16 @@ pub async fn storm(
             }
         }
         let marketplace = match sb.marketplace() {
-            Marketplace::Shopee => "shopee",
-            Marketplace::TikTok => "tiktok_shop",
-            Marketplace::Lazada => "lazada",
+            Marketplace::Shopee => storesync_domain::Marketplace::Shopee,
+            Marketplace::TikTok => storesync_domain::Marketplace::TikTokShop,
+            Marketplace::Lazada => storesync_domain::Marketplace::Lazada,
         };
         let (access, refresh) = sb.mint_tokens(view.shop_id)?;
         let shop = store
             .connect_shop(
                 org,
                 &ConnectedShop {
-                    marketplace: marketplace.into(),
+                    marketplace,
                     external_shop_id: view.shop_id.to_string(),
                     cipher: (!view.cipher.is_empty()).then(|| view.cipher.clone()),
                     name: view.name.clone(),
@@ -226,7 +226,7 @@ pub async fn storm(
                 &actor,
             )
             .await?;
-        shops.push((shop, view.shop_id, marketplace));
+        shops.push((shop, view.shop_id, marketplace.as_str()));
     }
     let channels = Arc::new(registry);
     let mut config = base.clone();

@@ -111,7 +111,7 @@ pub async fn run(
         .connect_shop(
             org,
             &ConnectedShop {
-                marketplace: "shopee".into(),
+                marketplace: storesync_domain::Marketplace::Shopee,
                 external_shop_id: view.shop_id.to_string(),
                 cipher: None,
                 name: view.name.clone(),

@@ -10,6 +10,7 @@
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use storesync_crypto::{hash_token, random_token};
+use storesync_domain::Marketplace;
 use storesync_engine::connect::STATE_TTL_MS;
 
 use crate::error::{ApiError, ApiResult};
@@ -18,13 +19,8 @@ use crate::AppState;
 
 /// The cookie's name for a marketplace: one per marketplace, so flows to
 /// two marketplaces started in one browser do not undo each other.
-pub fn cookie_name(marketplace: &str) -> String {
-    let safe: String = marketplace
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(32)
-        .collect();
-    format!("storesync_connect_{safe}")
+pub fn cookie_name(marketplace: Marketplace) -> String {
+    format!("storesync_connect_{}", marketplace.as_str())
 }
 
 /// A fresh binding for a flow about to start.
@@ -48,7 +44,7 @@ impl Binding {
     /// The `Set-Cookie` value: HttpOnly, `SameSite=Lax` (the marketplace's
     /// redirect back is a top-level navigation, which carries Lax cookies),
     /// only sent to the callback path, `Secure` when served over HTTPS.
-    pub fn set_cookie(&self, state: &AppState, marketplace: &str) -> ApiResult<HeaderValue> {
+    pub fn set_cookie(&self, state: &AppState, marketplace: Marketplace) -> ApiResult<HeaderValue> {
         let secure = if state.config.secure_cookies || state.public_url.starts_with("https://") {
             "; Secure"
         } else {
@@ -64,7 +60,7 @@ impl Binding {
     }
 
     /// The `name=value` pair a client sends back in its `Cookie` header.
-    pub fn cookie_pair(&self, marketplace: &str) -> String {
+    pub fn cookie_pair(&self, marketplace: Marketplace) -> String {
         format!("{}={}", cookie_name(marketplace), self.value)
     }
 }
@@ -76,6 +72,6 @@ impl Default for Binding {
 }
 
 /// The binding value the callback's browser brought, if any.
-pub fn presented(parts: &Parts, marketplace: &str) -> Option<String> {
+pub fn presented(parts: &Parts, marketplace: Marketplace) -> Option<String> {
     cookie(parts, &cookie_name(marketplace))
 }

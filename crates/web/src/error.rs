@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use storesync_channels::ChannelError;
 use storesync_domain::ValidationError;
+use storesync_engine::connect::ConnectError;
 use storesync_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,10 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// A shop connect flow failed (its store errors arrive as
+    /// [`ApiError::Store`], see the `From` below).
+    #[error(transparent)]
+    Connect(ConnectError),
     #[error("internal error")]
     Internal(String),
     /// An answer made outside our handlers (the router's 405, a body limit
@@ -88,17 +94,18 @@ impl ApiError {
                 };
                 (code, *s)
             }
-            ApiError::Store(e) => match e {
-                StoreError::NotFound(_) => ("not_found", S::NOT_FOUND),
-                StoreError::Forbidden(_) => ("forbidden", S::FORBIDDEN),
-                StoreError::Conflict { code, .. } => (code, S::CONFLICT),
-                StoreError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
-                StoreError::InsufficientStock(_) => ("insufficient_stock", S::CONFLICT),
-                StoreError::IllegalTransition(_) => ("illegal_transition", S::CONFLICT),
-                StoreError::IdempotencyMismatch => ("idempotency_key_reused", S::CONFLICT),
-                StoreError::Corrupt(_) | StoreError::Database(_) | StoreError::Migrate(_) => {
+            ApiError::Store(e) => store_code_and_status(e),
+            ApiError::Connect(e) => match e {
+                ConnectError::UnknownMarketplace(_) => ("not_found", S::NOT_FOUND),
+                ConnectError::BadState => ("connect_state_invalid", S::BAD_REQUEST),
+                ConnectError::OtherBrowser => ("connect_other_browser", S::BAD_REQUEST),
+                // Values our own configuration gave the client, not an
+                // answer of the marketplace.
+                ConnectError::Marketplace(ChannelError::Config { .. }) => {
                     ("internal", S::INTERNAL_SERVER_ERROR)
                 }
+                ConnectError::Marketplace(_) => ("marketplace_refused", S::BAD_GATEWAY),
+                ConnectError::Store(e) => store_code_and_status(e),
             },
         }
     }
@@ -116,18 +123,57 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.code_and_status().1
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// Code, status and the message the caller may see. Internal errors
+    /// are logged here and answered with a generic message; every other
+    /// message is written for the caller (a marketplace's refusal
+    /// included: channel errors never carry secrets).
+    pub fn answer(&self) -> (&'static str, StatusCode, String) {
         let (code, status) = self.code_and_status();
-        let message = if status.is_server_error() {
+        let message = if code == "internal" {
             // The cause goes to the log, not to the caller.
             tracing::error!(error = %self, detail = ?self, "request failed");
             "internal error; the server log has the details".to_owned()
         } else {
+            if status.is_server_error() {
+                tracing::warn!(error = %self, "request failed upstream");
+            }
             self.to_string()
         };
+        (code, status, message)
+    }
+}
+
+/// The store's rows of the table.
+fn store_code_and_status(e: &StoreError) -> (&'static str, StatusCode) {
+    use StatusCode as S;
+    match e {
+        StoreError::NotFound(_) => ("not_found", S::NOT_FOUND),
+        StoreError::Forbidden(_) => ("forbidden", S::FORBIDDEN),
+        StoreError::Conflict { code, .. } => (code, S::CONFLICT),
+        StoreError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
+        StoreError::InsufficientStock(_) => ("insufficient_stock", S::CONFLICT),
+        StoreError::IllegalTransition(_) => ("illegal_transition", S::CONFLICT),
+        StoreError::IdempotencyMismatch => ("idempotency_key_reused", S::CONFLICT),
+        StoreError::Corrupt(_) | StoreError::Database(_) | StoreError::Migrate(_) => {
+            ("internal", S::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            // One row per store error, whoever returned it.
+            ConnectError::Store(e) => ApiError::Store(e),
+            other => ApiError::Connect(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status, message) = self.answer();
         let mut error = json!({ "code": code, "message": message });
         if let Some(details) = self.details() {
             error["details"] = details;
@@ -144,3 +190,57 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connect flow's errors answer the same wherever they surface
+    /// (the API's connect start, the OAuth callback page, the dashboard).
+    #[test]
+    fn connect_errors_are_rows_of_the_table() {
+        let refused = || ChannelError::Invalid {
+            code: "error_auth".into(),
+            message: "invalid code".into(),
+        };
+        let cases = [
+            (ConnectError::BadState, "connect_state_invalid", 400),
+            (ConnectError::OtherBrowser, "connect_other_browser", 400),
+            (
+                ConnectError::UnknownMarketplace("nowhere".into()),
+                "not_found",
+                404,
+            ),
+            (
+                ConnectError::Marketplace(refused()),
+                "marketplace_refused",
+                502,
+            ),
+            (
+                ConnectError::Marketplace(ChannelError::Config {
+                    message: "redirect URL".into(),
+                }),
+                "internal",
+                500,
+            ),
+            (
+                ConnectError::Store(StoreError::conflict("shop_connected_elsewhere", "taken")),
+                "shop_connected_elsewhere",
+                409,
+            ),
+        ];
+        for (error, code, status) in cases {
+            let shown = error.to_string();
+            let (c, s, _) = ApiError::from(error).answer();
+            assert_eq!((c, s.as_u16()), (code, status), "{shown}");
+        }
+        let (_, _, message) = ApiError::from(ConnectError::Marketplace(refused())).answer();
+        assert!(
+            message.contains("did not complete the authorization")
+                && message.contains("invalid code"),
+            "the refusal's reason is shown: {message}"
+        );
+        let (_, _, message) = ApiError::from(ConnectError::BadState).answer();
+        assert!(message.contains("start connecting again"), "{message}");
+    }
+}

@@ -140,11 +140,6 @@ pub fn router(state: AppState) -> Router {
         api = api.route(spec.path, handler);
     }
     api.route("/api/v1/openapi.json", get(openapi_json))
-        .route("/oauth/{marketplace}/callback", get(api::shops::callback))
-        .route(
-            "/webhooks/{marketplace}",
-            axum::routing::post(api::webhooks::receive),
-        )
         .merge(ui::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

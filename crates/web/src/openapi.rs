@@ -2,6 +2,7 @@
 //! request-body schemas below.
 
 use serde_json::{json, Map, Value};
+use storesync_domain::Marketplace;
 
 use crate::routes::{api_routes, Access};
 
@@ -67,6 +68,7 @@ fn schemas() -> Value {
             "buffer": { "type": "integer", "minimum": 0 }, "cap": { "type": ["integer", "null"], "minimum": 0 },
             "dry_run": { "type": "boolean" } }), &[]),
         "Mapping": s(json!({ "sku": { "type": ["string", "null"] } }), &["sku"]),
+        "WebhookPush": { "type": "object", "description": "the marketplace's push exactly as it sends it; the signature covers the raw bytes" },
     })
 }
 
@@ -78,7 +80,15 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .map(|name| {
+                let schema = if name == "marketplace" {
+                    let names: Vec<&str> = Marketplace::ALL.iter().map(|m| m.as_str()).collect();
+                    json!({ "type": "string", "enum": names })
+                } else {
+                    json!({ "type": "string" })
+                };
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
+            })
             .collect();
         params.extend(spec.query.iter().map(|(name, required, desc)| {
             json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } })
@@ -91,6 +101,10 @@ pub fn document() -> Value {
         });
         match spec.access {
             Access::Public => op["security"] = json!([]),
+            Access::Signature => {
+                op["security"] = json!([]);
+                op["x-authentication"] = json!("the marketplace's signature over the raw body");
+            }
             Access::Role(role) => op["x-required-role"] = json!(role.as_str()),
         }
         if let Some(schema) = spec.body {

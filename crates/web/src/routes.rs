@@ -1,19 +1,34 @@
 //! The route table of the API: one list that builds the router, the OpenAPI
 //! document and the cross-tenant test, so none of them can miss a route.
+//! The routes marketplaces call (OAuth callback, webhooks) are in it too,
+//! marked by how they authenticate.
 
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use storesync_domain::Role;
 
-use crate::api::{accounts, admin, catalog, inventory, jobs, listings, orders, shops};
+use crate::api::{accounts, admin, catalog, inventory, jobs, listings, orders, shops, webhooks};
 use crate::{session, AppState};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// Anyone; the request itself carries what is checked (a sign-in, a
+    /// single-use OAuth `state` with its browser binding).
     Public,
+    /// A marketplace, proven by its signature over the raw body: no
+    /// session, no organization until the push names a shop.
+    Signature,
     /// Any signed-in member of the organization.
     Role(Role),
+}
+
+impl Access {
+    /// Whether the route acts within the caller's organization (and so
+    /// must never reach another's).
+    pub fn org_scoped(&self) -> bool {
+        matches!(self, Access::Role(_))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +78,8 @@ impl RouteSpec {
     }
 }
 
-/// Every API route with its handler.
+/// Every route of the API (the OAuth callback and webhooks included) with
+/// its handler.
 pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::Public;
     let viewer = Access::Role(Role::Viewer);
@@ -92,6 +108,19 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ("shop", false, "shop id"),
         PAGE[0],
         PAGE[1],
+    ];
+    const CALLBACK_Q: &[(&str, bool, &str)] = &[
+        (
+            "state",
+            false,
+            "the single-use state of the flow (Shopee: added to the redirect URL)",
+        ),
+        (
+            "code",
+            false,
+            "the authorization code; absent when the seller refused",
+        ),
+        ("shop_id", false, "Shopee: the shop that was authorized"),
     ];
     const JOB_Q: &[(&str, bool, &str)] = &[
         ("status", false, "queued, running, done or dead"),
@@ -348,6 +377,26 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             )
             .success(201),
             post(shops::start_connect),
+        ),
+        (
+            spec(
+                Method::GET,
+                "/oauth/{marketplace}/callback",
+                "Where the marketplace sends the seller back after consent (HTML page; needs the cookie set when the flow started)",
+                Public,
+            )
+            .query(CALLBACK_Q),
+            get(shops::callback),
+        ),
+        (
+            spec(
+                Method::POST,
+                "/webhooks/{marketplace}",
+                "A marketplace's push, verified by its signature and stored before it is processed (422 stale_webhook outside the replay window)",
+                Access::Signature,
+            )
+            .body("WebhookPush"),
+            post(webhooks::receive),
         ),
         (
             spec(

@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use storesync_domain::{Currency, Money, OrderStatus, Sku, Timestamp};
+use storesync_domain::{Currency, Marketplace, Money, OrderStatus, Sku, Timestamp};
 
 use super::wire;
-use crate::channel::Marketplace;
 use crate::error::ChannelError;
 use crate::ids::{ExtOrderId, ExtShopId, ExtVariantId, ListingId, PackageId, WarehouseId};
 use crate::model::{

@@ -34,7 +34,7 @@ backend_test! {
         for view in [&a, &b] {
             let (access, refresh) = sb.mint_tokens(view.shop_id).unwrap();
             let shop = store.connect_shop(org, &ConnectedShop {
-                marketplace: "shopee".into(), external_shop_id: view.shop_id.to_string(), cipher: None, name: view.name.clone(), region: None,
+                marketplace: storesync_domain::Marketplace::Shopee, external_shop_id: view.shop_id.to_string(), cipher: None, name: view.name.clone(), region: None,
                 tokens: ShopTokens { access_token: Secret::new(access), refresh_token: Secret::new(refresh), access_expires_at: soon, refresh_expires_at: None },
             }, &Actor::system("t")).await.unwrap();
             shops.push(shop);

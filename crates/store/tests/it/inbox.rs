@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use storesync_domain::time::ManualClock;
-use storesync_domain::{Clock, SystemClock};
+use storesync_domain::{Clock, Marketplace, SystemClock};
 use storesync_store::backend_test;
 
 backend_test! {
@@ -13,29 +13,29 @@ backend_test! {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = store.with_clock(clock.clone());
         for i in 0..5 {
-            let stored = store.record_webhook("shopee", &format!("k{i}"), "{}", Some("11")).await.unwrap();
+            let stored = store.record_webhook(Marketplace::Shopee, &format!("k{i}"), "{}", Some("11")).await.unwrap();
             assert!(stored.is_some());
         }
-        assert!(store.record_webhook("shopee", "k0", "{}", Some("11")).await.unwrap().is_none(), "a retry is a duplicate");
+        assert!(store.record_webhook(Marketplace::Shopee, "k0", "{}", Some("11")).await.unwrap().is_none(), "a retry is a duplicate");
         // A burst queues one drain, not a job a delivery.
         assert_eq!(store.pending_job_count().await.unwrap(), 1);
 
-        let first = store.claim_webhooks("shopee", 3, 60_000).await.unwrap();
+        let first = store.claim_webhooks(Marketplace::Shopee, 3, 60_000).await.unwrap();
         assert_eq!(first.len(), 3);
-        let second = store.claim_webhooks("shopee", 3, 60_000).await.unwrap();
+        let second = store.claim_webhooks(Marketplace::Shopee, 3, 60_000).await.unwrap();
         assert_eq!(second.len(), 2, "claimed entries are not handed out twice");
-        assert!(store.claim_webhooks("shopee", 3, 60_000).await.unwrap().is_empty());
-        assert!(store.claim_webhooks("lazada", 3, 60_000).await.unwrap().is_empty());
+        assert!(store.claim_webhooks(Marketplace::Shopee, 3, 60_000).await.unwrap().is_empty());
+        assert!(store.claim_webhooks(Marketplace::Lazada, 3, 60_000).await.unwrap().is_empty());
 
         // The first drain finishes; the second gives its entries back.
         store.mark_webhooks_processed(&first.iter().map(|e| e.id).collect::<Vec<_>>()).await.unwrap();
         store.release_webhooks(&second.iter().map(|e| e.id).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(store.unprocessed_webhooks().await.unwrap(), 2);
-        let again = store.claim_webhooks("shopee", 10, 60_000).await.unwrap();
+        let again = store.claim_webhooks(Marketplace::Shopee, 10, 60_000).await.unwrap();
         assert_eq!(again.len(), 2, "released entries are claimed again");
         // A drain that died: its claim ends with its lease.
         clock.advance_millis(60_001);
-        assert_eq!(store.claim_webhooks("shopee", 10, 60_000).await.unwrap().len(), 2);
+        assert_eq!(store.claim_webhooks(Marketplace::Shopee, 10, 60_000).await.unwrap().len(), 2);
         assert!(store.webhook(first[0].id).await.unwrap().processed_at.is_some());
     }
 }
@@ -44,20 +44,20 @@ backend_test! {
     async fn a_push_waits_only_for_its_own_shops_deliveries(store) {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = store.with_clock(clock.clone());
-        store.record_webhook("shopee", "a", "{}", Some("11")).await.unwrap();
+        store.record_webhook(Marketplace::Shopee, "a", "{}", Some("11")).await.unwrap();
         clock.advance_millis(10);
         let now = clock.now();
-        assert!(store.pending_webhooks("shopee", "11", now).await.unwrap());
-        assert!(!store.pending_webhooks("shopee", "22", now).await.unwrap(), "another shop's delivery");
-        assert!(!store.pending_webhooks("tiktok_shop", "11", now).await.unwrap());
+        assert!(store.pending_webhooks(Marketplace::Shopee, "11", now).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "22", now).await.unwrap(), "another shop's delivery");
+        assert!(!store.pending_webhooks(Marketplace::TikTokShop, "11", now).await.unwrap());
         // Received after the push was queued: does not hold it back.
-        assert!(!store.pending_webhooks("shopee", "11", now.plus_millis(-20)).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", now.plus_millis(-20)).await.unwrap());
         // A delivery naming no shop holds every shop's push.
-        store.record_webhook("shopee", "b", "{}", None).await.unwrap();
+        store.record_webhook(Marketplace::Shopee, "b", "{}", None).await.unwrap();
         clock.advance_millis(10);
-        assert!(store.pending_webhooks("shopee", "22", clock.now()).await.unwrap());
-        let all: Vec<_> = store.claim_webhooks("shopee", 10, 60_000).await.unwrap().iter().map(|e| e.id).collect();
+        assert!(store.pending_webhooks(Marketplace::Shopee, "22", clock.now()).await.unwrap());
+        let all: Vec<_> = store.claim_webhooks(Marketplace::Shopee, 10, 60_000).await.unwrap().iter().map(|e| e.id).collect();
         store.mark_webhooks_processed(&all).await.unwrap();
-        assert!(!store.pending_webhooks("shopee", "11", clock.now()).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", clock.now()).await.unwrap());
     }
 }

@@ -1,4 +1,4 @@
-use storesync_domain::{OrderStatus, Timestamp};
+use storesync_domain::{Marketplace, OrderStatus, Timestamp};
 use storesync_store::backend_test;
 use storesync_store::ingest::{IngestLine, IngestOrder, Via};
 use storesync_store::listings::ChannelListing;
@@ -36,7 +36,7 @@ pub(crate) async fn shop(
         .connect_shop(
             org,
             &ConnectedShop {
-                marketplace: "shopee".into(),
+                marketplace: Marketplace::Shopee,
                 external_shop_id: format!("ext-{}", uuid_suffix()),
                 cipher: None,
                 name: "Shop".into(),
@@ -97,7 +97,7 @@ async fn sell_one_now(
     let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
     o.placed_at = store.now();
     store
-        .ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor())
+        .ingest_order(org, shop, Marketplace::Shopee, &o, Via::Webhook, &actor())
         .await
         .unwrap();
 }
@@ -115,7 +115,7 @@ backend_test! {
         store.map_listing(org, store.list_listings(org, None, None, &Default::default()).await.unwrap().items[0].id, Some(&sku("A")), &actor()).await.unwrap();
 
         let o = mp_order("SP-1", OrderStatus::Pending, vec![line("100", "whatever", 2), line("200", "B", 1), line("300", "GHOST", 1)]);
-        let first = store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        let first = store.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Webhook, &actor()).await.unwrap();
         assert!(first.created);
         assert_eq!((first.short_units, first.unmapped_lines), (1, 1), "B has no stock; GHOST is unknown");
         assert_eq!(available(&store, org, "A").await, (5, 2, 3));
@@ -123,21 +123,21 @@ backend_test! {
         assert_eq!(order.lines.len(), 3, "unmapped lines are kept");
 
         // The same event again, then a poll: nothing changes twice.
-        let again = store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+        let again = store.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Webhook, &actor()).await.unwrap();
         assert!(!again.created && !again.changed);
-        let polled = store.ingest_order(org, shop, "shopee", &o, Via::Poll, &actor()).await.unwrap();
+        let polled = store.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Poll, &actor()).await.unwrap();
         assert!(!polled.missed_by_webhook);
         assert_eq!(available(&store, org, "A").await, (5, 2, 3));
 
         // Shipped, then a late "ready to ship" arrives: stock leaves once.
-        let shipped = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::Shipped, vec![]), Via::Webhook, &actor()).await.unwrap();
+        let shipped = store.ingest_order(org, shop, Marketplace::Shopee, &mp_order("SP-1", OrderStatus::Shipped, vec![]), Via::Webhook, &actor()).await.unwrap();
         assert!(shipped.changed);
         assert_eq!(available(&store, org, "A").await, (3, 0, 3));
-        let late = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::ReadyToShip, vec![]), Via::Webhook, &actor()).await.unwrap();
+        let late = store.ingest_order(org, shop, Marketplace::Shopee, &mp_order("SP-1", OrderStatus::ReadyToShip, vec![]), Via::Webhook, &actor()).await.unwrap();
         assert!(!late.changed);
         assert_eq!(late.status, OrderStatus::Shipped);
         // A contradiction is ignored, not an error.
-        let odd = store.ingest_order(org, shop, "shopee", &mp_order("SP-1", OrderStatus::Cancelled, vec![]), Via::Webhook, &actor()).await.unwrap();
+        let odd = store.ingest_order(org, shop, Marketplace::Shopee, &mp_order("SP-1", OrderStatus::Cancelled, vec![]), Via::Webhook, &actor()).await.unwrap();
         assert!(!odd.changed);
         assert_eq!(available(&store, org, "A").await, (3, 0, 3));
         assert_books_balance(&store, org).await;
@@ -149,16 +149,16 @@ backend_test! {
         let org = org_with_skus(&store, &["A"]).await;
         receive(&store, org, "A", 10).await;
         let shop = shop(&store, org).await;
-        let shipped = store.ingest_order(org, shop, "shopee", &mp_order("P-1", OrderStatus::Shipped, vec![line("1", "A", 3)]), Via::Poll, &actor()).await.unwrap();
+        let shipped = store.ingest_order(org, shop, Marketplace::Shopee, &mp_order("P-1", OrderStatus::Shipped, vec![line("1", "A", 3)]), Via::Poll, &actor()).await.unwrap();
         assert!(shipped.created && shipped.missed_by_webhook);
         assert_eq!(available(&store, org, "A").await, (7, 0, 7), "deducted at once");
-        let cancelled = store.ingest_order(org, shop, "shopee", &mp_order("P-2", OrderStatus::Cancelled, vec![line("1", "A", 4)]), Via::Webhook, &actor()).await.unwrap();
+        let cancelled = store.ingest_order(org, shop, Marketplace::Shopee, &mp_order("P-2", OrderStatus::Cancelled, vec![line("1", "A", 4)]), Via::Webhook, &actor()).await.unwrap();
         assert_eq!(cancelled.status, OrderStatus::Cancelled);
         assert_eq!(available(&store, org, "A").await, (7, 0, 7), "a cancelled order holds nothing");
         assert_eq!(store.intake_counts(org).await.unwrap(), (2, 1));
         // The same external id in another shop is another order.
         let other = shop_again(&store, org).await;
-        let o = store.ingest_order(org, other, "shopee", &mp_order("P-1", OrderStatus::Pending, vec![line("1", "A", 1)]), Via::Webhook, &actor()).await.unwrap();
+        let o = store.ingest_order(org, other, Marketplace::Shopee, &mp_order("P-1", OrderStatus::Pending, vec![line("1", "A", 1)]), Via::Webhook, &actor()).await.unwrap();
         assert!(o.created);
         assert_books_balance(&store, org).await;
     }
@@ -229,11 +229,11 @@ backend_test! {
         let m3 = store.create_order(org, &manual("m3", at(17, 45)), &actor()).await.unwrap().order;
         let mut mp = mp_order("S-1", OrderStatus::ReadyToShip, vec![line("100", "A", 3)]);
         mp.placed_at = at(16, 5);
-        store.ingest_order(org, shop, "shopee", &mp, Via::Webhook, &actor()).await.unwrap();
+        store.ingest_order(org, shop, Marketplace::Shopee, &mp, Via::Webhook, &actor()).await.unwrap();
         // Ingested already cancelled: never a sale.
         let mut gone = mp_order("S-2", OrderStatus::Cancelled, vec![line("100", "A", 1)]);
         gone.placed_at = at(16, 6);
-        store.ingest_order(org, shop, "shopee", &gone, Via::Poll, &actor()).await.unwrap();
+        store.ingest_order(org, shop, Marketplace::Shopee, &gone, Via::Poll, &actor()).await.unwrap();
         // Cancelled later, and a duplicate cancel changes nothing twice.
         let cancel = OrderTransition::Cancel { reason: "buyer".into() };
         store.transition_order(org, m3.id, &cancel, &actor()).await.unwrap();
@@ -285,7 +285,7 @@ backend_test! {
             let store = store.clone();
             let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
             o.placed_at = at;
-            async move { store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap() }
+            async move { store.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Webhook, &actor()).await.unwrap() }
         };
         // Stamped a second and a half after the push landed: it came after
         // it, the marketplace's own count is right, nothing to send.
@@ -393,7 +393,7 @@ backend_test! {
         let shown = |store: Store| async move { store.push_plan(org, shop).await.unwrap()[0].shown };
         let ingest = |o: IngestOrder| {
             let store = store.clone();
-            async move { store.ingest_order(org, shop, "shopee", &o, Via::Poll, &actor()).await.unwrap() }
+            async move { store.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Poll, &actor()).await.unwrap() }
         };
         let first = ingest(mp_order("P-1", OrderStatus::ReadyToShip, vec![line("100", "A", 3), line("200", "B", 2)])).await;
         assert_eq!(available(&store, org, "A").await, (10, 3, 7));
@@ -441,7 +441,7 @@ backend_test! {
             let (store, o) = (std::sync::Arc::clone(&store), o.clone());
             let via = if i % 2 == 0 { Via::Webhook } else { Via::Poll };
             tasks.push(tokio::spawn(async move {
-                store.ingest_order(org, shop, "shopee", &o, via, &actor()).await
+                store.ingest_order(org, shop, Marketplace::Shopee, &o, via, &actor()).await
             }));
         }
         let mut created = 0;

@@ -218,7 +218,7 @@ backend_test! {
             let mut o = mp_order(id, OrderStatus::ReadyToShip, vec![l]);
             o.total = Some(idr(i64::MAX));
             // Summed into the same hour: overflowed the rollup before.
-            store.ingest_order(org, shop, "shopee", &o, Via::Webhook, &actor()).await.unwrap();
+            store.ingest_order(org, shop, storesync_domain::Marketplace::Shopee, &o, Via::Webhook, &actor()).await.unwrap();
         }
         let days = store
             .sales_by_day(org, Timestamp::from_millis(0), Timestamp::from_millis(86_400_000), 0)

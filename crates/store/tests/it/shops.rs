@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use storesync_crypto::{KeyRing, Secret};
-use storesync_domain::Role;
+use storesync_domain::{Marketplace, Role};
 use storesync_store::shops::{ConnectedShop, ShopStatus, ShopTokens};
 use storesync_store::testing::{execute, query_texts};
 use storesync_store::{backend_test, StoreError};
@@ -10,7 +10,7 @@ use super::*;
 
 fn connected(external: &str, access: &str) -> ConnectedShop {
     ConnectedShop {
-        marketplace: "shopee".into(),
+        marketplace: Marketplace::Shopee,
         external_shop_id: external.into(),
         cipher: None,
         name: format!("Shop {external}"),
@@ -74,14 +74,14 @@ backend_test! {
         let store = store.with_clock(clock.clone());
         let org = org_with_skus(&store, &["A"]).await;
         let user = store.add_member(org, &format!("{}@example.com", uuid_suffix()), None, Role::Admin, &actor()).await.unwrap();
-        store.create_oauth_state("s1", org, user.id, "shopee", 600_000, "b1").await.unwrap();
-        assert!(store.consume_oauth_state("s1", "tiktok").await.unwrap().is_none(), "other marketplace");
-        let s = store.consume_oauth_state("s1", "shopee").await.unwrap().unwrap();
+        store.create_oauth_state("s1", org, user.id, Marketplace::Shopee, 600_000, "b1").await.unwrap();
+        assert!(store.consume_oauth_state("s1", Marketplace::TikTokShop).await.unwrap().is_none(), "other marketplace");
+        let s = store.consume_oauth_state("s1", Marketplace::Shopee).await.unwrap().unwrap();
         assert_eq!((s.org_id, s.user_id, s.browser_hash.as_deref()), (org, user.id, Some("b1")));
-        assert!(store.consume_oauth_state("s1", "shopee").await.unwrap().is_none(), "replayed");
-        store.create_oauth_state("s2", org, user.id, "shopee", 600_000, "b2").await.unwrap();
+        assert!(store.consume_oauth_state("s1", Marketplace::Shopee).await.unwrap().is_none(), "replayed");
+        store.create_oauth_state("s2", org, user.id, Marketplace::Shopee, 600_000, "b2").await.unwrap();
         clock.advance_millis(600_001);
-        assert!(store.consume_oauth_state("s2", "shopee").await.unwrap().is_none(), "expired");
-        assert!(store.consume_oauth_state("forged", "shopee").await.unwrap().is_none());
+        assert!(store.consume_oauth_state("s2", Marketplace::Shopee).await.unwrap().is_none(), "expired");
+        assert!(store.consume_oauth_state("forged", Marketplace::Shopee).await.unwrap().is_none());
     }
 }

@@ -241,9 +241,21 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     // the marketplace's approval, our callback.
     let http = reqwest::Client::new();
     for (marketplace, sandbox, shop_id) in [
-        ("shopee", shopee.sandbox(), s_shop.shop_id),
-        ("tiktok_shop", tiktok.sandbox(), t_shop.shop_id),
-        ("lazada", lazada.sandbox(), l_shop.shop_id),
+        (
+            storesync_domain::Marketplace::Shopee,
+            shopee.sandbox(),
+            s_shop.shop_id,
+        ),
+        (
+            storesync_domain::Marketplace::TikTokShop,
+            tiktok.sandbox(),
+            t_shop.shop_id,
+        ),
+        (
+            storesync_domain::Marketplace::Lazada,
+            lazada.sandbox(),
+            l_shop.shop_id,
+        ),
     ] {
         connect_shop(
             &store,
@@ -271,7 +283,7 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
                 orders_per_sec: args.buyer_rate.max(0.0),
                 max_quantity: 2,
                 cancel_rate: 0.05,
-                tokopedia_share: if marketplace == "tiktok_shop" {
+                tokopedia_share: if marketplace == storesync_domain::Marketplace::TikTokShop {
                     0.3
                 } else {
                     0.0
@@ -355,7 +367,7 @@ async fn connect_shop(
     public: &str,
     org: storesync_domain::ids::OrgId,
     user: storesync_domain::ids::UserId,
-    marketplace: &str,
+    marketplace: storesync_domain::Marketplace,
     sandbox: &Sandbox,
     shop_id: u64,
 ) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use storesync_domain::ids::ShopId;
 use storesync_domain::Timestamp;
-use storesync_engine::connect::{self, ConnectError};
+use storesync_engine::connect;
 use storesync_store::jobs::NewJob;
 use storesync_store::shops::{Shop, ShopSettingsPatch, ShopStatus};
 
@@ -53,21 +53,12 @@ pub struct ConnectStart {
     pub expires_at: Timestamp,
 }
 
-impl From<ConnectError> for ApiError {
-    fn from(e: ConnectError) -> Self {
-        match e {
-            ConnectError::UnknownMarketplace(_) => ApiError::NotFound("marketplace"),
-            ConnectError::Store(e) => ApiError::Store(e),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
 pub async fn start_connect(
     State(s): State<AppState>,
     caller: Caller<Admin>,
     Path(marketplace): Path<String>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<ConnectStart>)> {
+    let marketplace = connect::marketplace(&marketplace)?;
     let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
     let binding = Binding::new();
     let (url, expires_at) = connect::start(
@@ -75,13 +66,13 @@ pub async fn start_connect(
         &s.channels,
         caller.org_id,
         caller.user_id,
-        &marketplace,
+        marketplace,
         &callback,
         &binding.hash(),
     )
     .await?;
     let mut headers = HeaderMap::new();
-    headers.insert(SET_COOKIE, binding.set_cookie(&s, &marketplace)?);
+    headers.insert(SET_COOKIE, binding.set_cookie(&s, marketplace)?);
     Ok((
         StatusCode::CREATED,
         headers,
@@ -93,25 +84,30 @@ pub async fn start_connect(
 }
 
 /// The marketplace sends the seller back here. Answers with a small page
-/// for a person, never a JSON dump.
+/// for a person, never a JSON dump; its status and message come from the
+/// error table like every other answer.
 pub async fn callback(
     State(s): State<AppState>,
     Path(marketplace): Path<String>,
     RawQuery(query): RawQuery,
     parts: axum::http::request::Parts,
 ) -> Response {
-    let browser = connect_binding::presented(&parts, &marketplace);
     let query = query.unwrap_or_default();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let result = connect::finish(
-        &s.store,
-        &s.channels,
-        &marketplace,
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        browser.as_deref(),
-    )
+    let result = async {
+        let marketplace = connect::marketplace(&marketplace)?;
+        let browser = connect_binding::presented(&parts, marketplace);
+        connect::finish(
+            &s.store,
+            &s.channels,
+            marketplace,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            browser.as_deref(),
+        )
+        .await
+    }
     .await;
     match result {
         Ok(shops) => {
@@ -133,29 +129,7 @@ pub async fn callback(
             (StatusCode::OK, page("Shop connected", &body)).into_response()
         }
         Err(e) => {
-            let (status, text) = match &e {
-                ConnectError::BadState | ConnectError::OtherBrowser => {
-                    (StatusCode::BAD_REQUEST, e.to_string())
-                }
-                ConnectError::UnknownMarketplace(_) => (StatusCode::NOT_FOUND, e.to_string()),
-                ConnectError::Marketplace(m) => {
-                    tracing::warn!(error = %m, %marketplace, "connect flow refused by marketplace");
-                    (
-                        StatusCode::BAD_GATEWAY,
-                        format!("{marketplace} did not complete the authorization: {m}"),
-                    )
-                }
-                ConnectError::Store(storesync_store::StoreError::Conflict { message, .. }) => {
-                    (StatusCode::CONFLICT, message.clone())
-                }
-                ConnectError::Store(err) => {
-                    tracing::error!(error = %err, "connect flow failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "StoreSync could not save the shop; try again.".to_owned(),
-                    )
-                }
-            };
+            let (_, status, text) = ApiError::from(e).answer();
             let body = format!(
                 "<h1>Shop not connected</h1><p role=\"alert\">{}</p><p><a href=\"/\">Back to StoreSync</a></p>",
                 escape(&text)

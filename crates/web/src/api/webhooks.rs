@@ -16,6 +16,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use storesync_channels::{replay, WebhookRequest};
 use storesync_crypto::hash_token;
+use storesync_domain::Marketplace;
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -27,9 +28,12 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let marketplace: Marketplace = marketplace
+        .parse()
+        .map_err(|_| ApiError::NotFound("marketplace"))?;
     let channel = s
         .channels
-        .get(&marketplace)
+        .get(marketplace)
         .ok_or(ApiError::NotFound("marketplace"))?;
     // The URL the marketplace was told to call, exactly (Shopee signs it).
     let mut url = format!("{}/webhooks/{marketplace}", s.public_url);
@@ -68,7 +72,7 @@ pub async fn receive(
         .map(|id| id.as_str().to_owned());
     let stored = s
         .store
-        .record_webhook(&marketplace, &key, payload, shop_key.as_deref())
+        .record_webhook(marketplace, &key, payload, shop_key.as_deref())
         .await?;
     if stored.is_some() {
         s.intake_waker.notify_one();

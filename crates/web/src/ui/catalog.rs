@@ -9,13 +9,12 @@ use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 use storesync_domain::ids::{ProductId, ShopId};
-use storesync_domain::{Money, Role, Sku};
+use storesync_domain::{Marketplace, Money, Role, Sku};
 use storesync_store::listings::ListingRowId;
 use storesync_store::{
     BundleComponentInput, NewProduct, NewVariant, PageRequest, ProductPatch, VariantPatch,
 };
 
-use super::shops::marketplace_label;
 use super::{
     csrf, done, empty, format_money, layout, next_link, redirect_with, render, require, Ui,
     UiError, UiForm, UiResult,
@@ -96,7 +95,7 @@ pub async fn product(
     let product = s.store.product(ui.org.id, id).await?;
     let ids: Vec<_> = product.variants.iter().map(|v| v.id).collect();
     let listings = s.store.listings_of_variants(ui.org.id, &ids).await?;
-    let shops: HashMap<ShopId, (String, String)> = s
+    let shops: HashMap<ShopId, (String, Marketplace)> = s
         .store
         .list_shops(ui.org.id)
         .await?
@@ -158,9 +157,9 @@ pub async fn product(
                         thead { tr { th { "Shop" } th { "Listing" } th class="num" { "Shows" } th class="num" { "Last pushed" } th { "Result" } } }
                         tbody {
                             @for l in mine {
-                                @let (shop, market) = shops.get(&l.shop_id).cloned().unwrap_or_default();
+                                @let (shop, market) = shops.get(&l.shop_id).map(|(name, m)| (name.as_str(), m.label())).unwrap_or_default();
                                 tr {
-                                    td data-label="Shop" { (shop) " (" (marketplace_label(&market)) ")" }
+                                    td data-label="Shop" { (shop) " (" (market) ")" }
                                     td data-label="Listing" { (l.title) br; span class="muted" { (l.external_listing_id) " / " (l.external_variant_id) } }
                                     td class="num" data-label="Shows" { (l.channel_stock) }
                                     td class="num" data-label="Last pushed" { @if let Some(q) = l.last_pushed_qty { (q) } @else { "—" } @if let Some(t) = l.last_pushed_at { br; span class="muted" { (ui.time(t)) } } }

@@ -1,11 +1,35 @@
-//! Numbers and times as a seller reads them.
+//! Numbers, times and channel names as a seller reads them.
 //!
 //! Time zones: our sellers' countries (Indonesia, Malaysia, Singapore,
 //! Thailand, Vietnam, the Philippines) keep no daylight saving time, so an
 //! organization's zone is a name with a fixed offset from this table; no
 //! time zone database is needed.
 
-use storesync_domain::{Money, Timestamp};
+use storesync_domain::{Marketplace, Money, Timestamp};
+
+/// Order channels that are not marketplaces (orders entered in StoreSync,
+/// the seller's own web shop).
+pub const OWN_CHANNELS: [(&str, &str); 2] = [("website", "Website"), ("manual", "Manual")];
+
+/// Every order channel, marketplaces first, as the orders filter lists them.
+pub fn order_channels() -> impl Iterator<Item = &'static str> {
+    Marketplace::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .chain(OWN_CHANNELS.iter().map(|(name, _)| *name))
+}
+
+/// How a seller knows an order channel: a marketplace's own label, else the
+/// name as stored.
+pub fn channel_label(channel: &str) -> &str {
+    match channel.parse::<Marketplace>() {
+        Ok(m) => m.label(),
+        Err(_) => OWN_CHANNELS
+            .iter()
+            .find(|(name, _)| *name == channel)
+            .map_or(channel, |(_, label)| *label),
+    }
+}
 
 /// Zones an organization can choose, with their offset from UTC in minutes.
 pub const ZONES: [(&str, i64); 9] = [

@@ -10,8 +10,7 @@ use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Role};
 use storesync_store::{OrderFilter, OrderTransition, PageRequest};
 
-use super::format::{day_start, days_from_civil};
-use super::overview::channel_label;
+use super::format::{channel_label, day_start, days_from_civil, order_channels};
 use super::{
     csrf, done, empty, format_money, layout, next_link, redirect_with, render, require, Ui,
     UiError, UiForm, UiResult,
@@ -50,15 +49,6 @@ fn parse_date(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
-const CHANNELS: [&str; 6] = [
-    "shopee",
-    "tiktok_shop",
-    "tokopedia",
-    "lazada",
-    "website",
-    "manual",
-];
-
 pub async fn page(
     State(s): State<AppState>,
     ui: Ui,
@@ -89,7 +79,7 @@ pub async fn page(
         form method="get" action="/orders" class="row" role="search" {
             label { "Channel" select name="channel" {
                 option value="" { "All" }
-                @for c in CHANNELS { option value=(c) selected[q.channel == c] { (channel_label(c)) } }
+                @for c in order_channels() { option value=(c) selected[q.channel == c] { (channel_label(c)) } }
             } }
             label { "Shop" select name="shop" {
                 option value="" { "All" }

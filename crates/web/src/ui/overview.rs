@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use storesync_domain::{Currency, Money};
 use storesync_store::dashboard::{Attention, DaySales};
 
-use super::format::{day_start, format_day, local_day};
+use super::format::{channel_label, day_start, format_day, local_day};
 use super::{empty, format_money, layout, render, svg, Ui, UiResult};
 use crate::api::shops::escape;
 use crate::AppState;
@@ -17,18 +17,6 @@ use crate::AppState;
 const COLORS: [&str; 6] = [
     "#ee4d2d", "#111111", "#0f146d", "#03ac0e", "#0b6bcb", "#8e44ad",
 ];
-
-pub fn channel_label(c: &str) -> &str {
-    match c {
-        "shopee" => "Shopee",
-        "tiktok_shop" => "TikTok Shop",
-        "tokopedia" => "Tokopedia",
-        "lazada" => "Lazada",
-        "manual" => "Manual",
-        "website" => "Website",
-        other => other,
-    }
-}
 
 pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
     let now = s.store.now();
@@ -82,7 +70,7 @@ fn attention_panel(a: &Attention) -> Markup {
                 ul class="attention" {
                     @for shop in &a.shops {
                         li class="danger" {
-                            a href="/shops" { (shop.name) } " (" (channel_label(&shop.marketplace)) "): "
+                            a href="/shops" { (shop.name) } " (" (shop.marketplace.label()) "): "
                             @if shop.status == "needs_reauth" { "connect it again — the marketplace refused its authorization" }
                             @else if shop.status != "active" { "status " (shop.status) }
                             @else { "its authorization ends within 7 days — connect it again" }

@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 use storesync_domain::ids::ShopId;
-use storesync_domain::Role;
+use storesync_domain::{Marketplace, Role};
 use storesync_engine::connect;
 use storesync_store::shops::ShopSettingsPatch;
 
@@ -18,20 +18,10 @@ use crate::connect_binding::Binding;
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn marketplace_label(m: &str) -> &str {
-    match m {
-        "shopee" => "Shopee",
-        "tiktok_shop" => "TikTok Shop",
-        "lazada" => "Lazada",
-        "tokopedia" => "Tokopedia",
-        other => other,
-    }
-}
-
 pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
     let shops = s.store.list_shops(ui.org.id).await?;
     let soon = s.store.now().plus_millis(7 * 86_400_000);
-    let marketplaces: Vec<&str> = s.channels.names().collect();
+    let marketplaces: Vec<Marketplace> = s.channels.marketplaces().collect();
     let content = html! {
         @if ui.can(Role::Admin) {
             section class="panel" aria-labelledby="connect" {
@@ -43,8 +33,8 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                         @for m in &marketplaces {
                             form method="post" action="/shops/connect" class="inline" {
                                 (csrf(&ui))
-                                input type="hidden" name="marketplace" value=(m);
-                                button type="submit" { "Connect " (marketplace_label(m)) }
+                                input type="hidden" name="marketplace" value=(m.as_str());
+                                button type="submit" { "Connect " (m.label()) }
                             }
                         }
                     }
@@ -62,7 +52,7 @@ pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
                         @for shop in &shops {
                             tr {
                                 td data-label="Shop" { (shop.name) br; span class="muted" { (shop.external_shop_id) } }
-                                td data-label="Marketplace" { (marketplace_label(&shop.marketplace)) }
+                                td data-label="Marketplace" { (shop.marketplace.label()) }
                                 td data-label="Status" { span class=(format!("badge {}", shop.status.as_str())) { (shop.status.as_str().replace('_', " ")) }
                                     @if shop.settings.dry_run { " " span class="badge" { "dry run" } } }
                                 td data-label="Authorization" {
@@ -142,25 +132,30 @@ pub async fn connect(
     UiForm { ui, form }: UiForm<ConnectFields>,
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
-    let callback = format!("{}/oauth/{}/callback", s.public_url, form.marketplace);
     let binding = Binding::new();
-    let started = connect::start(
-        &s.store,
-        &s.channels,
-        ui.org.id,
-        ui.user.user_id,
-        &form.marketplace,
-        &callback,
-        &binding.hash(),
-    )
+    let started = async {
+        let marketplace = connect::marketplace(&form.marketplace)?;
+        let callback = format!("{}/oauth/{marketplace}/callback", s.public_url);
+        let (url, _) = connect::start(
+            &s.store,
+            &s.channels,
+            ui.org.id,
+            ui.user.user_id,
+            marketplace,
+            &callback,
+            &binding.hash(),
+        )
+        .await?;
+        Ok::<_, connect::ConnectError>((url, marketplace))
+    }
     .await
     .map_err(ApiError::from);
     match started {
-        Ok((url, _)) => {
+        Ok((url, marketplace)) => {
             let mut response = redirect(url.as_str());
             response.headers_mut().append(
                 axum::http::header::SET_COOKIE,
-                binding.set_cookie(&s, &form.marketplace)?,
+                binding.set_cookie(&s, marketplace)?,
             );
             Ok(response)
         }

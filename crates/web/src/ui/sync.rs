@@ -10,7 +10,6 @@ use storesync_domain::Role;
 use storesync_store::jobs::{JobId, JobStatus};
 use storesync_store::PageRequest;
 
-use super::shops::marketplace_label;
 use super::{
     csrf, done, empty, layout, next_link, render, require, NoFields, Ui, UiError, UiForm, UiResult,
 };
@@ -68,7 +67,7 @@ pub async fn page(
             } }
             label { "Marketplace calls of" select name="shop" {
                 option value="" { "—" }
-                @for sh in &shops { option value=(sh.id) selected[shop == Some(sh.id)] { (sh.name) " (" (marketplace_label(&sh.marketplace)) ")" } }
+                @for sh in &shops { option value=(sh.id) selected[shop == Some(sh.id)] { (sh.name) " (" (sh.marketplace.label()) ")" } }
             } }
             button type="submit" class="secondary" { "Show" }
         }

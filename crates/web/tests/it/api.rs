@@ -92,6 +92,13 @@ backend_test! {
             let op = &doc.body["paths"][spec.path][spec.method.as_str().to_lowercase()];
             assert!(op.is_object(), "{} {} missing from the document", spec.method, spec.path);
         }
+        // The routes marketplaces call are documented too, without a session.
+        let webhook = &doc.body["paths"]["/webhooks/{marketplace}"]["post"];
+        assert_eq!(webhook["security"], json!([]), "{webhook}");
+        assert!(webhook["x-authentication"].as_str().unwrap().contains("signature"), "{webhook}");
+        assert_eq!(webhook["parameters"][0]["schema"]["enum"], json!(["shopee", "tiktok_shop", "lazada", "tokopedia"]));
+        let callback = &doc.body["paths"]["/oauth/{marketplace}/callback"]["get"];
+        assert_eq!(callback["security"], json!([]), "{callback}");
         assert_eq!(app.call(None, Method::GET, "/healthz", None).await.status, StatusCode::OK);
         let home = app.call(None, Method::GET, "/", None).await;
         assert!(home.body.as_str().unwrap().contains("openapi.json"));

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::Secret;
-use storesync_domain::SystemClock;
-use storesync_engine::connect::ChannelRegistry;
+use storesync_domain::time::ManualClock;
+use storesync_domain::{Clock, SystemClock};
+use storesync_engine::connect::{ChannelRegistry, STATE_TTL_MS};
 use storesync_engine::import::ImportHandler;
 use storesync_engine::shop::RefreshLocks;
 use storesync_engine::{RunOnce, Worker, WorkerConfig};
@@ -143,6 +144,63 @@ backend_test! {
         let inv = test.get(&viewer, "/api/v1/inventory?sku=KAOS-M").await;
         assert_eq!(inv.body["totals"]["on_hand"], 12);
         assert_eq!(test.get(&viewer, "/api/v1/listings?mapped=false").await.body["items"].as_array().unwrap().len(), 0, "manual mapping kept");
+        sandbox.shutdown().await;
+    }
+}
+
+backend_test! {
+    async fn callback_failures_are_answered_from_the_error_table(store) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let store = store.with_clock(clock.clone());
+        let sandbox = SandboxServer::start(SandboxConfig::new(Marketplace::Shopee)).await.unwrap();
+        let shop: CreateShop = serde_json::from_value(json!({ "name": "Toko Topi", "region": "ID", "products": [] })).unwrap();
+        let view = sandbox.sandbox().create_shop(&shop).unwrap();
+        let client = ShopeeClient::new(
+            ShopeeConfig::new(2001887, Secret::new("test_partner_key_0001".to_owned())).with_base_url(sandbox.base_url()),
+            Arc::new(SystemClock),
+        ).unwrap();
+        let channels = Arc::new(ChannelRegistry::new().with(Arc::new(client)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(store.clone(), WebConfig::default()).with_channels(channels, &base);
+        let app = App::from_listener(listener, state);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move { rx.await.ok(); }));
+        let test = TestApp { base: base.clone(), store: store.clone(), http: reqwest::Client::new(), _shutdown: tx };
+        let owner = test.tenant(Role::Owner).await;
+        // A started flow: the callback URL (with its state) and the binding cookie.
+        let start = || async {
+            let start = test.call(Some(&owner), Method::POST, "/api/v1/shops/connect/shopee", None).await;
+            assert_eq!(start.status, StatusCode::CREATED, "{}", start.body);
+            let url = reqwest::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
+            let redirect = url.query_pairs().find(|(k, _)| k == "redirect").unwrap().1.into_owned();
+            let cookie = start.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            (redirect, cookie)
+        };
+
+        // An expired state: 400, as the API would answer it.
+        let (redirect, cookie) = start().await;
+        clock.advance_millis(STATE_TTL_MS + 1);
+        let back = test.http.get(format!("{redirect}&code=abc&shop_id={}", view.shop_id)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(back.status(), StatusCode::BAD_REQUEST);
+        assert!(back.text().await.unwrap().contains("unknown, expired or already used"));
+
+        // The marketplace refuses the code: 502 with its reason, nothing stored.
+        let (redirect, cookie) = start().await;
+        let back = test.http.get(format!("{redirect}&code=not-a-code&shop_id={}", view.shop_id)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(back.status(), StatusCode::BAD_GATEWAY);
+        let text = back.text().await.unwrap();
+        assert!(text.contains("did not complete the authorization") && text.contains("Shop not connected"), "{text}");
+        assert_eq!(test.get(&owner, "/api/v1/shops").await.body, json!([]), "no shop connected");
+
+        // A marketplace that is none, or has no app credentials here: 404
+        // on the callback and on the API alike.
+        for name in ["nowhere", "lazada"] {
+            let back = test.http.get(format!("{base}/oauth/{name}/callback?state=x&code=y")).send().await.unwrap();
+            assert_eq!(back.status(), StatusCode::NOT_FOUND, "{name}");
+            let api = test.call(Some(&owner), Method::POST, &format!("/api/v1/shops/connect/{name}"), None).await;
+            assert_eq!((api.status, api.body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{name}");
+        }
         sandbox.shutdown().await;
     }
 }

@@ -98,7 +98,7 @@ async fn shopee_env(store: storesync_store::Store) -> Env {
         .connect_shop(
             owner.org,
             &ConnectedShop {
-                marketplace: "shopee".into(),
+                marketplace: storesync_domain::Marketplace::Shopee,
                 external_shop_id: view.shop_id.to_string(),
                 cipher: None,
                 name: "Toko".into(),
@@ -207,6 +207,9 @@ backend_test! {
         sandbox.shutdown().await;
     }
 
+}
+
+backend_test! {
     async fn a_burst_of_deliveries_is_fetched_in_batches_and_booked_once(store) {
         let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
         // 8 buyers each take one unit while StoreSync is not draining: 8

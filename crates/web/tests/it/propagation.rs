@@ -60,7 +60,7 @@ async fn connect(
         .connect_shop(
             org,
             &ConnectedShop {
-                marketplace: marketplace.into(),
+                marketplace: marketplace.parse().unwrap(),
                 external_shop_id: shop.to_string(),
                 cipher: (!cipher.is_empty()).then(|| cipher.to_owned()),
                 name: marketplace.into(),

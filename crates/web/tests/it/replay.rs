@@ -137,7 +137,7 @@ backend_test! {
 
         for (i, marketplace) in ["shopee", "tiktok_shop", "lazada"].into_iter().enumerate() {
             let i = i as u32 * 10;
-            let window = channels.get(marketplace).unwrap().capabilities().webhooks.replay_window_ms;
+            let window = channels.get(marketplace.parse().unwrap()).unwrap().capabilities().webhooks.replay_window_ms;
             assert!(window >= 12 * 3_600_000, "{marketplace}: longer than the retries");
             assert!(WEBHOOK_KEY_RETENTION_MS >= window, "{marketplace}: keys outlive the window");
             let now_secs = clock.now().millis() / 1000;
