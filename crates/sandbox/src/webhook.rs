@@ -1,6 +1,7 @@
 //! Webhook delivery: a queue of signed pushes sent to the configured URL, retried on failure on
 //! the marketplace's schedule (scaled by the sandbox's time scale), with duplicate / drop /
-//! reorder faults, and a record of every attempt for assertions.
+//! reorder faults, and a record of every attempt for assertions. Each marketplace's retry schedule
+//! and acknowledgement rules come from its protocol.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +12,6 @@ use tokio::sync::{mpsc, watch};
 
 use crate::model::LostPush;
 use crate::sandbox::Sandbox;
-
-/// TikTok's published retry delays after a failed push, in seconds (+2 min, +30 min, +3 h,
-/// +12 h, then dropped). Each marketplace's own schedule comes from its protocol.
-pub const RETRY_SCHEDULE_SECS: [u64; 4] = [120, 1_800, 10_800, 43_200];
 
 /// How long a receiver has to answer by default (Shopee and TikTok: 3 s; Lazada overrides it
 /// with 500 ms through its protocol).
@@ -85,11 +82,11 @@ impl Dispatcher {
     pub fn new(
         rx: mpsc::UnboundedReceiver<Outgoing>,
         sandbox: Arc<Sandbox>,
-    ) -> Result<Self, crate::SandboxError> {
+    ) -> Result<Self, crate::error::SandboxError> {
         let client = reqwest::Client::builder()
             .timeout(ACK_TIMEOUT)
             .build()
-            .map_err(crate::SandboxError::Http)?;
+            .map_err(crate::error::SandboxError::Http)?;
         Ok(Dispatcher {
             rx,
             sandbox,
