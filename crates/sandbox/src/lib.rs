@@ -9,7 +9,7 @@
 //!
 //! Module graph (no circle): the crate root only declares modules and re-exports. The shared
 //! modules (`config`, `error`, `util`, `clock`, `faults`, `model`, `protocol`, `webhook`,
-//! `sandbox`, `control`, `units`, `carrier`, `buyer`, `server`, `bench`) never import a
+//! `sandbox`, `dispatch`, `control`, `units`, `carrier`, `buyer`, `server`, `bench`) never import a
 //! marketplace module; the marketplace modules (`shopee`, `tiktok`, `lazada`) implement
 //! `model::Rules` and `protocol::Protocol` and depend only on shared modules; `marketplaces` is
 //! the one module that names them, to construct a sandbox's protocol and router.
@@ -20,6 +20,7 @@ mod carrier;
 mod clock;
 mod config;
 mod control;
+mod dispatch;
 mod error;
 mod faults;
 pub mod lazada;

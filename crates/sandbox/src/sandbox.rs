@@ -22,7 +22,8 @@ use crate::model::{
     OrderAction, OrderView, PlaceOrder, ProductSpec, Rules, ShopView, SkuSales, World,
 };
 use crate::protocol::{IssuedTokens, Protocol};
-use crate::webhook::{self, Delivery, Dispatcher, WebhookQueue};
+use crate::webhook::{self, Delivery, Outgoing, WebhookQueue};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// One running sandbox's state and control surface. Shared as `Arc<Sandbox>`.
 pub struct Sandbox {
@@ -66,7 +67,7 @@ impl Sandbox {
         config: &SandboxConfig,
         base_url: String,
         proto: Box<dyn Protocol>,
-    ) -> Result<(Arc<Sandbox>, Dispatcher), SandboxError> {
+    ) -> (Arc<Sandbox>, UnboundedReceiver<Outgoing>) {
         let seed_rng = |salt: u64| match config.seed {
             Some(s) => StdRng::seed_from_u64(s ^ salt),
             None => StdRng::from_entropy(),
@@ -94,8 +95,7 @@ impl Sandbox {
             push_seq: AtomicU64::new(0),
             request_seq: AtomicU64::new(0),
         });
-        let dispatcher = Dispatcher::new(rx, Arc::clone(&sandbox))?;
-        Ok((sandbox, dispatcher))
+        (sandbox, rx)
     }
 
     pub fn marketplace(&self) -> Marketplace {

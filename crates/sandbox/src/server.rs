@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::buyer;
 use crate::config::SandboxConfig;
+use crate::dispatch::Dispatcher;
 use crate::error::SandboxError;
 use crate::marketplaces;
 use crate::sandbox::Sandbox;
@@ -31,11 +32,12 @@ impl SandboxServer {
             .map_err(SandboxError::Bind)?;
         let addr = listener.local_addr().map_err(SandboxError::Bind)?;
         let (stop, stop_rx) = watch::channel(false);
-        let (sandbox, dispatcher) = Sandbox::new(
+        let (sandbox, pushes) = Sandbox::new(
             &config,
             format!("http://{addr}"),
             marketplaces::protocol(config.marketplace()),
-        )?;
+        );
+        let dispatcher = Dispatcher::new(pushes, Arc::clone(&sandbox))?;
         let router = router(Arc::clone(&sandbox));
         let mut tasks = Vec::new();
         let mut rx = stop_rx.clone();

@@ -1,4 +1,4 @@
-//! The marketplace-neutral model of a sandbox, split by area: the world and its events
+//! The marketplace-neutral model of a sandbox, split by area: the state and its events
 //! (`world`), the catalogue (`catalog`), order simulation (`orders`), authorization and tokens
 //! (`tokens`), the control API's shapes and views (`views`), and the [`Rules`] a marketplace
 //! supplies where the model needs its spelling or policy. Each marketplace module renders this
@@ -11,14 +11,23 @@ mod tokens;
 mod views;
 mod world;
 
-pub use orders::Stage;
-pub(crate) use orders::{Order, Parcel};
 pub(crate) use rules::{BuyerCancel, IdKind, Rules};
-pub(crate) use tokens::{AccessToken, RefreshToken};
 pub use views::{
     AuthorizeRequest, AuthorizeResult, CallCount, CreateShop, ListingView, OrderAction,
     OrderLineSpec, OrderView, PlaceOrder, PriceInput, ProductSpec, ShopView, StockInput,
     VariantSpec,
 };
-pub use world::{BuyerSettings, SkuSales};
-pub(crate) use world::{Event, LostPush, Product, Shop, Variant, World};
+pub(crate) use world::{
+    AccessToken, Event, LostPush, Order, Parcel, Product, RefreshToken, Shop, Variant, World,
+};
+pub use world::{BuyerSettings, SkuSales, Stage};
+
+use storesync_domain::Timestamp;
+
+impl World {
+    /// Time-driven events: authorization-expiry warnings and due buyer cancellations.
+    pub fn tick(&mut self, rules: &dyn Rules, now: Timestamp) {
+        self.warn_expiring(rules, now);
+        self.cancel_due(rules, now);
+    }
+}

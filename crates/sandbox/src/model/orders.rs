@@ -3,105 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
 use storesync_domain::Timestamp;
 
 use super::rules::{BuyerCancel, IdKind, Rules};
 use super::views::{OrderAction, OrderView, PlaceOrder};
-use super::world::{Event, World};
+use super::world::{Event, Line, Order, Stage, World};
 use crate::error::SandboxError;
-
-/// Where an order is in its life, independent of how a marketplace spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Placed, not paid (Shopee `UNPAID`, TikTok `UNPAID`).
-    Unpaid,
-    /// Paid, waiting for the seller (Shopee `READY_TO_SHIP`, TikTok `AWAITING_SHIPMENT`).
-    ReadyToShip,
-    /// The buyer asked to cancel and the seller must answer (Shopee `IN_CANCEL`; TikTok keeps
-    /// `AWAITING_SHIPMENT` with `is_buyer_request_cancel`).
-    InCancel,
-    /// Lazada only: packed (package and tracking number assigned), not yet ready to ship.
-    Packed,
-    /// Shipment arranged, tracking number known (Shopee `PROCESSED`, TikTok `AWAITING_COLLECTION`).
-    Arranged,
-    /// Picked up by the carrier (Shopee `SHIPPED`, TikTok `IN_TRANSIT`).
-    Shipped,
-    /// Delivered (Shopee `TO_CONFIRM_RECEIVE`, TikTok `DELIVERED`).
-    Delivered,
-    Completed,
-    Cancelled,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Line {
-    pub line_id: u64,
-    pub product_id: u64,
-    pub variant_id: u64,
-    pub seller_sku: String,
-    pub product_name: String,
-    pub variant_name: String,
-    pub quantity: i64,
-    pub unit_price_cents: i64,
-    pub original_price_cents: i64,
-    /// Where the units were taken from, so a cancellation puts them back where they were.
-    pub taken: Vec<(String, i64)>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Order {
-    pub id: String,
-    pub shop_id: u64,
-    pub stage: Stage,
-    pub stage_before_cancel: Option<Stage>,
-    pub lines: Vec<Line>,
-    pub create_ms: i64,
-    pub update_ms: i64,
-    pub pay_ms: Option<i64>,
-    pub package_id: String,
-    pub tracking: Option<String>,
-    pub carrier: String,
-    pub cancel_by: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub buyer_cancel_requested: bool,
-    pub commerce_platform: Option<String>,
-    pub buyer_user_id: u64,
-    pub buyer_name: String,
-    pub currency: String,
-    pub shipping_fee_cents: i64,
-    pub warehouse: String,
-    /// Lazada: order items (one per unit, by order item id) the seller cancelled on their own
-    /// while the rest of the order goes on, with the reason given.
-    pub cancelled_items: BTreeMap<u64, String>,
-    /// Lazada: packages packed from some of the order's items, each with its own package id
-    /// and tracking number.
-    pub parcels: Vec<Parcel>,
-}
-
-/// Lazada: one package packed from some order items of an order.
-#[derive(Debug, Clone)]
-pub(crate) struct Parcel {
-    pub package_id: String,
-    pub tracking: String,
-    /// Order item ids.
-    pub items: Vec<u64>,
-    /// Marked ready to ship.
-    pub ready: bool,
-}
-
-impl Order {
-    pub fn total_cents(&self) -> i64 {
-        self.subtotal_cents() + self.shipping_fee_cents
-    }
-
-    pub fn subtotal_cents(&self) -> i64 {
-        self.lines
-            .iter()
-            .map(|l| l.unit_price_cents * l.quantity)
-            .sum()
-    }
-}
 
 impl World {
     pub fn place_order(

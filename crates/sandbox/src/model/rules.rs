@@ -8,7 +8,7 @@ use std::fmt;
 use rand::rngs::StdRng;
 use storesync_domain::Timestamp;
 
-use super::Stage;
+use super::world::Stage;
 
 /// Kinds of numeric ids a marketplace hands out, each in its own realistic range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,31 +4,8 @@
 use storesync_domain::Timestamp;
 
 use super::rules::Rules;
-use super::world::{Event, World};
+use super::world::{AccessToken, AuthCode, Event, RefreshToken, World};
 use crate::error::SandboxError;
-
-#[derive(Debug, Clone)]
-pub(crate) struct AuthCode {
-    pub shop_ids: Vec<u64>,
-    pub expires_ms: i64,
-    pub used: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct AccessToken {
-    pub shop_ids: Vec<u64>,
-    pub expires_ms: i64,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshToken {
-    pub shop_ids: Vec<u64>,
-    pub expires_ms: i64,
-    pub used: bool,
-    pub revoked: bool,
-    pub access_token: String,
-}
 
 impl World {
     /// Issues a single-use authorization code for a shop.

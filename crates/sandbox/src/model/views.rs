@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::rules::Rules;
+use super::world::Stage;
 use super::world::{BuyerSettings, World};
-use super::Stage;
 use crate::error::SandboxError;
 
 /// A price given as a JSON number or a decimal string (`12.5`, `"12.50"`).
