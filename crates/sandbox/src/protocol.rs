@@ -2,9 +2,7 @@
 //! (through the model's [`Rules`]), how long its codes, tokens and authorizations live, where
 //! its consent page sends the seller, what its webhook pushes look like, its documented rate
 //! limit and how a benchmark client signs a request. The shared modules decide nothing by
-//! marketplace: every difference between marketplaces is a method here.
-
-use std::fmt;
+//! marketplace: every difference between marketplaces is a method here or on [`Rules`].
 
 use rand::rngs::StdRng;
 use storesync_domain::Timestamp;
@@ -51,7 +49,7 @@ pub(crate) struct BenchTarget {
 /// The hooks a marketplace module provides to the shared core. Adding a marketplace means
 /// implementing this trait (and [`Rules`]), writing its router and registering both in
 /// `marketplaces.rs`.
-pub(crate) trait Protocol: Rules + Send + Sync + fmt::Debug {
+pub(crate) trait Protocol: Rules {
     fn marketplace(&self) -> crate::config::Marketplace;
     /// This protocol as the rules the neutral model consults.
     fn rules(&self) -> &dyn Rules;

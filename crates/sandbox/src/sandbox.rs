@@ -1,6 +1,7 @@
 //! The shared core of every sandbox: state behind one lock, the marketplace's [`Protocol`]
-//! (chosen when the sandbox is built, never named here), the call pipeline (counting, faults, rate limits) and the Rust control surface that the
-//! JSON control API, the buyer simulator, tests and benches all use.
+//! (handed in when the sandbox is built, never named here), the call pipeline (counting,
+//! faults, rate limits) and the Rust control surface that the JSON control API, the buyer
+//! simulator, tests and benches all use.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use storesync_domain::Timestamp;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::carrier::CarrierSettings;
 use crate::clock::SandboxClock;
@@ -23,7 +25,6 @@ use crate::model::{
 };
 use crate::protocol::{IssuedTokens, Protocol};
 use crate::webhook::{self, Delivery, Outgoing, WebhookQueue};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// One running sandbox's state and control surface. Shared as `Arc<Sandbox>`.
 pub struct Sandbox {
@@ -62,7 +63,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Sandbox {
     /// Builds the sandbox for `config`, speaking `proto` (the protocol of the configured
-    /// credentials' marketplace, constructed by the caller).
+    /// credentials' marketplace, constructed by the caller). Also returns the receiving end of
+    /// its push queue, for the webhook dispatcher the caller starts.
     pub(crate) fn new(
         config: &SandboxConfig,
         base_url: String,
