@@ -23,8 +23,7 @@ use storesync_domain::Timestamp;
 use crate::config::{Credentials, Marketplace};
 use crate::control;
 use crate::error::SandboxError;
-use crate::faults::Injected;
-use crate::faults::RateLimit;
+use crate::faults::{Injected, RateLimit};
 use crate::model::{BuyerCancel, Event, IdKind, Rules, Stage, World};
 use crate::protocol::{BenchOp, BenchTarget, IssuedTokens, Protocol};
 use crate::sandbox::Sandbox;
@@ -187,7 +186,7 @@ impl Protocol for ShopeeProtocol {
         requested: Option<&str>,
         _registered: Option<&str>,
     ) -> Option<String> {
-        // The consent link carries the redirect; Shopee has no registered one.
+        // The consent link carries the redirect (required); a registered URL plays no part.
         requested.map(str::to_owned)
     }
 
