@@ -10,8 +10,8 @@ use storesync_domain::Timestamp;
 use tokio::sync::watch;
 
 use crate::model::{OrderLineSpec, PlaceOrder, World};
-use crate::sandbox::{Protocol, Sandbox};
-use crate::Marketplace;
+use crate::protocol::Protocol;
+use crate::sandbox::Sandbox;
 
 /// Upper bound of orders one shop places in one tick, so a huge rate cannot stall the lock.
 const MAX_ORDERS_PER_TICK: u64 = 1_000;
@@ -35,8 +35,8 @@ pub(crate) async fn run(sandbox: Arc<Sandbox>, tick_ms: u64, mut stop: watch::Re
         let carrier = sandbox.carrier();
         sandbox.with_world(|w, now| {
             buy(w, sandbox.proto(), now, elapsed, scale);
-            crate::carrier::carry(w, sandbox.proto(), now, &carrier, scale);
-            w.tick(sandbox.proto(), now);
+            crate::carrier::carry(w, sandbox.rules(), now, &carrier, scale);
+            w.tick(sandbox.rules(), now);
         });
     }
 }
@@ -83,14 +83,7 @@ pub(crate) fn buy(
             let (variant_id, shown) = candidates[w.rng.gen_range(0..candidates.len())];
             let max_q = settings.max_quantity.max(1).min(shown);
             let quantity = w.rng.gen_range(1..=max_q);
-            let commerce_platform = if proto.marketplace() == Marketplace::TikTok && region == "ID"
-            {
-                let toko =
-                    settings.tokopedia_share > 0.0 && w.rng.gen::<f64>() < settings.tokopedia_share;
-                Some(if toko { "TOKOPEDIA" } else { "TIKTOK_SHOP" }.to_owned())
-            } else {
-                None
-            };
+            let commerce_platform = proto.buyer_platform(&region, &settings, &mut w.rng);
             let req = PlaceOrder {
                 lines: vec![OrderLineSpec {
                     seller_sku: None,
@@ -100,7 +93,7 @@ pub(crate) fn buy(
                 unpaid: false,
                 commerce_platform,
             };
-            let Ok(order) = w.place_order(shop_id, &req, proto, now) else {
+            let Ok(order) = w.place_order(shop_id, &req, proto.rules(), now) else {
                 continue;
             };
             if settings.cancel_rate > 0.0 && w.rng.gen::<f64>() < settings.cancel_rate {

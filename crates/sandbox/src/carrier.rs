@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use storesync_domain::Timestamp;
 
+use crate::model::Rules;
 use crate::model::{OrderAction, Stage, World};
-use crate::sandbox::Protocol;
 
 /// Delays, in marketplace seconds (multiplied by the sandbox's time scale), before each step.
 /// Off (all `None`) by default: tests move orders themselves.
@@ -44,7 +44,7 @@ impl CarrierSettings {
 /// Moves every order whose current stage has lasted its delay one step on.
 pub(crate) fn carry(
     w: &mut World,
-    proto: &dyn Protocol,
+    proto: &dyn Rules,
     now: Timestamp,
     settings: &CarrierSettings,
     scale: f64,

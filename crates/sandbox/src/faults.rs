@@ -4,8 +4,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::Marketplace;
-
 use serde::{Deserialize, Serialize};
 
 /// What the sandbox does wrong on purpose. Set through `PUT /__sandbox/faults` or
@@ -24,7 +22,7 @@ pub struct FaultConfig {
     /// How long a "timed out" call is held (real ms); 0 means 30 000.
     pub timeout_ms: u64,
     /// Requests allowed per (shop, API) in any one second; excess calls get the marketplace's
-    /// throttle answer. `None` = the marketplace's own limit ([`documented_limit`]).
+    /// throttle answer. `None` = the marketplace's own limit ([`crate::documented_limit`]).
     pub rate_limit_qps: Option<u32>,
     /// How long a (shop, API) that went over the limit stays refused, in seconds. `None` = the
     /// marketplace's own ban (Lazada: 1 s; the others refuse only the excess calls).
@@ -61,12 +59,12 @@ impl FaultConfig {
         self.error_rate > 0.0 || self.timeout_rate > 0.0
     }
 
-    /// The limit in force for `marketplace`, if any.
-    pub fn rate_limit(&self, marketplace: Marketplace) -> Option<RateLimit> {
+    /// The limit in force, if any, for a marketplace whose own limit is `documented`
+    /// (see [`crate::documented_limit`]).
+    pub fn rate_limit(&self, documented: RateLimit) -> Option<RateLimit> {
         if self.rate_limit_off {
             return None;
         }
-        let documented = documented_limit(marketplace);
         Some(RateLimit {
             per_second: self.rate_limit_qps.unwrap_or(documented.per_second),
             ban_secs: self.rate_limit_ban_secs.unwrap_or(documented.ban_secs),
@@ -81,29 +79,6 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Seconds a key stays refused after going over (0: only the excess calls are refused).
     pub ban_secs: u32,
-}
-
-/// Each marketplace's limit per (shop, API), from the fact sheet:
-/// * TikTok Shop: 50 requests per second per API per shop, HTTP 429 code 36009002 (published).
-/// * Lazada: per-API limits, the docs' example being 30 QPS, answered `ApiCallLimit` with a ban
-///   ("this ban will last 1 seconds").
-/// * Shopee: no published figure for core APIs; the one public number is 1,000 calls per minute
-///   per API, so about 16 per second, answered `rate_limit.exceed_shop_api`.
-pub fn documented_limit(marketplace: Marketplace) -> RateLimit {
-    match marketplace {
-        Marketplace::TikTok => RateLimit {
-            per_second: 50,
-            ban_secs: 0,
-        },
-        Marketplace::Lazada => RateLimit {
-            per_second: 30,
-            ban_secs: 1,
-        },
-        Marketplace::Shopee => RateLimit {
-            per_second: 16,
-            ban_secs: 0,
-        },
-    }
 }
 
 /// A fault decided for one call before it is processed.
@@ -206,26 +181,5 @@ mod tests {
         assert_eq!(l.hit(1, "a", 100, ban), Some(2));
         assert_eq!(l.hit(1, "a", 1_500, ban), Some(1), "still banned");
         assert_eq!(l.hit(1, "a", 2_100, ban), None);
-    }
-
-    #[test]
-    fn documented_limits_are_the_default_and_can_be_turned_off() {
-        let f = FaultConfig::default();
-        assert_eq!(
-            f.rate_limit(Marketplace::TikTok),
-            Some(RateLimit {
-                per_second: 50,
-                ban_secs: 0
-            })
-        );
-        assert_eq!(
-            f.rate_limit(Marketplace::Lazada).map(|l| l.ban_secs),
-            Some(1)
-        );
-        let off = FaultConfig {
-            rate_limit_off: true,
-            ..FaultConfig::default()
-        };
-        assert_eq!(off.rate_limit(Marketplace::Shopee), None);
     }
 }

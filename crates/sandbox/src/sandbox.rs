@@ -1,6 +1,7 @@
-//! The shared core of every sandbox: state behind one lock, the per-marketplace [`Protocol`]
-//! hooks, the call pipeline (counting, faults, rate limits) and the Rust control surface that the
-//! JSON control API, the buyer simulator, tests and benches all use.
+//! The shared core of every sandbox: state behind one lock, the marketplace's [`Protocol`]
+//! (handed in when the sandbox is built, never named here), the call pipeline (counting,
+//! faults, rate limits) and the Rust control surface that the JSON control API, the buyer
+//! simulator, tests and benches all use.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -11,87 +12,19 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use storesync_domain::Timestamp;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::carrier::CarrierSettings;
 use crate::clock::SandboxClock;
+use crate::config::{Credentials, Marketplace, SandboxConfig};
 use crate::error::SandboxError;
 use crate::faults::{FaultConfig, Injected, RateLimiter};
 use crate::model::{
-    AuthorizeRequest, AuthorizeResult, BuyerSettings, CreateShop, Event, ListingView, LostPush,
-    OrderAction, OrderView, PlaceOrder, ProductSpec, ShopView, SkuSales, Stage, World,
+    AuthorizeRequest, AuthorizeResult, BuyerSettings, CreateShop, ListingView, LostPush,
+    OrderAction, OrderView, PlaceOrder, ProductSpec, Rules, ShopView, SkuSales, World,
 };
-use crate::webhook::{self, Delivery, Dispatcher, Outgoing, WebhookQueue};
-use crate::{Credentials, Marketplace, SandboxConfig};
-
-/// Kinds of numeric ids a marketplace hands out, each in its own realistic range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdKind {
-    Shop,
-    Product,
-    Variant,
-    Line,
-    Package,
-    User,
-}
-
-/// What a buyer's cancellation does at a given stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BuyerCancel {
-    Cancel,
-    Request,
-    Refuse,
-}
-
-/// The hooks a marketplace module provides to the shared core. Adding a marketplace (Lazada)
-/// means implementing this trait and writing its router.
-pub(crate) trait Protocol: Send + Sync + fmt::Debug {
-    fn marketplace(&self) -> Marketplace;
-    /// The order status as this marketplace spells it.
-    fn status_name(&self, stage: Stage) -> &'static str;
-    fn id(&self, kind: IdKind, seq: u64) -> u64;
-    fn id_string(&self, kind: IdKind, seq: u64) -> String {
-        self.id(kind, seq).to_string()
-    }
-    fn order_id(&self, seq: u64, now: Timestamp) -> String;
-    fn tracking_number(&self, seq: u64) -> String;
-    fn carrier(&self) -> &'static str;
-    fn default_warehouse(&self, region: &str, seq: u64) -> String;
-    fn cipher(&self, region: &str, rng: &mut StdRng) -> String;
-    fn format_price(&self, cents: i64, currency: &str) -> String;
-    fn buyer_cancel(&self, stage: Stage, age_ms: i64) -> BuyerCancel;
-    /// How long before the end of an authorization the expiry warning starts, and whether it
-    /// repeats daily.
-    fn expiry_warning(&self) -> (i64, bool);
-    fn code_lifetime_ms(&self) -> i64;
-    /// Delays before each retry of an unacknowledged push, in seconds.
-    fn push_retry_secs(&self) -> &'static [u64];
-    fn authorization_lifetime_ms(&self) -> i64;
-    /// The callback URL the seller's browser is sent to after approving.
-    fn approved_redirect(
-        &self,
-        redirect: &str,
-        code: &str,
-        shop_id: u64,
-        state: Option<&str>,
-    ) -> String;
-    /// The webhook pushes an event causes (none when no URL is configured).
-    fn render_push(
-        &self,
-        world: &World,
-        credentials: &Credentials,
-        event: &Event,
-        now: Timestamp,
-        seq: u64,
-    ) -> Vec<Outgoing>;
-    /// How long a push receiver has to answer before the attempt counts as failed.
-    fn ack_timeout(&self) -> std::time::Duration {
-        crate::webhook::ACK_TIMEOUT
-    }
-    /// Whether a receiver's HTTP status counts as acknowledged.
-    fn acknowledges(&self, status: u16) -> bool {
-        (200..300).contains(&status)
-    }
-}
+use crate::protocol::{IssuedTokens, Protocol};
+use crate::webhook::{self, Delivery, Outgoing, WebhookQueue};
 
 /// One running sandbox's state and control surface. Shared as `Arc<Sandbox>`.
 pub struct Sandbox {
@@ -129,15 +62,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sandbox {
+    /// Builds the sandbox for `config`, speaking `proto` (the protocol of the configured
+    /// credentials' marketplace, constructed by the caller). Also returns the receiving end of
+    /// its push queue, for the webhook dispatcher the caller starts.
     pub(crate) fn new(
         config: &SandboxConfig,
         base_url: String,
-    ) -> Result<(Arc<Sandbox>, Dispatcher), SandboxError> {
-        let proto: Box<dyn Protocol> = match config.credentials {
-            Credentials::Shopee { .. } => Box::new(crate::shopee::ShopeeProtocol),
-            Credentials::TikTok { .. } => Box::new(crate::tiktok::TikTokProtocol),
-            Credentials::Lazada { .. } => Box::new(crate::lazada::LazadaProtocol),
-        };
+        proto: Box<dyn Protocol>,
+    ) -> (Arc<Sandbox>, UnboundedReceiver<Outgoing>) {
         let seed_rng = |salt: u64| match config.seed {
             Some(s) => StdRng::seed_from_u64(s ^ salt),
             None => StdRng::from_entropy(),
@@ -165,8 +97,7 @@ impl Sandbox {
             push_seq: AtomicU64::new(0),
             request_seq: AtomicU64::new(0),
         });
-        let dispatcher = Dispatcher::new(rx, Arc::clone(&sandbox))?;
-        Ok((sandbox, dispatcher))
+        (sandbox, rx)
     }
 
     pub fn marketplace(&self) -> Marketplace {
@@ -196,6 +127,11 @@ impl Sandbox {
 
     pub(crate) fn proto(&self) -> &dyn Protocol {
         self.proto.as_ref()
+    }
+
+    /// The marketplace's rules as the model consults them.
+    pub(crate) fn rules(&self) -> &dyn Rules {
+        self.proto.rules()
     }
 
     /// Runs `f` on the state under the lock, then renders and queues the webhook pushes the
@@ -253,7 +189,7 @@ impl Sandbox {
         if !self.injects.load(Ordering::Relaxed) {
             return None;
         }
-        let limit = self.faults().rate_limit(self.proto.marketplace())?;
+        let limit = self.faults().rate_limit(self.proto.rate_limit())?;
         lock(&self.limiter).hit(shop_id, endpoint, self.clock.now().millis(), limit)
     }
 
@@ -294,32 +230,32 @@ impl Sandbox {
     }
 
     pub fn create_shop(&self, spec: &CreateShop) -> Result<ShopView, SandboxError> {
-        self.with_world(|w, now| w.create_shop(spec, self.proto(), now))
+        self.with_world(|w, now| w.create_shop(spec, self.rules(), now))
     }
 
     pub fn add_product(&self, shop_id: u64, spec: &ProductSpec) -> Result<ShopView, SandboxError> {
         self.with_world(|w, now| {
-            w.add_product(shop_id, spec, self.proto(), now)?;
-            w.shop_view(shop_id, self.proto())
+            w.add_product(shop_id, spec, self.rules(), now)?;
+            w.shop_view(shop_id, self.rules())
         })
     }
 
     pub fn shop(&self, shop_id: u64) -> Result<ShopView, SandboxError> {
-        self.with_world(|w, _| w.shop_view(shop_id, self.proto()))
+        self.with_world(|w, _| w.shop_view(shop_id, self.rules()))
     }
 
     pub fn shops(&self) -> Vec<ShopView> {
         self.with_world(|w, _| {
             let ids: Vec<u64> = w.shops.keys().copied().collect();
             ids.into_iter()
-                .filter_map(|id| w.shop_view(id, self.proto()).ok())
+                .filter_map(|id| w.shop_view(id, self.rules()).ok())
                 .collect()
         })
     }
 
     /// Every SKU of the shop as buyers see it now.
     pub fn listings(&self, shop_id: u64) -> Result<Vec<ListingView>, SandboxError> {
-        self.with_world(|w, _| w.listings(shop_id, self.proto()))
+        self.with_world(|w, _| w.listings(shop_id, self.rules()))
     }
 
     /// The listing of one seller SKU.
@@ -369,11 +305,9 @@ impl Sandbox {
     /// seller's browser would be redirected.
     pub fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeResult, SandboxError> {
         self.with_world(|w, now| {
-            let redirect = match self.proto.marketplace() {
-                Marketplace::Shopee => req.redirect.clone(),
-                Marketplace::Lazada => req.redirect.clone().or_else(|| w.redirect_url.clone()),
-                Marketplace::TikTok => w.redirect_url.clone().or_else(|| req.redirect.clone()),
-            };
+            let redirect = self
+                .proto
+                .consent_redirect(req.redirect.as_deref(), w.redirect_url.as_deref());
             let code = w.issue_code(req.shop_id, self.proto.code_lifetime_ms(), now)?;
             w.grant(&[req.shop_id], self.proto.authorization_lifetime_ms(), now);
             let redirect_url = redirect.map(|r| {
@@ -391,47 +325,21 @@ impl Sandbox {
     /// Authorizes a shop and issues an access/refresh token pair directly, with the
     /// marketplace's real lifetimes, skipping the OAuth round trip (benches, engine tests).
     pub fn mint_tokens(&self, shop_id: u64) -> Result<(String, String), SandboxError> {
-        let m = self.marketplace();
         self.with_world(|w, now| {
             w.shop(shop_id)?;
             w.grant(&[shop_id], self.proto.authorization_lifetime_ms(), now);
-            let (access, refresh, access_ms, refresh_exp) = match m {
-                Marketplace::Shopee => (
-                    w.random_hex(16),
-                    w.random_hex(16),
-                    crate::shopee::ACCESS_TOKEN_SECS * 1000,
-                    now.millis() + crate::shopee::REFRESH_TOKEN_SECS * 1000,
-                ),
-                Marketplace::TikTok => (
-                    format!("TTP_{}", w.random_hex(20)),
-                    format!("TTP_{}", w.random_hex(20)),
-                    crate::tiktok::ACCESS_TOKEN_SECS * 1000,
-                    w.shop(shop_id)?.auth_expire_ms,
-                ),
-                Marketplace::Lazada => (
-                    crate::lazada::new_access_token(w),
-                    crate::lazada::new_refresh_token(w),
-                    crate::lazada::ACCESS_TOKEN_SECS * 1000,
-                    w.shop(shop_id)?.auth_expire_ms,
-                ),
-            };
-            w.access.insert(
-                access.clone(),
-                crate::model::AccessToken {
-                    shop_ids: vec![shop_id],
-                    expires_ms: now.millis() + access_ms,
-                    revoked: false,
-                },
-            );
-            w.refresh.insert(
-                refresh.clone(),
-                crate::model::RefreshToken {
-                    shop_ids: vec![shop_id],
-                    expires_ms: refresh_exp,
-                    used: false,
-                    revoked: false,
-                    access_token: access.clone(),
-                },
+            let IssuedTokens {
+                access,
+                refresh,
+                access_ms,
+                refresh_expires_ms,
+            } = self.proto.issue_tokens(w, shop_id, now)?;
+            w.record_tokens(
+                shop_id,
+                &access,
+                &refresh,
+                now.millis() + access_ms,
+                refresh_expires_ms,
             );
             Ok((access, refresh))
         })
@@ -449,7 +357,7 @@ impl Sandbox {
 
     /// A buyer places an order; the listing's stock drops at once.
     pub fn place_order(&self, shop_id: u64, req: &PlaceOrder) -> Result<OrderView, SandboxError> {
-        self.with_world(|w, now| w.place_order(shop_id, req, self.proto(), now))
+        self.with_world(|w, now| w.place_order(shop_id, req, self.rules(), now))
     }
 
     pub fn advance_order(
@@ -457,11 +365,11 @@ impl Sandbox {
         order_id: &str,
         action: OrderAction,
     ) -> Result<OrderView, SandboxError> {
-        self.with_world(|w, now| w.advance(order_id, action, None, self.proto(), now))
+        self.with_world(|w, now| w.advance(order_id, action, None, self.rules(), now))
     }
 
     pub fn order(&self, order_id: &str) -> Result<OrderView, SandboxError> {
-        self.with_world(|w, _| w.order_view(order_id, self.proto()))
+        self.with_world(|w, _| w.order_view(order_id, self.rules()))
     }
 
     /// Orders, oldest first, of one shop or of all.
@@ -475,7 +383,7 @@ impl Sandbox {
                 .collect();
             ids.sort();
             ids.into_iter()
-                .filter_map(|(_, id)| w.order_view(&id, self.proto()).ok())
+                .filter_map(|(_, id)| w.order_view(&id, self.rules()).ok())
                 .collect()
         })
     }
@@ -538,8 +446,8 @@ impl Sandbox {
     pub fn tick(&self) {
         let carrier = self.carrier();
         self.with_world(|w, now| {
-            crate::carrier::carry(w, self.proto(), now, &carrier, self.time_scale);
-            w.tick(self.proto(), now)
+            crate::carrier::carry(w, self.rules(), now, &carrier, self.time_scale);
+            w.tick(self.rules(), now)
         });
     }
 }

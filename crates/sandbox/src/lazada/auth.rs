@@ -14,10 +14,10 @@ use super::{
     msg, new_access_token, new_refresh_token, parse_timestamp, sign, Auth, Call, LzError,
     ACCESS_TOKEN_SECS, TIMESTAMP_WINDOW_SECS,
 };
+use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;
 use crate::util::{self, esc};
-use crate::Credentials;
 
 fn app(sb: &Sandbox) -> Option<(String, String)> {
     match sb.credentials() {

@@ -7,6 +7,7 @@
 //! page and signed pushes (200 within 500 ms, else retried every 30 min, 12 times).
 
 mod auth;
+mod bench;
 mod orders;
 mod products;
 mod push;
@@ -25,13 +26,15 @@ use rand::rngs::StdRng;
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
+use crate::config::{Credentials, Marketplace};
 use crate::control;
-use crate::faults::Injected;
-use crate::model::{Event, Stage, World};
-use crate::sandbox::{BuyerCancel, IdKind, Protocol, Sandbox};
+use crate::error::SandboxError;
+use crate::faults::{Injected, RateLimit};
+use crate::model::{BuyerCancel, Event, IdKind, Rules, Stage, World};
+use crate::protocol::{BenchOp, BenchTarget, IssuedTokens, Protocol};
+use crate::sandbox::Sandbox;
 use crate::util;
 use crate::webhook::Outgoing;
-use crate::{Credentials, Marketplace};
 
 /// Access token lifetime of an app in "Test" status: 7 days.
 pub const ACCESS_TOKEN_SECS: i64 = 7 * 86_400;
@@ -94,11 +97,7 @@ pub(crate) fn item_status(stage: Stage) -> &'static str {
     }
 }
 
-impl Protocol for LazadaProtocol {
-    fn marketplace(&self) -> Marketplace {
-        Marketplace::Lazada
-    }
-
+impl Rules for LazadaProtocol {
     fn status_name(&self, stage: Stage) -> &'static str {
         item_status(stage)
     }
@@ -158,6 +157,16 @@ impl Protocol for LazadaProtocol {
         // Message type 8 (authorization token expiration alert): from 7 days before, daily.
         (7 * 86_400_000, true)
     }
+}
+
+impl Protocol for LazadaProtocol {
+    fn marketplace(&self) -> Marketplace {
+        Marketplace::Lazada
+    }
+
+    fn rules(&self) -> &dyn Rules {
+        self
+    }
 
     fn code_lifetime_ms(&self) -> i64 {
         CODE_SECS * 1000
@@ -201,6 +210,51 @@ impl Protocol for LazadaProtocol {
 
     fn acknowledges(&self, status: u16) -> bool {
         status == 200
+    }
+
+    fn consent_redirect(
+        &self,
+        requested: Option<&str>,
+        registered: Option<&str>,
+    ) -> Option<String> {
+        // The consent link's redirect wins; the app's registered callback is the fallback.
+        requested.or(registered).map(str::to_owned)
+    }
+
+    fn issue_tokens(
+        &self,
+        world: &mut World,
+        shop_id: u64,
+        _now: Timestamp,
+    ) -> Result<IssuedTokens, SandboxError> {
+        let access = new_access_token(world);
+        let refresh = new_refresh_token(world);
+        // The refresh token lives as long as the seller's authorization.
+        Ok(IssuedTokens {
+            access,
+            refresh,
+            access_ms: ACCESS_TOKEN_SECS * 1000,
+            refresh_expires_ms: world.shop(shop_id)?.auth_expire_ms,
+        })
+    }
+
+    fn rate_limit(&self) -> RateLimit {
+        // Per-API limits, the docs' example being 30 QPS, answered `ApiCallLimit` with a ban
+        // ("this ban will last 1 seconds").
+        RateLimit {
+            per_second: 30,
+            ban_secs: 1,
+        }
+    }
+
+    fn bench_request(
+        &self,
+        client: &reqwest::Client,
+        target: &BenchTarget,
+        op: BenchOp,
+        n: u64,
+    ) -> reqwest::RequestBuilder {
+        bench::request(client, target, op, n)
     }
 }
 

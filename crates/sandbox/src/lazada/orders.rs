@@ -12,7 +12,8 @@ use storesync_domain::Timestamp;
 
 use super::{item_status, parse_iso_ms, Call, LzError, MAX_ORDER_IDS, MAX_ORDER_LIMIT, MAX_PACK};
 use crate::model::{Event, Order, Parcel, Stage, World};
-use crate::sandbox::{IdKind, Protocol, Sandbox};
+use crate::model::{IdKind, Rules};
+use crate::sandbox::Sandbox;
 pub(crate) use crate::units::item_id;
 use crate::units::{cancel_items, item_ids, parcel_of, settle};
 use crate::util;

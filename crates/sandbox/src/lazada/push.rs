@@ -9,9 +9,9 @@ use storesync_domain::Timestamp;
 use super::orders::{item_id, unit_status};
 use super::products::occupied;
 use super::{sign, SHALLOW_STOCK};
+use crate::config::Credentials;
 use crate::model::{Event, World};
 use crate::webhook::Outgoing;
-use crate::Credentials;
 
 fn site(w: &World, shop_id: u64) -> String {
     let region = w

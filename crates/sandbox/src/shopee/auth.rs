@@ -14,10 +14,10 @@ use super::{
     error_response, secs, Auth, Call, Reply, ShopeeError, ACCESS_TOKEN_SECS, OLD_TOKEN_GRACE_SECS,
     REFRESH_TOKEN_SECS, TIMESTAMP_WINDOW_SECS,
 };
+use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;
 use crate::util::{self, esc};
-use crate::Credentials;
 
 fn partner(sb: &Sandbox) -> Result<(i64, String), ShopeeError> {
     match sb.credentials() {

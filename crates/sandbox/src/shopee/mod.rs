@@ -2,6 +2,7 @@
 //! strings, int64 ids, float money and limits, the consent page, token endpoints and pushes.
 
 mod auth;
+mod bench;
 mod orders;
 mod products;
 mod push;
@@ -19,13 +20,15 @@ use rand::rngs::StdRng;
 use serde_json::{json, Map, Value};
 use storesync_domain::Timestamp;
 
+use crate::config::{Credentials, Marketplace};
 use crate::control;
-use crate::faults::Injected;
-use crate::model::{Event, Stage, World};
-use crate::sandbox::{BuyerCancel, IdKind, Protocol, Sandbox};
+use crate::error::SandboxError;
+use crate::faults::{Injected, RateLimit};
+use crate::model::{BuyerCancel, Event, IdKind, Rules, Stage, World};
+use crate::protocol::{BenchOp, BenchTarget, IssuedTokens, Protocol};
+use crate::sandbox::Sandbox;
 use crate::util;
 use crate::webhook::Outgoing;
-use crate::{Credentials, Marketplace};
 
 /// Access token lifetime: 4 hours (`expire_in` 14400).
 pub const ACCESS_TOKEN_SECS: i64 = 4 * 3600;
@@ -50,11 +53,7 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 #[derive(Debug)]
 pub(crate) struct ShopeeProtocol;
 
-impl Protocol for ShopeeProtocol {
-    fn marketplace(&self) -> Marketplace {
-        Marketplace::Shopee
-    }
-
+impl Rules for ShopeeProtocol {
     fn status_name(&self, stage: Stage) -> &'static str {
         match stage {
             Stage::Unpaid => "UNPAID",
@@ -134,6 +133,16 @@ impl Protocol for ShopeeProtocol {
         // Push code 12 arrives 7 days before the authorization ends.
         (7 * 86_400_000, false)
     }
+}
+
+impl Protocol for ShopeeProtocol {
+    fn marketplace(&self) -> Marketplace {
+        Marketplace::Shopee
+    }
+
+    fn rules(&self) -> &dyn Rules {
+        self
+    }
 
     fn code_lifetime_ms(&self) -> i64 {
         CODE_SECS * 1000
@@ -170,6 +179,48 @@ impl Protocol for ShopeeProtocol {
         _seq: u64,
     ) -> Vec<Outgoing> {
         push::render(world, credentials, event, now)
+    }
+
+    fn consent_redirect(
+        &self,
+        requested: Option<&str>,
+        _registered: Option<&str>,
+    ) -> Option<String> {
+        // The consent link carries the redirect (required); a registered URL plays no part.
+        requested.map(str::to_owned)
+    }
+
+    fn issue_tokens(
+        &self,
+        world: &mut World,
+        _shop_id: u64,
+        now: Timestamp,
+    ) -> Result<IssuedTokens, SandboxError> {
+        Ok(IssuedTokens {
+            access: world.random_hex(16),
+            refresh: world.random_hex(16),
+            access_ms: ACCESS_TOKEN_SECS * 1000,
+            refresh_expires_ms: now.millis() + REFRESH_TOKEN_SECS * 1000,
+        })
+    }
+
+    fn rate_limit(&self) -> RateLimit {
+        // No published figure for core APIs; the one public number is 1,000 calls per minute
+        // per API, so about 16 per second, answered `rate_limit.exceed_shop_api`.
+        RateLimit {
+            per_second: 16,
+            ban_secs: 0,
+        }
+    }
+
+    fn bench_request(
+        &self,
+        client: &reqwest::Client,
+        target: &BenchTarget,
+        op: BenchOp,
+        n: u64,
+    ) -> reqwest::RequestBuilder {
+        bench::request(client, target, op, n)
     }
 }
 

@@ -5,11 +5,12 @@ use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
 use super::{secs, sign, Call, Reply, ShopeeError};
+use crate::config::Credentials;
+use crate::model::Rules;
 use crate::model::{Event, LostPush, World};
-use crate::sandbox::{Protocol, Sandbox};
+use crate::sandbox::Sandbox;
 use crate::shopee::ShopeeProtocol;
 use crate::webhook::Outgoing;
-use crate::Credentials;
 
 /// How long lost pushes stay retrievable (3 days).
 const LOST_PUSH_KEEP_MS: i64 = 3 * 86_400_000;

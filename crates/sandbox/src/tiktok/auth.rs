@@ -13,10 +13,10 @@ use super::{
     codes, error_response, request_id, secs, sid, sign, Call, Scope, TtError, ACCESS_TOKEN_SECS,
     TIMESTAMP_FUTURE_SECS, TIMESTAMP_PAST_SECS,
 };
+use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;
 use crate::util::{self, esc};
-use crate::Credentials;
 
 fn app(sb: &Sandbox) -> Result<(String, String, String), TtError> {
     match sb.credentials() {

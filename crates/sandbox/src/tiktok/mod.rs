@@ -5,6 +5,7 @@
 //! `commerce_platform` (TIKTOK_SHOP | TOKOPEDIA) on orders, one stock pool per product.
 
 mod auth;
+mod bench;
 mod orders;
 mod products;
 pub mod sign;
@@ -23,13 +24,15 @@ use rand::Rng;
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
+use crate::config::{Credentials, Marketplace};
 use crate::control;
-use crate::faults::Injected;
-use crate::model::{Event, Stage, World};
-use crate::sandbox::{BuyerCancel, IdKind, Protocol, Sandbox};
+use crate::error::SandboxError;
+use crate::faults::{Injected, RateLimit};
+use crate::model::{BuyerCancel, BuyerSettings, Event, IdKind, Rules, Stage, World};
+use crate::protocol::{BenchOp, BenchTarget, IssuedTokens, Protocol};
+use crate::sandbox::Sandbox;
 use crate::util;
 use crate::webhook::Outgoing;
-use crate::{Credentials, Marketplace};
 
 /// Access token lifetime: 7 days.
 pub const ACCESS_TOKEN_SECS: i64 = 7 * 86_400;
@@ -45,6 +48,9 @@ pub const MAX_IDS: usize = 50;
 pub const MAX_PAGE_SIZE: i64 = 100;
 /// Buyers cancel without the seller's approval during the first hour.
 pub const FREE_CANCEL_MS: i64 = 3_600_000;
+/// TikTok's published retry delays after a failed push, in seconds (+2 min, +30 min, +3 h,
+/// +12 h, then dropped).
+pub const RETRY_SCHEDULE_SECS: [u64; 4] = [120, 1_800, 10_800, 43_200];
 
 /// Error codes used by this sandbox (see the fact sheet §2.5).
 pub mod codes {
@@ -71,11 +77,7 @@ pub mod codes {
 #[derive(Debug)]
 pub(crate) struct TikTokProtocol;
 
-impl Protocol for TikTokProtocol {
-    fn marketplace(&self) -> Marketplace {
-        Marketplace::TikTok
-    }
-
+impl Rules for TikTokProtocol {
     fn status_name(&self, stage: Stage) -> &'static str {
         match stage {
             Stage::Unpaid => "UNPAID",
@@ -140,13 +142,23 @@ impl Protocol for TikTokProtocol {
         // UPCOMING_AUTHORIZATION_EXPIRATION: daily from 30 days before the end.
         (30 * 86_400_000, true)
     }
+}
+
+impl Protocol for TikTokProtocol {
+    fn marketplace(&self) -> Marketplace {
+        Marketplace::TikTok
+    }
+
+    fn rules(&self) -> &dyn Rules {
+        self
+    }
 
     fn code_lifetime_ms(&self) -> i64 {
         CODE_SECS * 1000
     }
 
     fn push_retry_secs(&self) -> &'static [u64] {
-        &crate::webhook::RETRY_SCHEDULE_SECS
+        &RETRY_SCHEDULE_SECS
     }
 
     fn authorization_lifetime_ms(&self) -> i64 {
@@ -180,6 +192,64 @@ impl Protocol for TikTokProtocol {
     fn acknowledges(&self, status: u16) -> bool {
         // 401 with an empty body also counts as acknowledged (a receiver refusing a signature).
         (200..300).contains(&status) || status == 401
+    }
+
+    fn consent_redirect(
+        &self,
+        requested: Option<&str>,
+        registered: Option<&str>,
+    ) -> Option<String> {
+        // The consent page always returns to the app's registered redirect URL.
+        registered.or(requested).map(str::to_owned)
+    }
+
+    fn issue_tokens(
+        &self,
+        world: &mut World,
+        shop_id: u64,
+        _now: Timestamp,
+    ) -> Result<IssuedTokens, SandboxError> {
+        let access = format!("TTP_{}", world.random_hex(20));
+        let refresh = format!("TTP_{}", world.random_hex(20));
+        // The refresh token lives as long as the seller's authorization.
+        Ok(IssuedTokens {
+            access,
+            refresh,
+            access_ms: ACCESS_TOKEN_SECS * 1000,
+            refresh_expires_ms: world.shop(shop_id)?.auth_expire_ms,
+        })
+    }
+
+    fn rate_limit(&self) -> RateLimit {
+        // Published: 50 requests per second per API per shop, HTTP 429 code 36009002.
+        RateLimit {
+            per_second: 50,
+            ban_secs: 0,
+        }
+    }
+
+    fn buyer_platform(
+        &self,
+        region: &str,
+        buyers: &BuyerSettings,
+        rng: &mut StdRng,
+    ) -> Option<String> {
+        // Indonesian shops also sell on Tokopedia; every order says which platform it came from.
+        if region != "ID" {
+            return None;
+        }
+        let toko = buyers.tokopedia_share > 0.0 && rng.gen::<f64>() < buyers.tokopedia_share;
+        Some(if toko { "TOKOPEDIA" } else { "TIKTOK_SHOP" }.to_owned())
+    }
+
+    fn bench_request(
+        &self,
+        client: &reqwest::Client,
+        target: &BenchTarget,
+        op: BenchOp,
+        n: u64,
+    ) -> reqwest::RequestBuilder {
+        bench::request(client, target, op, n)
     }
 }
 

@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{encode_page_token, secs, sid, Call, Data, TtError, MAX_IDS};
+use crate::model::Rules;
 use crate::model::{Order, OrderAction, Stage, World};
-use crate::sandbox::{Protocol, Sandbox};
+use crate::sandbox::Sandbox;
 use crate::tiktok::TikTokProtocol;
 use crate::units::{cancel_items, item_id, item_ids};
 use crate::util;

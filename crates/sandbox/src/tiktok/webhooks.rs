@@ -6,11 +6,12 @@ use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
 use super::{secs, sid, sign, Call, TtError};
+use crate::config::Credentials;
+use crate::model::Rules;
 use crate::model::{Event, Stage, World};
-use crate::sandbox::{Protocol, Sandbox};
+use crate::sandbox::Sandbox;
 use crate::tiktok::TikTokProtocol;
 use crate::webhook::Outgoing;
-use crate::Credentials;
 
 /// Event types the sandbox accepts in the webhook configuration API.
 const EVENT_TYPES: &[&str] = &[
