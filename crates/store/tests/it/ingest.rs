@@ -456,3 +456,41 @@ backend_test! {
         assert_books_balance(&store, org).await;
     }
 }
+
+backend_test! {
+    async fn a_sku_selling_fast_is_split_earlier_and_explained(store) {
+        // A still clock: the sales below all fall within the last second.
+        let clock = std::sync::Arc::new(storesync_domain::time::ManualClock::new(storesync_domain::Timestamp::from_millis(1_700_000_000_000)));
+        let store = store.with_clock(clock.clone());
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 40).await;
+        let (one, two) = (shop(&store, org).await, shop(&store, org).await);
+        for s in [one, two] {
+            store.import_listings(org, s, &[ChannelListing {
+                external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+                title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 40, reserved: None, price: None,
+            }], Default::default(), &actor()).await.unwrap();
+        }
+        // 40 units and nothing selling: shown in full on both.
+        let calm = store.push_plan(org, one).await.unwrap().remove(0);
+        assert_eq!((calm.split, calm.threshold, calm.target), (false, 10, 40), "{}", calm.why);
+        // 12 sales on shop one within the last second, pushes to shop two
+        // taking a second to land: up to 12 + 11 + 1 more can sell before a
+        // change reaches every channel, so the 28 left are split now.
+        store.record_push_latency(org, two, 1_000).await.unwrap();
+        for i in 0..12 {
+            store.ingest_order(org, one, Marketplace::Shopee, &mp_order(&format!("fast-{i}"), OrderStatus::ReadyToShip, vec![line("100", "A", 1)]),
+                Via::Webhook, &actor()).await.unwrap();
+        }
+        let fast = store.push_plan(org, one).await.unwrap().remove(0);
+        assert_eq!(fast.available, 28);
+        assert!(fast.units_per_sec >= 12.0, "{}", fast.units_per_sec);
+        assert!(fast.threshold > 28, "{}: {}", fast.threshold, fast.why);
+        assert!(fast.split, "{}", fast.why);
+        assert!(fast.why.contains(&format!("split at or below {} units", fast.threshold)), "{}", fast.why);
+        let other = store.push_plan(org, two).await.unwrap().remove(0);
+        assert_eq!(other.units_per_sec, 0.0, "shop two sold nothing");
+        assert_eq!(other.threshold, fast.threshold, "both shops compute the same split");
+        assert_eq!(fast.target + other.target, 28, "{} / {}", fast.why, other.why);
+    }
+}
