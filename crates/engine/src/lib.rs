@@ -4,6 +4,7 @@
 //! ([`scheduler`]). It knows nothing of HTTP.
 
 pub mod accounts;
+pub mod app;
 pub mod connect;
 pub mod drift;
 pub mod fulfil;
