@@ -238,7 +238,11 @@ impl Engine {
     }
 
     /// Run the scheduler (checking every `tick`) until `shutdown` resolves.
-    pub async fn run_scheduler(self, tick: Duration, shutdown: impl std::future::Future<Output = ()>) {
+    pub async fn run_scheduler(
+        self,
+        tick: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
         self.scheduler.run(tick, shutdown).await
     }
 
@@ -249,7 +253,11 @@ impl Engine {
 
     /// Turn changed stock into push jobs every `interval` until `shutdown`
     /// resolves (the realtime way stock reaches the marketplaces).
-    pub async fn run_drain(self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
+    pub async fn run_drain(
+        self,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
         let wake = self.worker.waker();
         drain_loop(self.store, interval, wake, shutdown).await
     }

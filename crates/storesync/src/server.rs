@@ -108,9 +108,9 @@ pub async fn start_with(
         tokio::spawn(engine.clone().run_worker(stopped(stop_rx.clone()))),
     ];
     tasks.push(match mode {
-        SyncMode::Realtime => tokio::spawn(
-            engine.run_drain(Duration::from_millis(100), stopped(stop_rx.clone())),
-        ),
+        SyncMode::Realtime => {
+            tokio::spawn(engine.run_drain(Duration::from_millis(100), stopped(stop_rx.clone())))
+        }
         SyncMode::Periodic(every) => tokio::spawn(periodic_sync(
             store.clone(),
             every,

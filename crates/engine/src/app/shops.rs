@@ -165,9 +165,15 @@ mod tests {
             ("disconnect", ShopAction::Disconnect),
         ] {
             assert_eq!(ShopAction::parse(name), Some(action));
-            assert!(!action.from().contains(&action.to()), "{name} from its own result");
+            assert!(
+                !action.from().contains(&action.to()),
+                "{name} from its own result"
+            );
         }
         assert_eq!(ShopAction::parse("delete"), None);
-        assert!(!ShopAction::Resume.from().contains(&ShopStatus::NeedsReauth), "a shop without tokens needs connecting, not resuming");
+        assert!(
+            !ShopAction::Resume.from().contains(&ShopStatus::NeedsReauth),
+            "a shop without tokens needs connecting, not resuming"
+        );
     }
 }

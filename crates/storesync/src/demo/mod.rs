@@ -19,8 +19,8 @@ use storesync_crypto::{hash_password, hash_token, random_token, KeyRing};
 use storesync_domain::{Role, SystemClock};
 use storesync_engine::connect::{self, ChannelRegistry};
 use storesync_sandbox::{
-    AuthorizeRequest, BuyerSettings, CarrierSettings, CreateShop, Marketplace,
-    Sandbox, SandboxConfig, SandboxServer,
+    AuthorizeRequest, BuyerSettings, CarrierSettings, CreateShop, Marketplace, Sandbox,
+    SandboxConfig, SandboxServer,
 };
 use storesync_store::{Actor, Store, StoreOptions};
 

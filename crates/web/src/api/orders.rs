@@ -9,7 +9,9 @@ use serde::Deserialize;
 use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Timestamp};
 use storesync_engine::app::orders::Fulfilment;
-use storesync_store::{NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest};
+use storesync_store::{
+    NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
+};
 
 use super::parse_id;
 use crate::error::ApiResult;

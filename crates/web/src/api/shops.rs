@@ -8,8 +8,8 @@ use axum::Json;
 use serde::Serialize;
 use storesync_domain::ids::ShopId;
 use storesync_domain::Timestamp;
-use storesync_engine::connect::{self, ConnectError};
 use storesync_engine::app::shops::ShopAction;
+use storesync_engine::connect::{self, ConnectError};
 use storesync_store::shops::{Shop, ShopSettingsPatch};
 
 use super::parse_id;

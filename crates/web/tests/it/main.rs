@@ -34,7 +34,10 @@ pub fn engine(
         storesync_engine::EngineConfig {
             poll_overlap: std::time::Duration::from_secs(600),
             first_poll_lookback: std::time::Duration::from_secs(86_400),
-            worker: storesync_engine::WorkerConfig { id: "w".into(), ..Default::default() },
+            worker: storesync_engine::WorkerConfig {
+                id: "w".into(),
+                ..Default::default()
+            },
             ..Default::default()
         },
     )
