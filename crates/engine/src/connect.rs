@@ -15,6 +15,7 @@ use storesync_channels::{AuthCallback, Channel, ChannelError};
 use storesync_crypto::{constant_time_eq, hash_token, random_token};
 use storesync_domain::ids::{OrgId, UserId};
 use storesync_domain::{Marketplace, Timestamp};
+use storesync_store::job_keys;
 use storesync_store::jobs::NewJob;
 use storesync_store::shops::{ConnectedShop, Shop, ShopTokens};
 use storesync_store::{Actor, Store, StoreError};
@@ -23,7 +24,7 @@ use storesync_store::{Actor, Store, StoreError};
 pub const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 
 /// Job kind that imports a shop's listings after it is connected.
-pub const IMPORT_JOB: &str = "shop.import";
+pub const IMPORT_JOB: &str = job_keys::kind::IMPORT;
 
 /// The marketplaces this installation has app credentials for.
 #[derive(Debug, Clone, Default)]
@@ -179,7 +180,7 @@ pub async fn finish<'a>(
             .enqueue(
                 &NewJob::new(IMPORT_JOB, serde_json::json!({ "shop_id": shop.id }))
                     .org(pending.org_id)
-                    .unique(format!("{IMPORT_JOB}:{}", shop.id)),
+                    .unique(job_keys::import(shop.id)),
             )
             .await?;
         shops.push(shop);

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use storesync_channels::{ListingQuery, ListingStatus, PageCursor};
 use storesync_domain::ids::{OrgId, ShopId};
+use storesync_store::job_keys;
 use storesync_store::jobs::{Job, NewJob};
 
 use crate::intake::Intake;
@@ -22,7 +23,7 @@ use crate::shop::{with_refresh, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
 /// Check one shop: `{"shop_id": …}`.
-pub const DRIFT_JOB: &str = "stock.drift";
+pub const DRIFT_JOB: &str = job_keys::kind::DRIFT;
 /// Fan out a check to every active shop (scheduled).
 pub const DRIFT_ALL_JOB: &str = "stock.drift_all";
 
@@ -31,7 +32,7 @@ pub fn drift_job(org: OrgId, shop: ShopId, at: storesync_domain::Timestamp) -> N
     NewJob::new(DRIFT_JOB, serde_json::json!({ "shop_id": shop }))
         .org(org)
         .at(at)
-        .unique(format!("{DRIFT_JOB}:{shop}"))
+        .unique(job_keys::drift(shop))
 }
 
 /// What one check found.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use storesync_channels::{CancelReason, CancelRequest, ExtOrderId, Handover, ShipRequest};
 use storesync_domain::ids::OrderId;
 use storesync_domain::OrderStatus;
+use storesync_store::job_keys;
 use storesync_store::jobs::{Job, NewJob};
 use storesync_store::{Actor, OrderTransition, Store};
 
@@ -15,12 +16,12 @@ use crate::connect::ChannelRegistry;
 use crate::shop::{with_refresh, RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
-pub const SHIP_JOB: &str = "order.ship";
+pub const SHIP_JOB: &str = job_keys::kind::SHIP;
 /// How long a refused shipment first waits before the order is looked at again (doubling each
 /// time), and how many attempts it gets in all.
 const RECHECK_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_secs(2);
 const RECHECKS_AFTER_REFUSAL: i64 = 4;
-pub const CANCEL_JOB: &str = "order.cancel";
+pub const CANCEL_JOB: &str = job_keys::kind::CANCEL;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShipPayload {
@@ -48,14 +49,14 @@ pub struct CancelPayload {
 pub fn ship_job(org: storesync_domain::ids::OrgId, p: &ShipPayload) -> NewJob {
     NewJob::new(SHIP_JOB, serde_json::json!(p))
         .org(org)
-        .unique(format!("{SHIP_JOB}:{}", p.order_id))
+        .unique(job_keys::ship(p.order_id))
         .max_attempts(8)
 }
 
 pub fn cancel_job(org: storesync_domain::ids::OrgId, p: &CancelPayload) -> NewJob {
     NewJob::new(CANCEL_JOB, serde_json::json!(p))
         .org(org)
-        .unique(format!("{CANCEL_JOB}:{}", p.order_id))
+        .unique(job_keys::cancel(p.order_id))
         .max_attempts(8)
 }
 

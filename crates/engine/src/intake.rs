@@ -18,7 +18,7 @@ use crate::connect::ChannelRegistry;
 use crate::shop::{with_refresh, RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
-pub const POLL_JOB: &str = "orders.poll";
+pub const POLL_JOB: &str = storesync_store::job_keys::kind::POLL;
 pub const POLL_ALL_JOB: &str = "orders.poll_all";
 
 /// Shared by the intake handlers.
@@ -433,7 +433,7 @@ impl JobHandler for PollAllHandler {
         for shop in self.0.store.active_shops().await? {
             let job = NewJob::new(POLL_JOB, serde_json::json!({ "shop_id": shop.id }))
                 .org(shop.org_id)
-                .unique(format!("{POLL_JOB}:{}", shop.id));
+                .unique(storesync_store::job_keys::poll(shop.id));
             self.0.store.enqueue(&job).await?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! ([`scheduler`]). It knows nothing of HTTP.
 
 pub mod accounts;
+pub mod app;
 pub mod connect;
 pub mod drift;
 pub mod fulfil;
@@ -11,10 +12,12 @@ pub mod import;
 pub mod intake;
 pub mod mail;
 pub mod propagate;
+pub mod runtime;
 pub mod scheduler;
 pub mod shop;
 pub mod tokens;
 pub mod worker;
 
+pub use runtime::{Engine, EngineBuilder, EngineConfig};
 pub use scheduler::{Schedule, Scheduler};
 pub use worker::{Backoff, JobError, JobHandler, Lane, RunOnce, Worker, WorkerConfig};

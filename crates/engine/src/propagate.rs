@@ -364,7 +364,7 @@ impl PushHandler {
             )
             .org(org)
             .at(self.store.now().plus_millis(50))
-            .unique(format!("{PUSH_JOB}:{}:replan", p.shop_id))
+            .unique(storesync_store::job_keys::push_replan(p.shop_id))
             .max_attempts(50);
             self.store.enqueue(&job).await?;
         }
@@ -376,7 +376,7 @@ impl PushHandler {
             )
             .org(org)
             .at(self.store.now().plus_millis(HELD_BACK_RECHECK_MS))
-            .unique(format!("{PUSH_JOB}:{}:held", p.shop_id))
+            .unique(storesync_store::job_keys::push_held(p.shop_id))
             .max_attempts(50);
             self.store.enqueue(&job).await?;
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storesync_domain::ids::ShopId;
+use storesync_store::job_keys;
 use storesync_store::jobs::{Job, NewJob};
 use storesync_store::Store;
 
@@ -14,7 +15,7 @@ use crate::connect::ChannelRegistry;
 use crate::shop::{RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
-pub const REFRESH_JOB: &str = "tokens.refresh";
+pub const REFRESH_JOB: &str = job_keys::kind::REFRESH;
 pub const REFRESH_DUE_JOB: &str = "tokens.refresh_due";
 
 /// Refresh tokens expiring within this margin.
@@ -35,7 +36,7 @@ impl JobHandler for RefreshDueHandler {
         for shop in self.store.shops_expiring_before(before).await? {
             let job = NewJob::new(REFRESH_JOB, serde_json::json!({ "shop_id": shop.id }))
                 .org(shop.org_id)
-                .unique(format!("{REFRESH_JOB}:{}", shop.id))
+                .unique(job_keys::refresh(shop.id))
                 .max_attempts(8);
             self.store.enqueue(&job).await?;
         }

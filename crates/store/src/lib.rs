@@ -16,6 +16,7 @@ mod error;
 mod idempotency;
 pub mod ingest;
 mod inventory;
+pub mod job_keys;
 pub mod jobs;
 pub mod listings;
 mod migrate;

@@ -21,7 +21,7 @@ use crate::row::RowExt;
 use crate::{Result, Store};
 
 /// Job kind that pushes a shop's stock to its marketplace.
-pub const PUSH_JOB: &str = "stock.push";
+pub const PUSH_JOB: &str = crate::job_keys::kind::PUSH;
 
 /// At or below this many available units (or more for a SKU selling fast,
 /// see [`storesync_domain::protection::split_threshold`]), a SKU sold on
@@ -327,7 +327,7 @@ impl Store {
                 let shop: ShopId = a.parse("shop_id")?;
                 let job = NewJob::new(PUSH_JOB, serde_json::json!({ "shop_id": shop }))
                     .org(org_id)
-                    .unique(format!("{PUSH_JOB}:{shop}"))
+                    .unique(crate::job_keys::push(shop))
                     .max_attempts(50);
                 enqueue_in(&mut tx, &job, now).await?;
                 shops.push(shop);

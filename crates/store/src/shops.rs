@@ -400,21 +400,69 @@ impl Store {
         error: Option<&str>,
         actor: &Actor,
     ) -> Result<Shop> {
+        self.write_shop_status(org, id, None, status, error, actor)
+            .await?
+            .ok_or(StoreError::NotFound("shop"))
+    }
+
+    /// Move a shop to `to` only if its status is one of `from`, in one
+    /// conditional `UPDATE`: two conflicting changes cannot both apply, as
+    /// they could if the status were read first and written after. `None`
+    /// when the shop is in none of `from` (nothing changed); not found when
+    /// there is no such shop in the organization.
+    pub async fn change_shop_status(
+        &self,
+        org: OrgId,
+        id: ShopId,
+        from: &[ShopStatus],
+        to: ShopStatus,
+        actor: &Actor,
+    ) -> Result<Option<Shop>> {
+        let changed = self
+            .write_shop_status(org, id, Some(from), to, None, actor)
+            .await?;
+        if changed.is_none() {
+            // Tell a missing shop from one in another status.
+            self.shop(org, id).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Write a shop's status (when it is one of `from`, if given); `None`
+    /// when no row matched.
+    async fn write_shop_status(
+        &self,
+        org: OrgId,
+        id: ShopId,
+        from: Option<&[ShopStatus]>,
+        status: ShopStatus,
+        error: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Option<Shop>> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "UPDATE shops SET status = $3, last_error = $4, updated_at = $5 WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .bind(status.as_str())
-        .bind(error.map(str::to_owned))
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let mut sql = "UPDATE shops SET status = $3, last_error = $4, updated_at = $5 \
+                       WHERE org_id = $1 AND id = $2"
+            .to_owned();
+        if let Some(from) = from {
+            if from.is_empty() {
+                return Ok(None);
+            }
+            let list: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        let mut q = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .bind(error.map(str::to_owned))
+            .bind(now.millis());
+        for s in from.unwrap_or_default() {
+            q = q.bind(s.as_str());
+        }
+        let n = q.execute(&mut *tx).await?.rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound("shop"));
+            return Ok(None);
         }
         if status == ShopStatus::Disconnected {
             // Forget the tokens; history (orders, listings) stays.
@@ -440,7 +488,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.shop(org, id).await
+        self.shop(org, id).await.map(Some)
     }
 
     /// Change a shop's sync settings.

@@ -42,7 +42,7 @@ pub struct ApiCall {
 }
 
 /// Job kind that drains a marketplace's unprocessed inbox entries.
-pub const PROCESS_WEBHOOK_JOB: &str = "webhook.process";
+pub const PROCESS_WEBHOOK_JOB: &str = crate::job_keys::kind::DRAIN_WEBHOOKS;
 
 /// The drain job of one marketplace's deliveries (queued at most once).
 pub fn drain_job(marketplace: Marketplace) -> NewJob {
@@ -50,7 +50,7 @@ pub fn drain_job(marketplace: Marketplace) -> NewJob {
         PROCESS_WEBHOOK_JOB,
         serde_json::json!({ "marketplace": marketplace }),
     )
-    .unique(format!("{PROCESS_WEBHOOK_JOB}:{marketplace}"))
+    .unique(crate::job_keys::drain_webhooks(marketplace))
     .max_attempts(20)
 }
 

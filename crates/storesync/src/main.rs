@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod channels;
 mod config;
 mod demo;
 mod oversell;
@@ -17,12 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
-use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
-use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
-use storesync_channels::Secret;
 use storesync_crypto::KeyRing;
-use storesync_engine::connect::ChannelRegistry;
 use storesync_store::{Store, StoreOptions};
 
 use crate::config::{Config, GlobalArgs};
@@ -194,7 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let keys = load_keys(&config)?;
     let store = open_store(&config).await?.with_keys(Arc::new(keys));
-    let channels = Arc::new(channel_registry(&config)?);
+    let channels = Arc::new(channels::from_config(&config)?);
     let listener = server::bind(&config).await?;
     let running = server::start(
         &config,
@@ -210,46 +206,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Marketplace clients for the apps configured.
-pub(crate) fn channel_registry(config: &Config) -> anyhow::Result<ChannelRegistry> {
-    let clock: Arc<dyn storesync_domain::Clock> = Arc::new(storesync_domain::SystemClock);
-    let mut registry = ChannelRegistry::new();
-    if let Some(app) = &config.shopee {
-        let mut c = ShopeeConfig::new(app.partner_id, Secret::new(app.partner_key.clone()));
-        if let Some(url) = &app.base_url {
-            c = c.with_base_url(url.clone());
-        }
-        registry = registry.with(Arc::new(ShopeeClient::new(c, Arc::clone(&clock))?));
-    }
-    if let Some(app) = &config.tiktok {
-        let mut c = TikTokConfig::new(
-            app.app_key.clone(),
-            Secret::new(app.app_secret.clone()),
-            app.service_id.clone(),
-        );
-        if let Some(url) = &app.base_url {
-            c = c.with_base_url(url.clone());
-        }
-        registry = registry.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
-    }
-    if let Some(app) = &config.lazada {
-        let venture: Venture = app
-            .venture
-            .parse()
-            .map_err(|_| anyhow::anyhow!("unknown Lazada venture {:?}", app.venture))?;
-        let mut c = LazadaConfig::new(
-            app.app_key.clone(),
-            Secret::new(app.app_secret.clone()),
-            venture,
-        );
-        if let Some(url) = &app.base_url {
-            c = c.with_base_url(url.clone());
-        }
-        registry = registry.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
-    }
-    Ok(registry)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -9,16 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
-use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
-use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
 use storesync_engine::drift::drift_job;
 use storesync_engine::intake::POLL_JOB;
 use storesync_sandbox::{
-    BuyerSettings, CreateShop, Credentials, FaultConfig, Marketplace, SandboxConfig, SandboxServer,
+    BuyerSettings, CreateShop, FaultConfig, Marketplace, SandboxConfig, SandboxServer,
     WebhookFaults,
 };
 use storesync_store::jobs::NewJob;
@@ -165,42 +162,7 @@ pub async fn storm(
             serde_json::json!({ "name": "Storm", "region": "ID", "products": products }),
         )?;
         let view = sb.create_shop(&spec)?;
-        match sb.credentials() {
-            Credentials::Shopee {
-                partner_id,
-                partner_key,
-            } => {
-                let c =
-                    ShopeeConfig::new(*partner_id, Secret::new(partner_key.expose().to_owned()))
-                        .with_base_url(server.base_url());
-                registry = registry.with(Arc::new(ShopeeClient::new(c, Arc::clone(&clock))?));
-            }
-            Credentials::TikTok {
-                app_key,
-                app_secret,
-                service_id,
-            } => {
-                let c = TikTokConfig::new(
-                    app_key.clone(),
-                    Secret::new(app_secret.expose().to_owned()),
-                    service_id.clone(),
-                )
-                .with_base_url(server.base_url());
-                registry = registry.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
-            }
-            Credentials::Lazada {
-                app_key,
-                app_secret,
-            } => {
-                let c = LazadaConfig::new(
-                    app_key.clone(),
-                    Secret::new(app_secret.expose().to_owned()),
-                    Venture::Id,
-                )
-                .with_base_url(server.base_url());
-                registry = registry.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
-            }
-        }
+        registry = registry.with(crate::channels::for_sandbox(server, Arc::clone(&clock))?);
         let marketplace = match sb.marketplace() {
             Marketplace::Shopee => storesync_domain::Marketplace::Shopee,
             Marketplace::TikTok => storesync_domain::Marketplace::TikTokShop,

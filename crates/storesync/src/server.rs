@@ -1,26 +1,17 @@
-//! Assembling a running StoreSync: HTTP app, job worker with every
-//! handler, scheduler and propagation loop, all stopped by one signal.
-//! Used by `serve` and `demo`.
+//! Assembling a running StoreSync: the HTTP app and the engine (worker,
+//! scheduler and propagation loop, built by [`Engine::builder`]), all
+//! stopped by one signal. Used by `serve`, `demo` and the benchmarks.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
-use storesync_engine::drift::{DriftAllHandler, DriftHandler, DRIFT_ALL_JOB, DRIFT_JOB};
-use storesync_engine::fulfil::{FulfilHandler, CANCEL_JOB, SHIP_JOB};
-use storesync_engine::import::ImportHandler;
-use storesync_engine::intake::{
-    Intake, PollAllHandler, PollHandler, WebhookHandler, POLL_ALL_JOB, POLL_JOB,
-};
-use storesync_engine::mail::{MailHandler, MailRelay, MAIL_JOB};
-use storesync_engine::propagate::{drain_loop, PushHandler, PUSH_JOB};
-use storesync_engine::shop::RefreshLocks;
-use storesync_engine::tokens::{RefreshDueHandler, RefreshHandler, REFRESH_DUE_JOB, REFRESH_JOB};
-use storesync_engine::{Lane, Schedule, Scheduler, Worker, WorkerConfig};
+use storesync_engine::connect::ChannelRegistry;
+use storesync_engine::mail::MailRelay;
+use storesync_engine::{Engine, EngineConfig};
+use storesync_store::job_keys;
 use storesync_store::jobs::NewJob;
-use storesync_store::webhooks::PROCESS_WEBHOOK_JOB;
 use storesync_store::Store;
 use storesync_web::{App, AppState, WebConfig};
 use tokio::sync::watch;
@@ -86,98 +77,17 @@ pub async fn start_with(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
-    let locks = Arc::new(RefreshLocks::default());
-    let intake = Intake {
-        store: store.clone(),
-        channels: Arc::clone(&channels),
-        locks: Arc::clone(&locks),
-        poll_overlap: Duration::from_secs(10 * 60),
-        first_poll_lookback: Duration::from_secs(3 * 24 * 3600),
-    };
-    let fulfil: Arc<dyn storesync_engine::worker::JobHandler> = Arc::new(FulfilHandler {
-        store: store.clone(),
-        channels: Arc::clone(&channels),
-        locks: Arc::clone(&locks),
-    });
-    // Order intake runs in slots of its own: a burst of paced stock pushes
-    // must not keep orders waiting (their stock is what the pushes need).
-    let worker_config = WorkerConfig {
-        lanes: vec![Lane {
-            kinds: vec![PROCESS_WEBHOOK_JOB.to_owned(), POLL_JOB.to_owned()],
-            slots: 8,
-        }],
-        ..WorkerConfig::default()
-    };
-    let worker = Worker::new(store.clone(), worker_config)
-        .handle(
-            IMPORT_JOB,
-            Arc::new(ImportHandler {
-                store: store.clone(),
-                channels: Arc::clone(&channels),
-                locks: Arc::clone(&locks),
-            }),
-        )
-        .handle(
-            PROCESS_WEBHOOK_JOB,
-            Arc::new(WebhookHandler(intake.clone())),
-        )
-        .handle(POLL_JOB, Arc::new(PollHandler(intake.clone())))
-        .handle(POLL_ALL_JOB, Arc::new(PollAllHandler(intake.clone())))
-        .handle(DRIFT_JOB, Arc::new(DriftHandler(intake.clone())))
-        .handle(SHIP_JOB, Arc::clone(&fulfil))
-        .handle(CANCEL_JOB, fulfil)
-        .handle(DRIFT_ALL_JOB, Arc::new(DriftAllHandler(intake)))
-        .handle(
-            PUSH_JOB,
-            Arc::new(PushHandler::new(
-                store.clone(),
-                Arc::clone(&channels),
-                Arc::clone(&locks),
-            )),
-        )
-        .handle(
-            MAIL_JOB,
-            Arc::new(MailHandler {
-                store: store.clone(),
-                relay: mail_relay(config)?,
-            }),
-        )
-        .handle(
-            REFRESH_DUE_JOB,
-            Arc::new(RefreshDueHandler {
-                store: store.clone(),
-            }),
-        )
-        .handle(
-            REFRESH_JOB,
-            Arc::new(RefreshHandler {
-                store: store.clone(),
-                channels: Arc::clone(&channels),
-                locks,
-            }),
-        );
-    // Polling is the safety net under webhooks; one instance per period
-    // fans it out to every shop.
-    let scheduler = Scheduler::new(
+    let engine = Engine::builder(
         store.clone(),
-        vec![
-            Schedule {
-                name: POLL_ALL_JOB.to_owned(),
-                every: Duration::from_secs(config.poll_interval_secs),
-                job: NewJob::new(POLL_ALL_JOB, serde_json::json!({})),
-            },
-            Schedule {
-                name: DRIFT_ALL_JOB.to_owned(),
-                every: Duration::from_secs(config.drift_interval_secs),
-                job: NewJob::new(DRIFT_ALL_JOB, serde_json::json!({})),
-            },
-            Schedule {
-                name: REFRESH_DUE_JOB.to_owned(),
-                every: Duration::from_secs(5 * 60),
-                job: NewJob::new(REFRESH_DUE_JOB, serde_json::json!({})),
-            },
-        ],
-    );
+        EngineConfig {
+            poll_interval: Duration::from_secs(config.poll_interval_secs),
+            drift_interval: Duration::from_secs(config.drift_interval_secs),
+            ..EngineConfig::default()
+        },
+    )
+    .channels(Arc::clone(&channels))
+    .mail_relay(mail_relay(config)?)
+    .build();
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         allow_signup: config.allow_signup,
@@ -185,25 +95,26 @@ pub async fn start_with(
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web)
-        .with_job_waker(worker.waker())
-        .with_intake_waker(worker.lane_waker(PROCESS_WEBHOOK_JOB))
+        .with_job_waker(engine.job_waker())
+        .with_intake_waker(engine.intake_waker())
         .with_channels(channels, public_url);
     let app = App::from_listener(listener, state);
     let mut tasks = vec![
-        tokio::spawn(scheduler.run(Duration::from_secs(15), stopped(stop_rx.clone()))),
-        tokio::spawn(worker.clone().run(stopped(stop_rx.clone()))),
+        tokio::spawn(
+            engine
+                .clone()
+                .run_scheduler(Duration::from_secs(15), stopped(stop_rx.clone())),
+        ),
+        tokio::spawn(engine.clone().run_worker(stopped(stop_rx.clone()))),
     ];
     tasks.push(match mode {
-        SyncMode::Realtime => tokio::spawn(drain_loop(
-            store.clone(),
-            Duration::from_millis(100),
-            worker.waker(),
-            stopped(stop_rx.clone()),
-        )),
+        SyncMode::Realtime => {
+            tokio::spawn(engine.run_drain(Duration::from_millis(100), stopped(stop_rx.clone())))
+        }
         SyncMode::Periodic(every) => tokio::spawn(periodic_sync(
             store.clone(),
             every,
-            worker.waker(),
+            engine.job_waker(),
             stopped(stop_rx.clone()),
         )),
     });
@@ -249,11 +160,12 @@ async fn periodic_sync(
             }
         };
         for shop in shops {
-            for kind in [POLL_JOB, PUSH_JOB] {
-                let job = NewJob::new(kind, serde_json::json!({ "shop_id": shop.id }))
-                    .org(shop.org_id)
-                    .unique(format!("{kind}:{}", shop.id));
-                store.enqueue(&job).await.ok();
+            let payload = serde_json::json!({ "shop_id": shop.id });
+            for job in [
+                NewJob::new(job_keys::kind::POLL, payload.clone()).unique(job_keys::poll(shop.id)),
+                NewJob::new(job_keys::kind::PUSH, payload).unique(job_keys::push(shop.id)),
+            ] {
+                store.enqueue(&job.org(shop.org_id)).await.ok();
             }
         }
         wake.notify_one();

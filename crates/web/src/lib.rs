@@ -119,6 +119,12 @@ impl AppState {
         self
     }
 
+    /// The application services (shop and order actions), waking this
+    /// process's worker when they queue work.
+    pub fn services(&self) -> storesync_engine::app::Services<'_> {
+        storesync_engine::app::Services::new(&self.store, &self.job_waker)
+    }
+
     /// Invitations, resets and sign-ups, with links to this server.
     pub fn accounts(&self) -> storesync_engine::accounts::Accounts {
         storesync_engine::accounts::Accounts::new(self.store.clone(), &self.public_url)

@@ -7,9 +7,8 @@ use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::ChannelRegistry;
-use storesync_engine::shop::RefreshLocks;
-use storesync_engine::tokens::{RefreshDueHandler, RefreshHandler, REFRESH_DUE_JOB, REFRESH_JOB};
-use storesync_engine::{Worker, WorkerConfig};
+use storesync_engine::tokens::REFRESH_DUE_JOB;
+use storesync_engine::{Engine, EngineConfig, WorkerConfig};
 use storesync_sandbox::{CreateShop, Marketplace, SandboxConfig, SandboxServer};
 use storesync_store::backend_test;
 use storesync_store::jobs::{JobStatus, NewJob};
@@ -42,9 +41,11 @@ backend_test! {
         // Shop B's seller revokes access on the marketplace.
         sb.deauthorize(b.shop_id).unwrap();
 
-        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
-            .handle(REFRESH_DUE_JOB, Arc::new(RefreshDueHandler { store: store.clone() }))
-            .handle(REFRESH_JOB, Arc::new(RefreshHandler { store: store.clone(), channels, locks: Arc::new(RefreshLocks::default()) }));
+        // The engine as the server builds it: every job kind is handled.
+        let engine = Engine::builder(store.clone(), EngineConfig { worker: WorkerConfig { id: "w".into(), ..WorkerConfig::default() }, ..EngineConfig::default() })
+            .channels(channels)
+            .build();
+        let worker = engine.worker();
         store.enqueue(&NewJob::new(REFRESH_DUE_JOB, serde_json::json!({}))).await.unwrap();
         for _ in 0..5 {
             worker.run_once().await.unwrap();

@@ -85,3 +85,42 @@ backend_test! {
         assert!(store.consume_oauth_state("forged", Marketplace::Shopee).await.unwrap().is_none());
     }
 }
+
+backend_test! {
+    async fn a_shop_status_changes_only_from_the_statuses_allowed_and_one_of_two_racing_changes_wins(store) {
+        let org = org_with_skus(&store, &["A"]).await;
+        let shop = store.connect_shop(org, &connected("3001", "access"), &actor()).await.unwrap();
+        // Pausing needs the shop active (or in error); resuming needs it paused.
+        assert!(store.change_shop_status(org, shop.id, &[ShopStatus::Paused], ShopStatus::Active, &actor()).await.unwrap().is_none());
+        assert_eq!(store.shop(org, shop.id).await.unwrap().status, ShopStatus::Active, "nothing changed");
+        let missing = storesync_domain::ids::ShopId::new();
+        assert!(matches!(
+            store.change_shop_status(org, missing, &[ShopStatus::Active], ShopStatus::Paused, &actor()).await,
+            Err(StoreError::NotFound("shop"))
+        ));
+        let other = org_with_skus(&store, &["A"]).await;
+        assert!(matches!(
+            store.change_shop_status(other, shop.id, &[ShopStatus::Active], ShopStatus::Paused, &actor()).await,
+            Err(StoreError::NotFound("shop"))
+        ), "another organization's shop is not found");
+
+        // Two changes that both need the shop active race: exactly one applies.
+        let store = Arc::new(store);
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = Arc::clone(&store);
+            let to = if i % 2 == 0 { ShopStatus::Paused } else { ShopStatus::Disconnected };
+            tasks.push(tokio::spawn(async move {
+                store.change_shop_status(org, shop.id, &[ShopStatus::Active], to, &actor()).await.map(|s| s.map(|s| s.status))
+            }));
+        }
+        let mut applied = Vec::new();
+        for t in tasks {
+            if let Some(status) = t.await.unwrap().unwrap() {
+                applied.push(status);
+            }
+        }
+        assert_eq!(applied.len(), 1, "{applied:?}");
+        assert_eq!(store.shop(org, shop.id).await.unwrap().status, applied[0]);
+    }
+}

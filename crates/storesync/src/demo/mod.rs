@@ -15,16 +15,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use storesync_channels::lazada::{LazadaClient, LazadaConfig, Venture};
-use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
-use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
-use storesync_channels::Secret;
 use storesync_crypto::{hash_password, hash_token, random_token, KeyRing};
 use storesync_domain::{Role, SystemClock};
 use storesync_engine::connect::{self, ChannelRegistry};
 use storesync_sandbox::{
-    AuthorizeRequest, BuyerSettings, CarrierSettings, CreateShop, Credentials, Marketplace,
-    Sandbox, SandboxConfig, SandboxServer,
+    AuthorizeRequest, BuyerSettings, CarrierSettings, CreateShop, Marketplace, Sandbox,
+    SandboxConfig, SandboxServer,
 };
 use storesync_store::{Actor, Store, StoreOptions};
 
@@ -174,43 +170,10 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     )?)?;
 
     let clock: Arc<dyn storesync_domain::Clock> = Arc::new(SystemClock);
-    let mut channels = ChannelRegistry::new();
-    if let Credentials::Shopee {
-        partner_id,
-        partner_key,
-    } = &shopee.sandbox().credentials()
-    {
-        let c = ShopeeConfig::new(*partner_id, Secret::new(partner_key.expose().to_owned()))
-            .with_base_url(shopee.base_url());
-        channels = channels.with(Arc::new(ShopeeClient::new(c, Arc::clone(&clock))?));
-    }
-    if let Credentials::TikTok {
-        app_key,
-        app_secret,
-        service_id,
-    } = &tiktok.sandbox().credentials()
-    {
-        let c = TikTokConfig::new(
-            app_key.clone(),
-            Secret::new(app_secret.expose().to_owned()),
-            service_id.clone(),
-        )
-        .with_base_url(tiktok.base_url());
-        channels = channels.with(Arc::new(TikTokClient::new(c, Arc::clone(&clock))?));
-    }
-    if let Credentials::Lazada {
-        app_key,
-        app_secret,
-    } = &lazada.sandbox().credentials()
-    {
-        let c = LazadaConfig::new(
-            app_key.clone(),
-            Secret::new(app_secret.expose().to_owned()),
-            Venture::Id,
-        )
-        .with_base_url(lazada.base_url());
-        channels = channels.with(Arc::new(LazadaClient::new(c, Arc::clone(&clock))?));
-    }
+    let channels = ChannelRegistry::new()
+        .with(crate::channels::for_sandbox(&shopee, Arc::clone(&clock))?)
+        .with(crate::channels::for_sandbox(&tiktok, Arc::clone(&clock))?)
+        .with(crate::channels::for_sandbox(&lazada, Arc::clone(&clock))?);
     let channels = Arc::new(channels);
 
     // Serve, then point the marketplaces at us.

@@ -6,13 +6,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use storesync_domain::ids::ShopId;
 use storesync_domain::Sku;
-use storesync_engine::connect::IMPORT_JOB;
-use storesync_store::jobs::{JobId, NewJob};
+use storesync_store::jobs::JobId;
 use storesync_store::listings::{ImportOptions, Listing, ListingRowId};
 use storesync_store::{Page, PageRequest};
 
 use super::parse_id;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
 
@@ -77,15 +76,10 @@ pub async fn import(
     ApiJson(options): ApiJson<ImportOptions>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     let id: ShopId = parse_id(&id, "shop")?;
-    let shop = s.store.shop(caller.org_id, id).await?;
-    let job = NewJob::new(
-        IMPORT_JOB,
-        serde_json::json!({ "shop_id": shop.id, "options": options }),
-    )
-    .org(caller.org_id)
-    .unique(format!("{IMPORT_JOB}:{}", shop.id));
-    let job_id = s.store.enqueue(&job).await.map_err(ApiError::from)?;
-    s.job_waker.notify_one();
+    let job_id = s
+        .services()
+        .import_catalog(caller.org_id, id, &options)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Queued {

@@ -7,36 +7,25 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use storesync_domain::ids::OrderId;
-use storesync_domain::{OrderStatus, Timestamp, ValidationError};
-use storesync_engine::fulfil::{cancel_job, ship_job, CancelPayload, ShipPayload};
-use storesync_store::AuthUser;
+use storesync_domain::{OrderStatus, Timestamp};
+use storesync_engine::app::orders::Fulfilment;
 use storesync_store::{
-    NewOrder, Order, OrderFilter, OrderOutcome, OrderRequest, OrderTransition, Page, PageRequest,
+    NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
 };
 
 use super::parse_id;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
-
-/// Channels that take orders through this endpoint; marketplace orders
-/// arrive from their connected shops.
-const API_CHANNELS: &[&str] = &["manual"];
 
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller<Member>,
     ApiJson(body): ApiJson<NewOrder>,
 ) -> ApiResult<(StatusCode, Json<OrderOutcome>)> {
-    if !API_CHANNELS.contains(&body.channel.as_str()) {
-        return Err(ApiError::Validation(ValidationError::field(
-            "channel",
-            "only `manual` orders are created through the API; marketplace orders arrive from connected shops",
-        )));
-    }
     let outcome = s
-        .store
-        .create_order(caller.org_id, &body, &caller.actor())
+        .services()
+        .create_order(caller.org_id, &caller.actor(), &body)
         .await?;
     let status = if outcome.changed {
         StatusCode::CREATED
@@ -123,7 +112,7 @@ pub async fn ship(
         carrier: b.carrier,
         tracking_number: b.tracking_number,
     };
-    Ok(fulfil(&s, &caller, id, t).await?.into_response())
+    fulfil(&s, &caller, id, t).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,105 +129,32 @@ pub async fn cancel(
 ) -> ApiResult<Response> {
     let id: OrderId = parse_id(&id, "order")?;
     let t = OrderTransition::Cancel { reason: b.reason };
-    Ok(fulfil(&s, &caller, id, t).await?.into_response())
+    fulfil(&s, &caller, id, t).await
 }
 
-/// What shipping or cancelling did.
-#[derive(Debug)]
-pub enum Fulfilment {
-    /// A StoreSync order: moved at once.
-    Done(Box<OrderOutcome>),
-    /// A marketplace order: the marketplace is told first (a job); the
-    /// order moves when it accepts.
-    Queued,
-}
-
-impl IntoResponse for Fulfilment {
-    fn into_response(self) -> Response {
-        match self {
+/// Ship or cancel through the order service, and say which happened: a
+/// StoreSync order moved at once (200), a marketplace order was queued for
+/// its marketplace (202).
+async fn fulfil(
+    s: &AppState,
+    caller: &Caller<Member>,
+    id: OrderId,
+    t: OrderTransition,
+) -> ApiResult<Response> {
+    Ok(
+        match s
+            .services()
+            .fulfil(caller.org_id, &caller.actor(), id, t)
+            .await?
+        {
             Fulfilment::Done(o) => Json(*o).into_response(),
             Fulfilment::Queued => (
                 StatusCode::ACCEPTED,
                 Json(serde_json::json!({ "queued": true })),
             )
                 .into_response(),
-        }
-    }
-}
-
-/// Ship or cancel: marketplace orders through their marketplace, the
-/// others directly.
-pub(crate) async fn fulfil(
-    s: &AppState,
-    caller: &AuthUser,
-    id: OrderId,
-    t: OrderTransition,
-) -> ApiResult<Fulfilment> {
-    if s.store.order_shop(caller.org_id, id).await?.is_none() {
-        return Ok(Fulfilment::Done(Box::new(
-            s.store
-                .transition_order(caller.org_id, id, &t, &caller.actor())
-                .await?,
-        )));
-    }
-    let to = match &t {
-        OrderTransition::Cancel { .. } => OrderStatus::Cancelled,
-        _ => OrderStatus::Shipped,
-    };
-    let (request, job) = match t {
-        OrderTransition::Ship {
-            carrier,
-            tracking_number,
-        } => (
-            OrderRequest::Ship,
-            ship_job(
-                caller.org_id,
-                &ShipPayload {
-                    order_id: id,
-                    carrier,
-                    tracking_number,
-                    requested_by: Some(caller.actor()),
-                },
-            ),
-        ),
-        OrderTransition::Cancel { reason } => (
-            OrderRequest::Cancel,
-            cancel_job(
-                caller.org_id,
-                &CancelPayload {
-                    order_id: id,
-                    reason,
-                    requested_by: Some(caller.actor()),
-                },
-            ),
-        ),
-        other => {
-            return Ok(Fulfilment::Done(Box::new(
-                s.store
-                    .transition_order(caller.org_id, id, &other, &caller.actor())
-                    .await?,
-            )))
-        }
-    };
-    // The order must be in a state the marketplace can act on.
-    let order = s.store.order(caller.org_id, id).await?;
-    if !matches!(
-        order.status,
-        OrderStatus::Pending | OrderStatus::ReadyToShip
-    ) {
-        return Err(storesync_store::StoreError::IllegalTransition(
-            storesync_domain::order::IllegalTransition {
-                from: order.status,
-                to,
-            },
-        )
-        .into());
-    }
-    s.store
-        .request_from_marketplace(caller.org_id, id, request, &job, &caller.actor())
-        .await?;
-    s.job_waker.notify_one();
-    Ok(Fulfilment::Queued)
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]

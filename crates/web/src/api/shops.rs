@@ -8,9 +8,9 @@ use axum::Json;
 use serde::Serialize;
 use storesync_domain::ids::ShopId;
 use storesync_domain::Timestamp;
+use storesync_engine::app::shops::ShopAction;
 use storesync_engine::connect;
-use storesync_store::jobs::NewJob;
-use storesync_store::shops::{Shop, ShopSettingsPatch, ShopStatus};
+use storesync_store::shops::{Shop, ShopSettingsPatch};
 
 use super::parse_id;
 use crate::connect_binding::{self, Binding};
@@ -157,62 +157,18 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-async fn set_status(
+async fn act(
     s: &AppState,
-    caller: &crate::extract::Caller<impl crate::extract::MinRole>,
+    caller: &Caller<impl crate::extract::MinRole>,
     id: &str,
-    from: &[ShopStatus],
-    to: ShopStatus,
+    action: ShopAction,
 ) -> ApiResult<Json<Shop>> {
     let id: ShopId = parse_id(id, "shop")?;
     Ok(Json(
-        change_status(s, caller.org_id, &caller.actor(), id, from, to).await?,
+        s.services()
+            .shop_action(caller.org_id, &caller.actor(), id, action)
+            .await?,
     ))
-}
-
-/// The shop statuses an action may start from, and where it leads.
-pub(crate) fn status_action(action: &str) -> Option<(&'static [ShopStatus], ShopStatus)> {
-    const PAUSE: [ShopStatus; 2] = [ShopStatus::Active, ShopStatus::Error];
-    const RESUME: [ShopStatus; 2] = [ShopStatus::Paused, ShopStatus::Error];
-    const DISCONNECT: [ShopStatus; 4] = [
-        ShopStatus::Active,
-        ShopStatus::Paused,
-        ShopStatus::Error,
-        ShopStatus::NeedsReauth,
-    ];
-    match action {
-        "pause" => Some((&PAUSE, ShopStatus::Paused)),
-        "resume" => Some((&RESUME, ShopStatus::Active)),
-        "disconnect" => Some((&DISCONNECT, ShopStatus::Disconnected)),
-        _ => None,
-    }
-}
-
-/// Move a shop from one of `from` to `to`, or say why not.
-pub(crate) async fn change_status(
-    s: &AppState,
-    org: storesync_domain::ids::OrgId,
-    actor: &storesync_store::Actor,
-    id: ShopId,
-    from: &[ShopStatus],
-    to: ShopStatus,
-) -> ApiResult<Shop> {
-    let shop = s.store.shop(org, id).await?;
-    if !from.contains(&shop.status) {
-        return Err(storesync_store::StoreError::conflict(
-            "shop_status",
-            format!(
-                "the shop is {}; this needs it {}",
-                shop.status.as_str(),
-                from.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        )
-        .into());
-    }
-    Ok(s.store.set_shop_status(org, id, to, None, actor).await?)
 }
 
 /// Stop all work for a shop (orders are still polled when resumed).
@@ -221,8 +177,7 @@ pub async fn pause(
     caller: Caller<Member>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    let (from, to) = status_action("pause").ok_or(ApiError::NotFound("action"))?;
-    set_status(&s, &caller, &id, from, to).await
+    act(&s, &caller, &id, ShopAction::Pause).await
 }
 
 pub async fn resume(
@@ -230,8 +185,7 @@ pub async fn resume(
     caller: Caller<Member>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    let (from, to) = status_action("resume").ok_or(ApiError::NotFound("action"))?;
-    set_status(&s, &caller, &id, from, to).await
+    act(&s, &caller, &id, ShopAction::Resume).await
 }
 
 /// Forget the shop's tokens; its orders and listings stay.
@@ -240,8 +194,7 @@ pub async fn disconnect(
     caller: Caller<Admin>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shop>> {
-    let (from, to) = status_action("disconnect").ok_or(ApiError::NotFound("action"))?;
-    set_status(&s, &caller, &id, from, to).await
+    act(&s, &caller, &id, ShopAction::Disconnect).await
 }
 
 /// Poll the shop's orders and push its stock now.
@@ -251,38 +204,11 @@ pub async fn sync_now(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let id: ShopId = parse_id(&id, "shop")?;
-    queue_sync(&s, caller.org_id, id).await?;
+    s.services().sync_shop_now(caller.org_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "queued": true })),
     ))
-}
-
-/// Poll the shop's orders and push its stock as soon as a worker is free.
-pub(crate) async fn queue_sync(
-    s: &AppState,
-    org: storesync_domain::ids::OrgId,
-    id: ShopId,
-) -> ApiResult<()> {
-    let shop = s.store.shop(org, id).await?;
-    if shop.status != ShopStatus::Active {
-        return Err(storesync_store::StoreError::conflict(
-            "shop_status",
-            format!("the shop is {}", shop.status.as_str()),
-        )
-        .into());
-    }
-    for kind in [
-        storesync_engine::intake::POLL_JOB,
-        storesync_engine::propagate::PUSH_JOB,
-    ] {
-        let job = NewJob::new(kind, serde_json::json!({ "shop_id": shop.id }))
-            .org(org)
-            .unique(format!("{kind}:{}", shop.id));
-        s.store.enqueue(&job).await?;
-    }
-    s.job_waker.notify_one();
-    Ok(())
 }
 
 pub async fn settings(
@@ -293,8 +219,8 @@ pub async fn settings(
 ) -> ApiResult<Json<Shop>> {
     let id: ShopId = parse_id(&id, "shop")?;
     Ok(Json(
-        s.store
-            .update_shop_settings(caller.org_id, id, &patch, &caller.actor())
+        s.services()
+            .update_shop_settings(caller.org_id, &caller.actor(), id, &patch)
             .await?,
     ))
 }

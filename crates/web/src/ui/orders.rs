@@ -8,6 +8,7 @@ use maud::html;
 use serde::Deserialize;
 use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Role};
+use storesync_engine::app::orders::Fulfilment;
 use storesync_store::{OrderFilter, OrderTransition, PageRequest};
 
 use super::format::{channel_label, day_start, days_from_civil, order_channels};
@@ -15,7 +16,6 @@ use super::{
     csrf, done, empty, format_money, layout, next_link, redirect_with, render, require, Ui,
     UiError, UiForm, UiResult,
 };
-use crate::api::orders::{fulfil, Fulfilment};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, Default)]
@@ -232,7 +232,11 @@ async fn apply(
     require(ui, Role::Member)?;
     let oid: OrderId = id.parse().map_err(|_| UiError::NotFound)?;
     let back = format!("/orders/{oid}");
-    match fulfil(s, &ui.user, oid, t).await {
+    match s
+        .services()
+        .fulfil(ui.user.org_id, &ui.user.actor(), oid, t)
+        .await
+    {
         Ok(Fulfilment::Done(_)) => Ok(redirect_with(&back, false, ok)),
         Ok(Fulfilment::Queued) => Ok(redirect_with(
             &back,
@@ -319,7 +323,11 @@ pub async fn bulk_ship(
             carrier: carrier.clone(),
             tracking_number: tracking,
         };
-        match fulfil(&s, &ui.user, oid, t).await {
+        match s
+            .services()
+            .fulfil(ui.user.org_id, &ui.user.actor(), oid, t)
+            .await
+        {
             Ok(_) => shipped += 1,
             Err(e) => problems.push(format!("{oid}: {e}")),
         }

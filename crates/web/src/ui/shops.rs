@@ -7,13 +7,13 @@ use maud::html;
 use serde::Deserialize;
 use storesync_domain::ids::ShopId;
 use storesync_domain::{Marketplace, Role};
+use storesync_engine::app::shops::ShopAction;
 use storesync_engine::connect;
 use storesync_store::shops::ShopSettingsPatch;
 
 use super::{
     csrf, done, empty, layout, redirect, render, require, NoFields, Ui, UiError, UiForm, UiResult,
 };
-use crate::api::shops::{change_status, queue_sync, status_action};
 use crate::connect_binding::Binding;
 use crate::error::ApiError;
 use crate::AppState;
@@ -173,24 +173,27 @@ pub async fn action(
         require(&ui, Role::Member)?;
         return done(
             "/shops",
-            queue_sync(&s, ui.org.id, id).await,
+            s.services().sync_shop_now(ui.org.id, id).await,
             "Sync queued: orders are polled and stock pushed now.",
         );
     }
-    let (from, to) = status_action(&action).ok_or(UiError::NotFound)?;
+    let action = ShopAction::parse(&action).ok_or(UiError::NotFound)?;
     require(
         &ui,
-        if action == "disconnect" {
+        if action == ShopAction::Disconnect {
             Role::Admin
         } else {
             Role::Member
         },
     )?;
-    let result = change_status(&s, ui.org.id, &ui.user.actor(), id, from, to).await;
+    let result = s
+        .services()
+        .shop_action(ui.org.id, &ui.user.actor(), id, action)
+        .await;
     done(
         "/shops",
         result,
-        &format!("Shop {}.", to.as_str().replace('_', " ")),
+        &format!("Shop {}.", action.to().as_str().replace('_', " ")),
     )
 }
 
@@ -224,12 +227,8 @@ pub async fn settings(
         dry_run: Some(form.dry_run),
     };
     let result = s
-        .store
-        .update_shop_settings(ui.org.id, id, &patch, &ui.user.actor())
+        .services()
+        .update_shop_settings(ui.org.id, &ui.user.actor(), id, &patch)
         .await;
-    if result.is_ok() {
-        // New rules change what every listing of the shop should show.
-        let _ = queue_sync(&s, ui.org.id, id).await;
-    }
     done("/shops", result, "Allocation rules saved.")
 }

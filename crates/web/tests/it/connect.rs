@@ -9,9 +9,7 @@ use storesync_channels::Secret;
 use storesync_domain::time::ManualClock;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, STATE_TTL_MS};
-use storesync_engine::import::ImportHandler;
-use storesync_engine::shop::RefreshLocks;
-use storesync_engine::{RunOnce, Worker, WorkerConfig};
+use storesync_engine::RunOnce;
 use storesync_sandbox::{AuthorizeRequest, CreateShop, Marketplace, SandboxConfig, SandboxServer};
 use storesync_store::backend_test;
 use storesync_web::{App, AppState, WebConfig};
@@ -110,8 +108,7 @@ backend_test! {
         assert!(!shops[0].to_string().contains("token"), "tokens never leave the store");
 
         // The import job runs and maps every SKU the catalog can hold.
-        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
-            .handle(storesync_engine::connect::IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels, locks: Arc::new(RefreshLocks::default()) }));
+        let worker = engine(&store, channels).worker().clone();
         assert_eq!(worker.run_once().await.unwrap(), RunOnce::Worked(1));
         let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
         assert_eq!(dead.body["items"].as_array().unwrap().len(), 0, "{}", dead.body);

@@ -8,17 +8,14 @@ use storesync_channels::shopee::{ShopeeClient, ShopeeConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
-use storesync_engine::import::ImportHandler;
-use storesync_engine::intake::{Intake, PollHandler, WebhookHandler, POLL_JOB};
-use storesync_engine::shop::RefreshLocks;
-use storesync_engine::{Worker, WorkerConfig};
+use storesync_engine::intake::POLL_JOB;
+use storesync_engine::Worker;
 use storesync_sandbox::{
     CreateShop, FaultConfig, Marketplace, PlaceOrder, SandboxConfig, SandboxServer, WebhookFaults,
 };
 use storesync_store::backend_test;
 use storesync_store::jobs::NewJob;
 use storesync_store::shops::{ConnectedShop, ShopTokens};
-use storesync_store::webhooks::PROCESS_WEBHOOK_JOB;
 use storesync_web::{App, AppState, WebConfig};
 
 use super::*;
@@ -114,34 +111,7 @@ async fn shopee_env(store: storesync_store::Store) -> Env {
         )
         .await
         .unwrap();
-    let locks = Arc::new(RefreshLocks::default());
-    let intake = Intake {
-        store: store.clone(),
-        channels: channels.clone(),
-        locks: locks.clone(),
-        poll_overlap: Duration::from_secs(600),
-        first_poll_lookback: Duration::from_secs(86_400),
-    };
-    let worker = Worker::new(
-        store.clone(),
-        WorkerConfig {
-            id: "w".into(),
-            ..WorkerConfig::default()
-        },
-    )
-    .handle(
-        IMPORT_JOB,
-        Arc::new(ImportHandler {
-            store: store.clone(),
-            channels: channels.clone(),
-            locks,
-        }),
-    )
-    .handle(
-        PROCESS_WEBHOOK_JOB,
-        Arc::new(WebhookHandler(intake.clone())),
-    )
-    .handle(POLL_JOB, Arc::new(PollHandler(intake)));
+    let worker = engine(&store, channels.clone()).worker().clone();
     store
         .enqueue(&NewJob::new(IMPORT_JOB, json!({ "shop_id": shop.id })).org(owner.org))
         .await

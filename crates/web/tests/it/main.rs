@@ -23,6 +23,28 @@ use storesync_domain::Role;
 use storesync_store::{Actor, Store};
 use storesync_web::{App, AppState, WebConfig};
 
+/// The engine as the server builds it (every job kind handled), over
+/// `channels`, with a worker the test steps.
+pub fn engine(
+    store: &Store,
+    channels: std::sync::Arc<storesync_engine::connect::ChannelRegistry>,
+) -> storesync_engine::Engine {
+    storesync_engine::Engine::builder(
+        store.clone(),
+        storesync_engine::EngineConfig {
+            poll_overlap: std::time::Duration::from_secs(600),
+            first_poll_lookback: std::time::Duration::from_secs(86_400),
+            worker: storesync_engine::WorkerConfig {
+                id: "w".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .channels(channels)
+    .build()
+}
+
 /// The running app and a client for it.
 #[derive(Debug)]
 pub struct TestApp {

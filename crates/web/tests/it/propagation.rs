@@ -9,17 +9,13 @@ use storesync_channels::tiktok::{TikTokClient, TikTokConfig};
 use storesync_channels::Secret;
 use storesync_domain::{Clock, SystemClock};
 use storesync_engine::connect::{ChannelRegistry, IMPORT_JOB};
-use storesync_engine::drift::{DriftHandler, DRIFT_JOB};
-use storesync_engine::import::ImportHandler;
-use storesync_engine::intake::{Intake, WebhookHandler};
-use storesync_engine::propagate::{PushHandler, PUSH_JOB};
-use storesync_engine::shop::RefreshLocks;
-use storesync_engine::{RunOnce, Worker, WorkerConfig};
+use storesync_engine::drift::DRIFT_JOB;
+use storesync_engine::propagate::PUSH_JOB;
+use storesync_engine::{RunOnce, Worker};
 use storesync_sandbox::{CreateShop, Marketplace, PlaceOrder, SandboxConfig, SandboxServer};
 use storesync_store::backend_test;
 use storesync_store::jobs::NewJob;
 use storesync_store::shops::{ConnectedShop, ShopTokens};
-use storesync_store::webhooks::PROCESS_WEBHOOK_JOB;
 use storesync_store::Store;
 use storesync_web::{App, AppState, WebConfig};
 
@@ -105,14 +101,7 @@ backend_test! {
         let test = TestApp { base: base.clone(), store: store.clone(), http: reqwest::Client::new(), _shutdown: tx };
         let owner = test.tenant(Role::Owner).await;
 
-        let locks = Arc::new(RefreshLocks::default());
-        let intake = Intake { store: store.clone(), channels: channels.clone(), locks: locks.clone(),
-            poll_overlap: Duration::from_secs(600), first_poll_lookback: Duration::from_secs(86_400) };
-        let worker = Worker::new(store.clone(), WorkerConfig { id: "w".into(), ..WorkerConfig::default() })
-            .handle(IMPORT_JOB, Arc::new(ImportHandler { store: store.clone(), channels: channels.clone(), locks: locks.clone() }))
-            .handle(PROCESS_WEBHOOK_JOB, Arc::new(WebhookHandler(intake.clone())))
-            .handle(DRIFT_JOB, Arc::new(DriftHandler(intake)))
-            .handle(PUSH_JOB, Arc::new(PushHandler::new(store.clone(), channels.clone(), locks)));
+        let worker = engine(&store, channels.clone()).worker().clone();
 
         // Shopee is imported first and seeds the master count (30); TikTok's
         // 4 is then overwritten by the master value.
