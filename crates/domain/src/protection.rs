@@ -55,6 +55,17 @@ pub fn split_threshold(pace: Pace) -> i64 {
     SPLIT_BELOW.max(units_in(pace.units_per_sec, pace.horizon_ms))
 }
 
+/// Whether a SKU's listings share its `available` units without overlap,
+/// given the threshold in force and whether they do so now (`split_now`:
+/// together they show no more than is available). A split ends only well
+/// above the threshold: its pace is measured from sales, and a SKU whose
+/// shares sold out sells nothing for a while, which is no sign that its
+/// buyers are gone — showing the full count everywhere again at that moment
+/// is exactly when they would take the same units twice.
+pub fn is_split(available: i64, threshold: i64, split_now: bool) -> bool {
+    available <= threshold || (split_now && available <= threshold.saturating_mul(2))
+}
+
 /// Why the threshold in force is what it is, for the explain view.
 pub fn explain_threshold(pace: Pace) -> String {
     let t = split_threshold(pace);
@@ -139,6 +150,15 @@ mod tests {
             horizon_ms: 1_000
         })
         .contains("29"));
+    }
+
+    #[test]
+    fn a_split_ends_only_well_above_its_threshold() {
+        assert!(is_split(10, 10, false));
+        assert!(!is_split(11, 10, false));
+        assert!(is_split(14, 10, true), "shares sold out, pace fell: stays split");
+        assert!(is_split(20, 10, true));
+        assert!(!is_split(21, 10, true), "restocked well above: shown in full again");
     }
 
     #[test]

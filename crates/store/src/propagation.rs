@@ -9,7 +9,7 @@ use serde::Serialize;
 use storesync_domain::ids::{OrgId, ShopId, VariantId};
 use storesync_domain::inventory::bundle_available;
 use storesync_domain::protection::{
-    explain_threshold, slow_to_forget, split_threshold, Pace, DELIVERY_ALLOWANCE_MS,
+    explain_threshold, is_split, slow_to_forget, split_threshold, Pace, DELIVERY_ALLOWANCE_MS,
 };
 use storesync_domain::{Marketplace, Timestamp};
 
@@ -452,8 +452,9 @@ impl Store {
                     + DELIVERY_ALLOWANCE_MS,
             };
             let threshold = split_threshold(pace);
-            let split = listings.len() > 1 && available.max(0) <= threshold;
             let shown_total = saturating_sum(listings.iter().map(|l| l.slot.high.max(0)));
+            let split = listings.len() > 1
+                && is_split(available.max(0), threshold, shown_total <= available);
             let variant_id: VariantId = variant
                 .parse()
                 .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
@@ -471,8 +472,13 @@ impl Store {
                 let mut why = l.why;
                 if split {
                     target = shares[i];
+                    let kept = if available > threshold {
+                        format!(", kept split until above {}", threshold.saturating_mul(2))
+                    } else {
+                        String::new()
+                    };
                     why.push_str(&format!(
-                        "; {}: over {} listings this one shows {target} (it showed {})",
+                        "; {}{kept}: over {} listings this one shows {target} (it showed {})",
                         explain_threshold(pace),
                         shares.len(),
                         l.slot.high
