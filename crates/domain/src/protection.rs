@@ -156,9 +156,15 @@ mod tests {
     fn a_split_ends_only_well_above_its_threshold() {
         assert!(is_split(10, 10, false));
         assert!(!is_split(11, 10, false));
-        assert!(is_split(14, 10, true), "shares sold out, pace fell: stays split");
+        assert!(
+            is_split(14, 10, true),
+            "shares sold out, pace fell: stays split"
+        );
         assert!(is_split(20, 10, true));
-        assert!(!is_split(21, 10, true), "restocked well above: shown in full again");
+        assert!(
+            !is_split(21, 10, true),
+            "restocked well above: shown in full again"
+        );
     }
 
     #[test]

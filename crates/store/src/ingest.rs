@@ -43,6 +43,14 @@ pub struct IngestOrder {
     pub total: Option<Money>,
 }
 
+/// Orders booked per SQLite transaction: enough to share one disk sync
+/// among several, few enough that the write lock is free again soon for
+/// webhook receipts and API writes waiting on it.
+const INGEST_BATCH: usize = 8;
+
+/// Orders booked at once on PostgreSQL, each in its own transaction.
+const PARALLEL_BOOKINGS: usize = 8;
+
 /// How an order reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,12 +104,13 @@ impl Store {
 
     /// Record or update many marketplace orders of `shop`, each with its
     /// own outcome: one order that cannot be booked does not hold back the
-    /// others. On SQLite they share one transaction, each order inside a
-    /// savepoint (one commit, one disk sync, for the whole batch); on
+    /// others. On SQLite they share a transaction per [`INGEST_BATCH`]
+    /// orders, each order inside a savepoint (one commit, one disk sync, for
+    /// several); on
     /// PostgreSQL each order is its own transaction, since a batch holding
     /// many variants' rows would deadlock with a batch from another
-    /// marketplace selling the same SKUs, and PostgreSQL books concurrent
-    /// transactions side by side anyway.
+    /// marketplace selling the same SKUs; PostgreSQL books up to
+    /// [`PARALLEL_BOOKINGS`] of them side by side instead.
     pub async fn ingest_orders(
         &self,
         org: OrgId,
@@ -112,36 +121,44 @@ impl Store {
         actor: &Actor,
     ) -> Result<Vec<Result<IngestOutcome>>> {
         if self.backend == crate::db::Backend::Postgres || orders.len() < 2 {
-            let mut outcomes = Vec::with_capacity(orders.len());
-            for order in orders {
-                outcomes.push(
-                    self.ingest_order(org, shop, marketplace, order, via, actor)
-                        .await,
-                );
-            }
+            // Side by side, as many as the pool lends at once; results in
+            // the orders' order.
+            use futures_util::stream::{self, StreamExt};
+            // Collected first: a closure inside the stream would make the
+            // caller's future not `Send` for every lifetime.
+            let bookings: Vec<_> = orders
+                .iter()
+                .map(|order| self.ingest_order(org, shop, marketplace, order, via, actor))
+                .collect();
+            let outcomes = stream::iter(bookings)
+                .buffered(PARALLEL_BOOKINGS)
+                .collect()
+                .await;
             return Ok(outcomes);
         }
-        let now = self.now();
-        let mut tx = self.begin().await?;
         let mut outcomes = Vec::with_capacity(orders.len());
-        for order in orders {
-            sqlx::query("SAVEPOINT ingest_order")
-                .execute(&mut *tx)
-                .await?;
-            let outcome = self
-                .ingest_in(&mut tx, org, shop, marketplace, order, via, actor, now)
-                .await;
-            if outcome.is_err() {
-                sqlx::query("ROLLBACK TO SAVEPOINT ingest_order")
+        for chunk in orders.chunks(INGEST_BATCH) {
+            let now = self.now();
+            let mut tx = self.begin().await?;
+            for order in chunk {
+                sqlx::query("SAVEPOINT ingest_order")
                     .execute(&mut *tx)
                     .await?;
+                let outcome = self
+                    .ingest_in(&mut tx, org, shop, marketplace, order, via, actor, now)
+                    .await;
+                if outcome.is_err() {
+                    sqlx::query("ROLLBACK TO SAVEPOINT ingest_order")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("RELEASE SAVEPOINT ingest_order")
+                    .execute(&mut *tx)
+                    .await?;
+                outcomes.push(outcome);
             }
-            sqlx::query("RELEASE SAVEPOINT ingest_order")
-                .execute(&mut *tx)
-                .await?;
-            outcomes.push(outcome);
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(outcomes)
     }
 
