@@ -494,3 +494,19 @@ backend_test! {
         assert_eq!(fast.target + other.target, 28, "{} / {}", fast.why, other.why);
     }
 }
+
+backend_test! {
+    async fn one_bad_order_in_a_batch_fails_alone_and_leaves_nothing_half_written(store) {
+        let (org, shop) = one_listing(&store, 9).await;
+        // The middle order names 0 units: the database refuses its line.
+        let batch = vec![
+            mp_order("ok-1", OrderStatus::ReadyToShip, vec![line("100", "A", 1)]),
+            mp_order("bad", OrderStatus::ReadyToShip, vec![line("100", "A", 0)]),
+            mp_order("ok-2", OrderStatus::ReadyToShip, vec![line("100", "A", 2)]),
+        ];
+        let outcomes = store.ingest_orders(org, shop, Marketplace::Shopee, &batch, Via::Webhook, &actor()).await.unwrap();
+        assert_eq!(outcomes.iter().map(|o| o.is_ok()).collect::<Vec<_>>(), vec![true, false, true]);
+        assert_eq!(available(&store, org, "A").await, (9, 3, 6), "the good orders reserved their units");
+        assert_eq!(store.intake_counts(org).await.unwrap().0, 2, "no row of the bad order is left");
+    }
+}
