@@ -2,7 +2,69 @@
 //! accepts: grouped by listing, all warehouses of a variant together, at most
 //! N variants per call.
 
-use crate::ids::{ExtVariantId, ListingId};
+use crate::ids::{ExtVariantId, ListingId, WarehouseId};
+use crate::model::{CallFailure, UpdateOutcome, UpdateResult};
+use crate::ChannelError;
+
+/// One call's per-update results by index, or the error that failed it.
+pub type CallAnswer = Result<Vec<(usize, UpdateResult)>, ChannelError>;
+
+/// Per-update results of a request sent as several calls, in the order of
+/// the caller's `total` updates. `calls` holds, for each call, the indices
+/// of the updates it carried and its answer: results by index, or the
+/// error that failed the call.
+///
+/// When every call failed, nothing is known to have changed: the request
+/// fails with the first error, so the caller can refresh a token or retry
+/// it whole. Otherwise what went through is kept — a caller that dropped
+/// it would believe the old numbers of listings that changed — and each
+/// failed call's updates are [`UpdateOutcome::CallFailed`], built with
+/// `ident` (listing, variant and warehouse of an update index).
+pub fn gather_results(
+    total: usize,
+    calls: Vec<(Vec<usize>, CallAnswer)>,
+    ident: impl Fn(usize) -> Option<(ListingId, ExtVariantId, Option<WarehouseId>)>,
+) -> Result<Vec<UpdateResult>, ChannelError> {
+    if calls.iter().all(|(_, answer)| answer.is_err()) {
+        if let Some((_, Err(e))) = calls.into_iter().next() {
+            return Err(e);
+        }
+        return Ok(Vec::new());
+    }
+    let mut results: Vec<Option<UpdateResult>> = vec![None; total];
+    for (indices, answer) in calls {
+        match answer {
+            Ok(found) => {
+                for (index, result) in found {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(result);
+                    }
+                }
+            }
+            Err(e) => {
+                let failure = CallFailure {
+                    message: e.to_string(),
+                    may_have_applied: e.may_have_applied(),
+                    retry_after: e.retry_after(),
+                };
+                for index in indices {
+                    let (Some(slot), Some((listing_id, variant_id, warehouse_id))) =
+                        (results.get_mut(index), ident(index))
+                    else {
+                        continue;
+                    };
+                    *slot = Some(UpdateResult {
+                        listing_id,
+                        variant_id,
+                        warehouse_id,
+                        outcome: UpdateOutcome::CallFailed(failure.clone()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
+}
 
 /// The updates one API call carries: one listing, some of its variants, and
 /// for each variant the indices (into the caller's slice) of its entries.
@@ -79,6 +141,86 @@ pub fn dedup_keep_order<T: Clone + Eq + std::hash::Hash>(items: &[T]) -> Vec<T> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn applied(index: usize) -> (usize, UpdateResult) {
+        (
+            index,
+            UpdateResult {
+                listing_id: ListingId::new("L"),
+                variant_id: ExtVariantId::new(index.to_string()),
+                warehouse_id: None,
+                outcome: UpdateOutcome::Applied,
+            },
+        )
+    }
+
+    fn ident(index: usize) -> Option<(ListingId, ExtVariantId, Option<WarehouseId>)> {
+        Some((
+            ListingId::new("L"),
+            ExtVariantId::new(index.to_string()),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_failed_call_keeps_what_the_others_applied() {
+        let throttled = ChannelError::RateLimited {
+            retry_after: Some(std::time::Duration::from_millis(300)),
+        };
+        let timed_out = ChannelError::Transient {
+            reason: "timed out".into(),
+        };
+        let results = gather_results(
+            5,
+            vec![
+                (vec![0, 1], Ok(vec![applied(0), applied(1)])),
+                (vec![2], Err(throttled)),
+                (vec![3, 4], Err(timed_out)),
+            ],
+            ident,
+        )
+        .unwrap();
+        let outcomes: Vec<_> = results.iter().map(|r| r.outcome.clone()).collect();
+        assert_eq!(
+            outcomes[..2],
+            [UpdateOutcome::Applied, UpdateOutcome::Applied]
+        );
+        let UpdateOutcome::CallFailed(f) = &outcomes[2] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(!f.may_have_applied, "a throttled call changed nothing");
+        assert_eq!(f.retry_after, Some(std::time::Duration::from_millis(300)));
+        for o in &outcomes[3..] {
+            let UpdateOutcome::CallFailed(f) = o else {
+                panic!("{outcomes:?}")
+            };
+            assert!(f.may_have_applied, "a timed-out call may have applied");
+        }
+        assert_eq!(results[4].variant_id.as_str(), "4");
+    }
+
+    #[test]
+    fn when_every_call_failed_the_request_fails() {
+        let e = gather_results(
+            2,
+            vec![
+                (
+                    vec![0],
+                    Err(ChannelError::TokenExpired {
+                        code: "x".into(),
+                        message: "y".into(),
+                    }),
+                ),
+                (
+                    vec![1],
+                    Err(ChannelError::RateLimited { retry_after: None }),
+                ),
+            ],
+            ident,
+        )
+        .unwrap_err();
+        assert!(e.needs_token_refresh(), "{e}");
+    }
 
     fn item(listing: &str, variant: u32) -> (ListingId, ExtVariantId) {
         (

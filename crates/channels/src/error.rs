@@ -86,6 +86,17 @@ impl ChannelError {
         )
     }
 
+    /// Whether the marketplace may have acted on the call before it failed:
+    /// a timeout or server error may come after the change was made, an
+    /// unreadable answer was an answer. A throttle, a token or signature
+    /// refusal, or a rejected request changed nothing.
+    pub fn may_have_applied(&self) -> bool {
+        matches!(
+            self,
+            ChannelError::Transient { .. } | ChannelError::Protocol { .. }
+        )
+    }
+
     /// The delay the marketplace asked for, if it named one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

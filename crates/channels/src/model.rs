@@ -242,6 +242,22 @@ pub struct UpdateResult {
 pub enum UpdateOutcome {
     Applied,
     Rejected(UpdateFailure),
+    /// The call that carried this update failed as a whole (throttled,
+    /// timed out, a server error) while other calls of the same request
+    /// went through. Nothing was refused: send it again.
+    CallFailed(CallFailure),
+}
+
+/// Why a call carrying some of a request's updates failed, and whether the
+/// marketplace may have acted on it before failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    pub message: String,
+    /// A timeout, a server error or an unreadable answer: the update may
+    /// have been applied. A throttle or a refusal of the call: it was not.
+    pub may_have_applied: bool,
+    /// The delay the marketplace asked for before calling again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// Why the marketplace refused one variant's update.

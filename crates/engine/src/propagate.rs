@@ -96,6 +96,10 @@ fn read_first(item: &PushItem) -> bool {
 /// eased.
 const HELD_BACK_RECHECK_MS: i64 = 1_500;
 
+/// When the updates of a failed call (throttled, timed out) are sent again,
+/// unless the marketplace named a delay.
+const CALL_FAILED_RETRY: Duration = Duration::from_millis(200);
+
 /// How long a push waits for webhooks received before it was queued.
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
 
@@ -144,6 +148,24 @@ impl JobHandler for PushHandler {
 }
 
 impl PushHandler {
+    /// Push the shop again in `ms`, once per `key` while one is queued.
+    async fn push_again(
+        &self,
+        org: storesync_domain::ids::OrgId,
+        shop: ShopId,
+        ms: i64,
+        key: String,
+    ) -> Result<(), JobError> {
+        let job =
+            storesync_store::jobs::NewJob::new(PUSH_JOB, serde_json::json!({ "shop_id": shop }))
+                .org(org)
+                .at(self.store.now().plus_millis(ms))
+                .unique(key)
+                .max_attempts(50);
+        self.store.enqueue(&job).await?;
+        Ok(())
+    }
+
     /// A fault left unknown what the channel shows: read it back soon.
     async fn check_later(
         &self,
@@ -358,27 +380,14 @@ impl PushHandler {
         }
         if replan {
             // Something moved between the plan and the claim: plan again.
-            let job = storesync_store::jobs::NewJob::new(
-                PUSH_JOB,
-                serde_json::json!({ "shop_id": p.shop_id }),
-            )
-            .org(org)
-            .at(self.store.now().plus_millis(50))
-            .unique(storesync_store::job_keys::push_replan(p.shop_id))
-            .max_attempts(50);
-            self.store.enqueue(&job).await?;
+            let key = storesync_store::job_keys::push_replan(p.shop_id);
+            self.push_again(org, p.shop_id, 50, key).await?;
         }
         if held_back && !session.shop.settings.dry_run {
             // Give the units held back once the sales on their way are in.
-            let job = storesync_store::jobs::NewJob::new(
-                PUSH_JOB,
-                serde_json::json!({ "shop_id": p.shop_id }),
-            )
-            .org(org)
-            .at(self.store.now().plus_millis(HELD_BACK_RECHECK_MS))
-            .unique(storesync_store::job_keys::push_held(p.shop_id))
-            .max_attempts(50);
-            self.store.enqueue(&job).await?;
+            let key = storesync_store::job_keys::push_held(p.shop_id);
+            self.push_again(org, p.shop_id, HELD_BACK_RECHECK_MS, key)
+                .await?;
         }
         if due.is_empty() {
             return Ok(());
@@ -406,6 +415,9 @@ impl PushHandler {
                 quantity: session.channel.capabilities().stock_quantity(i.target),
             })
             .collect();
+        // Whether a failed request may have changed the channel (a timeout,
+        // a server error) or certainly did not (a throttle, a refusal).
+        let may_have_applied = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let sent = with_refresh(
             &mut session,
             &self.store,
@@ -413,7 +425,15 @@ impl PushHandler {
             "update_stock",
             |channel, creds| {
                 let updates = updates.clone();
-                async move { channel.update_stock(&creds, &updates).await }
+                let may_have_applied = Arc::clone(&may_have_applied);
+                async move {
+                    let answer = channel.update_stock(&creds, &updates).await;
+                    if let Err(e) = &answer {
+                        may_have_applied
+                            .store(e.may_have_applied(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                    answer
+                }
             },
         )
         .await;
@@ -424,15 +444,21 @@ impl PushHandler {
                 results
             }
             Err(e) => {
-                // Nothing is known to have changed: give claimed units back,
-                // and read the channel back later in case part of it applied.
-                for item in &claimed {
-                    self.store.release_raise(org, item).await?;
+                // Refused or throttled, nothing changed: give claimed units
+                // back. Timed out or failed on the marketplace's side, the
+                // raises may be showing: they stay counted until the channel
+                // is read back.
+                if !may_have_applied.load(std::sync::atomic::Ordering::Relaxed) {
+                    for item in &claimed {
+                        self.store.release_raise(org, item).await?;
+                    }
                 }
                 self.check_later(org, p.shop_id).await?;
                 return Err(e);
             }
         };
+        let mut again_after: Option<Duration> = None;
+        let mut in_doubt = false;
         let mut lowered_split = Vec::new();
         for (item, result) in due.iter().zip(results.iter()) {
             match &result.outcome {
@@ -467,7 +493,36 @@ impl PushHandler {
                         .record_push(org, item.listing_id, None, &note)
                         .await?;
                 }
+                UpdateOutcome::CallFailed(f) => {
+                    // Its call failed while others of the push went through:
+                    // what they applied is recorded above; this one is sent
+                    // again. A raise that may be showing stays counted.
+                    if !f.may_have_applied
+                        && claimed.iter().any(|c| c.listing_id == item.listing_id)
+                    {
+                        self.store.release_raise(org, item).await?;
+                    }
+                    in_doubt |= f.may_have_applied;
+                    let after = f.retry_after.unwrap_or(CALL_FAILED_RETRY);
+                    again_after = Some(again_after.map_or(after, |a| a.max(after)));
+                    self.store
+                        .record_push(
+                            org,
+                            item.listing_id,
+                            None,
+                            &format!("not sent: {}", f.message),
+                        )
+                        .await?;
+                }
             }
+        }
+        if in_doubt {
+            self.check_later(org, p.shop_id).await?;
+        }
+        if let Some(after) = again_after {
+            let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+            let key = storesync_store::job_keys::push_replan(p.shop_id);
+            self.push_again(org, p.shop_id, ms, key).await?;
         }
         if results
             .iter()

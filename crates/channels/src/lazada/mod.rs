@@ -20,6 +20,7 @@ pub mod map;
 pub mod sign;
 pub mod wire;
 
+use futures_util::stream::{self, StreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ use serde::de::DeserializeOwned;
 use storesync_crypto::Secret;
 use storesync_domain::{Clock, Currency, Timestamp};
 
-use crate::batch::dedup_keep_order;
+use crate::batch::{dedup_keep_order, gather_results};
 use crate::channel::{Capabilities, Channel, Marketplace, WebhookCapabilities};
 use crate::error::ChannelError;
 use crate::http::{
@@ -57,6 +58,9 @@ const API_TOKEN_CREATE: &str = "/auth/token/create";
 const API_TOKEN_REFRESH: &str = "/auth/token/refresh";
 const API_SELLER: &str = "/seller/get";
 const API_PRODUCTS: &str = "/products/get";
+/// Calls of one kind in flight at once for one shop; the pacer keeps them
+/// within the API's limit.
+const PARALLEL_CALLS: usize = 8;
 const API_SELLABLE_UPDATE: &str = "/product/stock/sellable/update";
 const API_PRICE_QUANTITY_UPDATE: &str = "/product/price_quantity/update";
 const API_ORDERS: &str = "/orders/get";
@@ -834,7 +838,7 @@ impl Channel for LazadaClient {
         creds: &ShopCredentials,
         updates: &[StockUpdate],
     ) -> Result<Vec<UpdateResult>, ChannelError> {
-        let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
+        let mut calls = Vec::new();
         for chunk in sku_chunks(updates, |u| (&u.listing_id, &u.variant_id)) {
             let mut xml = String::from("<Request><Product><Skus>");
             let mut entries = Vec::new();
@@ -892,22 +896,37 @@ impl Channel for LazadaClient {
                 }
             }
             xml.push_str("</Skus></Product></Request>");
-            let chunk_results = self
-                .write_skus(
-                    "update_sellable_quantity",
-                    API_SELLABLE_UPDATE,
-                    creds,
-                    &xml,
-                    &entries,
-                )
-                .await?;
-            for (i, r) in order.into_iter().zip(chunk_results) {
-                if let Some(slot) = results.get_mut(i) {
-                    *slot = Some(r);
-                }
-            }
+            calls.push((xml, entries, order));
         }
-        Ok(results.into_iter().flatten().collect())
+        // At most 50 SKUs per call: send several at once (the pacer keeps
+        // them within the API's limit); a call that fails does not lose
+        // what the others applied.
+        let answers: Vec<_> = stream::iter(calls)
+            .map(|(xml, entries, order)| async move {
+                let found = self
+                    .write_skus(
+                        "update_sellable_quantity",
+                        API_SELLABLE_UPDATE,
+                        creds,
+                        &xml,
+                        &entries,
+                    )
+                    .await
+                    .map(|results| order.iter().copied().zip(results).collect());
+                (order, found)
+            })
+            .buffered(PARALLEL_CALLS)
+            .collect()
+            .await;
+        gather_results(updates.len(), answers, |i| {
+            updates.get(i).map(|u| {
+                (
+                    u.listing_id.clone(),
+                    u.variant_id.clone(),
+                    u.warehouse_id.clone(),
+                )
+            })
+        })
     }
 
     /// Sets prices with `/product/price_quantity/update` (`<Price>` only),

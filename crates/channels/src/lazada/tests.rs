@@ -240,6 +240,7 @@ async fn per_sku_details_become_rejections() {
     let reason = |i: usize| match &results[i].outcome {
         UpdateOutcome::Rejected(f) => Some(f.reason),
         UpdateOutcome::Applied => None,
+        UpdateOutcome::CallFailed(f) => panic!("call failed: {f:?}"),
     };
     assert_eq!(reason(0), Some(FailureReason::BelowReservedStock));
     assert_eq!(reason(1), Some(FailureReason::NotFound));

@@ -18,7 +18,7 @@ use serde::Serialize;
 use storesync_crypto::Secret;
 use storesync_domain::Clock;
 
-use crate::batch::{dedup_keep_order, plan_batches, Batch};
+use crate::batch::{dedup_keep_order, gather_results, plan_batches, Batch};
 use crate::channel::{Capabilities, Channel, Marketplace, WebhookCapabilities};
 use crate::error::ChannelError;
 use crate::http::{
@@ -811,17 +811,23 @@ impl Channel for ShopeeClient {
             .buffered(PARALLEL_CALLS)
             .collect()
             .await;
-        let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
-        for (batch, answer) in answers {
-            let answer = answer?;
-            let warehouse_of = |i: usize| updates.get(i).and_then(|u| u.warehouse_id.clone());
-            for (index, result) in batch_results(&batch, warehouse_of, &answer) {
-                if let Some(slot) = results.get_mut(index) {
-                    *slot = Some(result);
-                }
-            }
-        }
-        Ok(results.into_iter().flatten().collect())
+        let warehouse_of = |i: usize| updates.get(i).and_then(|u| u.warehouse_id.clone());
+        let calls = answers
+            .into_iter()
+            .map(|(batch, answer)| {
+                let found = answer.map(|a| batch_results(&batch, warehouse_of, &a));
+                (batch.indices().collect(), found)
+            })
+            .collect();
+        gather_results(updates.len(), calls, |i| {
+            updates.get(i).map(|u| {
+                (
+                    u.listing_id.clone(),
+                    u.variant_id.clone(),
+                    u.warehouse_id.clone(),
+                )
+            })
+        })
     }
 
     async fn update_prices(

@@ -116,6 +116,7 @@ async fn stock_updates_go_out_in_batches_of_fifty_signed_in_the_query() {
                 f.code.as_str(),
             )),
             UpdateOutcome::Applied => None,
+            UpdateOutcome::CallFailed(f) => panic!("call failed: {f:?}"),
         })
         .collect();
     assert_eq!(

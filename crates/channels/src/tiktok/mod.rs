@@ -8,6 +8,7 @@ pub mod map;
 pub mod sign;
 pub mod wire;
 
+use futures_util::stream::{self, StreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use storesync_crypto::Secret;
 use storesync_domain::{Clock, Timestamp};
 
-use crate::batch::{dedup_keep_order, plan_batches, Batch};
+use crate::batch::{dedup_keep_order, gather_results, plan_batches, Batch};
 use crate::channel::{Capabilities, Channel, Marketplace, WebhookCapabilities};
 use crate::error::ChannelError;
 use crate::http::{
@@ -68,6 +69,9 @@ fn ship_path(package_id: &str) -> String {
 
 const PAGE_SIZE: u32 = 100;
 const MAX_ORDER_IDS: usize = 50;
+/// Stock calls in flight at once (one product each); the pacer keeps them
+/// within the shop's per-API limit.
+const PARALLEL_CALLS: usize = 8;
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
 /// Seller cancel reason codes. The fact sheet only says "code string"; these
 /// are the codes seen in TikTok's seller cancel-reason list (UNCONFIRMED).
@@ -596,7 +600,7 @@ impl Channel for TikTokClient {
         creds: &ShopCredentials,
         updates: &[StockUpdate],
     ) -> Result<Vec<UpdateResult>, ChannelError> {
-        let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
+        let mut calls = Vec::new();
         for batch in plan_batches(updates, |u| (&u.listing_id, &u.variant_id), None) {
             let skus = batch
                 .variants
@@ -614,18 +618,32 @@ impl Channel for TikTokClient {
                 })
                 .collect();
             let body = to_body(&wire::UpdateInventoryBody { skus })?;
-            let path = inventory_path(batch.listing_id.as_str());
-            let warehouse_of = |i: usize| updates.get(i).and_then(|u| u.warehouse_id.clone());
-            for (index, result) in self
-                .post_update("update_inventory", &path, creds, &batch, warehouse_of, body)
-                .await?
-            {
-                if let Some(slot) = results.get_mut(index) {
-                    *slot = Some(result);
-                }
-            }
+            calls.push((batch, body));
         }
-        Ok(results.into_iter().flatten().collect())
+        // One product per call: send several at once (the pacer keeps them
+        // within the shop's 50 a second per API); a call that fails does not
+        // lose what the others applied.
+        let warehouse_of = |i: usize| updates.get(i).and_then(|u| u.warehouse_id.clone());
+        let answers: Vec<_> = stream::iter(calls)
+            .map(|(batch, body)| async move {
+                let path = inventory_path(batch.listing_id.as_str());
+                let found = self
+                    .post_update("update_inventory", &path, creds, &batch, warehouse_of, body)
+                    .await;
+                (batch.indices().collect::<Vec<_>>(), found)
+            })
+            .buffered(PARALLEL_CALLS)
+            .collect()
+            .await;
+        gather_results(updates.len(), answers, |i| {
+            updates.get(i).map(|u| {
+                (
+                    u.listing_id.clone(),
+                    u.variant_id.clone(),
+                    u.warehouse_id.clone(),
+                )
+            })
+        })
     }
 
     async fn update_prices(

@@ -209,6 +209,7 @@ async fn stock_updates_go_one_product_per_call_with_all_warehouses() {
     let outcome = |i: usize| match &results[i].outcome {
         UpdateOutcome::Applied => None,
         UpdateOutcome::Rejected(f) => Some((f.reason, f.code.clone())),
+        UpdateOutcome::CallFailed(f) => panic!("call failed: {f:?}"),
     };
     assert_eq!(results.len(), 4);
     assert_eq!(outcome(0), None);

@@ -1275,6 +1275,7 @@ async fn update_stock_of_unknown_products_and_skus_is_rejected_per_sku_while_the
     let outcome = |i: usize| match &results[i].outcome {
         UpdateOutcome::Applied => None,
         UpdateOutcome::Rejected(f) => Some((f.reason, f.code.clone())),
+        UpdateOutcome::CallFailed(f) => panic!("the call failed: {f:?}"),
     };
     assert_eq!(outcome(0), None);
     assert_eq!(outcome(1), Some((FailureReason::NotFound, "E207".into())));

@@ -379,7 +379,9 @@ fn applied(results: &[UpdateResult]) -> bool {
 fn rejection(result: &UpdateResult) -> (FailureReason, String) {
     match &result.outcome {
         UpdateOutcome::Rejected(f) => (f.reason, f.message.clone()),
-        UpdateOutcome::Applied => panic!("expected a rejection, got {result:?}"),
+        UpdateOutcome::Applied | UpdateOutcome::CallFailed(_) => {
+            panic!("expected a rejection, got {result:?}")
+        }
     }
 }
 

@@ -51,6 +51,7 @@ macro_rules! contract_suite {
             run!(
                 stock::unknown_listings_and_variants_are_refused_per_update_while_the_rest_applies
             );
+            run!(stock::a_throttled_call_of_a_stock_update_keeps_what_the_other_calls_applied);
             run!(faults::server_errors_and_timeouts_are_transient);
             run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
             run!(orders::ship_by_pickup_reports_the_tracking_number_the_sandbox_assigned);

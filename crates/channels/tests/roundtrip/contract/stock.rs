@@ -23,6 +23,7 @@ fn refusal(result: &UpdateResult) -> Option<(FailureReason, String)> {
     match &result.outcome {
         UpdateOutcome::Applied => None,
         UpdateOutcome::Rejected(f) => Some((f.reason, f.code.clone())),
+        UpdateOutcome::CallFailed(f) => panic!("the call failed: {f:?}"),
     }
 }
 
@@ -140,4 +141,59 @@ pub async fn unknown_listings_and_variants_are_refused_per_update_while_the_rest
     assert_eq!(total("TEE-M"), 6);
     assert_eq!(total("TEE-L"), 4);
     assert_eq!(total("CAP-1"), 7);
+}
+
+pub async fn a_throttled_call_of_a_stock_update_keeps_what_the_other_calls_applied<H: Harness>() {
+    // 52 SKUs over two products: more than one call on every marketplace
+    // (Shopee ≤ 50 models and TikTok Shop one product per call, Lazada ≤ 50
+    // SKUs). One call a second gets through; the rest are throttled.
+    let env = Env::<H>::start().await;
+    let variants: Vec<_> = (0..51)
+        .map(|i| json!({"seller_sku": format!("KAOS-{i}"), "price": "10.00", "stock": 20}))
+        .collect();
+    let (view, creds, _) = env.shop(json!({"name": "Busy shop", "products": [
+        {"name": "Kaos", "variants": variants},
+        {"name": "Cap", "item_sku": "CAP-1", "price": "9.00", "stock": 20}]}));
+    let mut skus: Vec<String> = (0..51).map(|i| format!("KAOS-{i}")).collect();
+    skus.push("CAP-1".into());
+    env.sb().set_faults(storesync_sandbox::FaultConfig {
+        rate_limit_qps: Some(1),
+        ..storesync_sandbox::FaultConfig::default()
+    });
+    let updates: Vec<StockUpdate> = skus
+        .iter()
+        .map(|s| update(H::variant_ref(&view, s), 7))
+        .collect();
+    let results = env.client.update_stock(&creds, &updates).await.unwrap();
+    env.sb()
+        .set_faults(storesync_sandbox::FaultConfig::default());
+    assert_eq!(results.len(), skus.len());
+    let (mut applied, mut failed) = (0, 0);
+    for ((sku, u), r) in skus.iter().zip(&updates).zip(&results) {
+        assert_eq!(
+            (&r.listing_id, &r.variant_id),
+            (&u.listing_id, &u.variant_id),
+            "results follow the input"
+        );
+        let total = env.sb().listing(view.shop_id, sku).unwrap().total_stock;
+        match &r.outcome {
+            UpdateOutcome::Applied => {
+                applied += 1;
+                assert_eq!(total, 7, "{sku} applied");
+            }
+            UpdateOutcome::CallFailed(f) => {
+                failed += 1;
+                assert!(
+                    !f.may_have_applied,
+                    "a throttled call changed nothing: {f:?}"
+                );
+                assert_eq!(total, 20, "{sku} was not applied");
+            }
+            UpdateOutcome::Rejected(f) => panic!("{sku} refused: {f:?}"),
+        }
+    }
+    assert!(
+        applied > 0 && failed > 0,
+        "{applied} applied, {failed} failed"
+    );
 }
