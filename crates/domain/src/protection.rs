@@ -22,7 +22,10 @@ pub const DELIVERY_ALLOWANCE_MS: i64 = 500;
 /// How a SKU sells and how fast a change reaches its channels.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Pace {
-    /// Units sold per second over all its channels, recently.
+    /// Units a second it can sell over all its channels: on each, the more
+    /// of its own recent pace and its shop's (every SKU together) — buyers
+    /// of the SKUs that sold out turn to those still showing stock, so a
+    /// SKU can take its shop's whole pace within one push cycle.
     pub units_per_sec: f64,
     /// From a sale on a marketplace until every channel shows its effect:
     /// the marketplace telling us, our booking it, and the slowest push.
@@ -71,12 +74,12 @@ pub fn explain_threshold(pace: Pace) -> String {
     let t = split_threshold(pace);
     if t == SPLIT_BELOW {
         format!(
-            "split at or below {SPLIT_BELOW} units (selling {:.1}/s, {} ms from a sale to every channel)",
+            "split at or below {SPLIT_BELOW} units (its shops selling {:.1}/s, {} ms from a sale to every channel)",
             pace.units_per_sec, pace.horizon_ms
         )
     } else {
         format!(
-            "split at or below {t} units: selling {:.1}/s, up to {t} can sell in the {} ms from a sale to every channel",
+            "split at or below {t} units: its shops selling {:.1}/s, up to {t} can sell in the {} ms from a sale to every channel",
             pace.units_per_sec, pace.horizon_ms
         )
     }

@@ -111,6 +111,13 @@ pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
     t
 }
 
+/// Units a second from the units sold in the last second and in the last
+/// [`PACE_WINDOW_MS`]: the more of the two rates, so a burst counts at once.
+fn pace_of(last_second: i64, last_window: i64) -> f64 {
+    let window = last_window as f64 * 1000.0 / PACE_WINDOW_MS as f64;
+    (last_second as f64).max(window)
+}
+
 /// Sum of quantities that saturates instead of wrapping or panicking.
 /// Quantities we store are bounded at entry (`storesync_domain::limits`),
 /// but listing counts come from marketplaces and may be anything.
@@ -360,6 +367,7 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         let rates = self.recent_sales(&mut conn, org, shop).await?;
+        let shop_rates = self.recent_shop_sales(&mut conn, org).await?;
         struct Row {
             listing_id: ListingRowId,
             shop_id: String,
@@ -375,6 +383,7 @@ impl Store {
             intake_lag_ms: i64,
             push_latency_ms: i64,
             units_per_sec: f64,
+            shop_units_per_sec: f64,
         }
         // variant → (available, its listings)
         let mut variants: Vec<(String, i64, Vec<Row>)> = Vec::new();
@@ -432,6 +441,7 @@ impl Store {
                     .get(&(r.text("variant_id")?, r.text("shop_id")?))
                     .copied()
                     .unwrap_or(0.0),
+                shop_units_per_sec: shop_rates.get(&r.text("shop_id")?).copied().unwrap_or(0.0),
             });
         }
         let shop_key = shop.to_string();
@@ -442,7 +452,13 @@ impl Store {
             // that can sell before a change reaches every channel would
             // exceed what is left.
             let pace = Pace {
-                units_per_sec: listings.iter().map(|l| l.units_per_sec).sum(),
+                // A listing can sell as fast as its whole shop: buyers of
+                // the SKUs that sold out crowd the ones still showing stock,
+                // so a SKU's own pace can jump within one push cycle.
+                units_per_sec: listings
+                    .iter()
+                    .map(|l| l.units_per_sec.max(l.shop_units_per_sec))
+                    .sum(),
                 horizon_ms: listings.iter().map(|l| l.intake_lag_ms).max().unwrap_or(0)
                     + listings
                         .iter()
@@ -549,9 +565,45 @@ impl Store {
             let Some(shop_key) = r.opt_text("shop_key")? else {
                 continue;
             };
-            let second = r.int("last_second")? as f64;
-            let window = r.int("last_window")? as f64 * 1000.0 / PACE_WINDOW_MS as f64;
-            rates.insert((r.text("variant_id")?, shop_key), second.max(window));
+            rates.insert(
+                (r.text("variant_id")?, shop_key),
+                pace_of(r.int("last_second")?, r.int("last_window")?),
+            );
+        }
+        Ok(rates)
+    }
+
+    /// Units a second each shop of the organization sold lately, all SKUs
+    /// together, measured as in [`Self::recent_sales`]: the most any one of
+    /// its listings can sell. Keyed by shop.
+    async fn recent_shop_sales(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        org: OrgId,
+    ) -> Result<HashMap<String, f64>> {
+        let now = self.now().millis();
+        let rows = sqlx::query(
+            "SELECT o.shop_key, \
+             CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
+             CAST(SUM(r.quantity) AS BIGINT) AS last_window \
+             FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
+             WHERE r.org_id = $1 AND r.created_at >= $2 AND o.shop_key IS NOT NULL \
+             GROUP BY o.shop_key",
+        )
+        .bind(org.to_string())
+        .bind(now - PACE_WINDOW_MS)
+        .bind(now - 1_000)
+        .fetch_all(&mut **conn)
+        .await?;
+        let mut rates = HashMap::new();
+        for r in rows {
+            let Some(shop_key) = r.opt_text("shop_key")? else {
+                continue;
+            };
+            rates.insert(
+                shop_key,
+                pace_of(r.int("last_second")?, r.int("last_window")?),
+            );
         }
         Ok(rates)
     }

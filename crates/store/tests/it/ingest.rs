@@ -510,3 +510,39 @@ backend_test! {
         assert_eq!(store.intake_counts(org).await.unwrap().0, 2, "no row of the bad order is left");
     }
 }
+
+backend_test! {
+    async fn a_sku_is_split_early_while_its_shop_sells_fast_even_if_it_did_not_sell_yet(store) {
+        // Buyers of the SKUs that sold out turn to the ones still showing
+        // stock: a SKU that sold nothing yet can take its shop's whole pace.
+        let clock = std::sync::Arc::new(storesync_domain::time::ManualClock::new(storesync_domain::Timestamp::from_millis(1_700_000_000_000)));
+        let store = store.with_clock(clock.clone());
+        let org = org_with_skus(&store, &["A", "B"]).await;
+        receive(&store, org, "A", 28).await;
+        receive(&store, org, "B", 40).await;
+        let (one, two) = (shop(&store, org).await, shop(&store, org).await);
+        for s in [one, two] {
+            let listing = |id: &str, sku: &str, stock| ChannelListing {
+                external_listing_id: id.into(), external_variant_id: "0".into(), seller_sku: sku.into(),
+                title: sku.into(), status: "NORMAL".into(), warehouse_id: None, stock, reserved: None, price: None,
+            };
+            store.import_listings(org, s, &[listing("100", "A", 28), listing("200", "B", 40)], Default::default(), &actor()).await.unwrap();
+        }
+        store.record_push_latency(org, two, 1_000).await.unwrap();
+        let a = |plan: Vec<storesync_store::propagation::PushItem>| plan.into_iter().find(|i| i.external_listing_id == "100").unwrap();
+        let calm = a(store.push_plan(org, one).await.unwrap());
+        assert!(!calm.split, "{}", calm.why);
+        // Twelve units of B sold on shop one within the last second; none of A.
+        for i in 0..12 {
+            store.ingest_order(org, one, Marketplace::Shopee, &mp_order(&format!("b-{i}"), OrderStatus::ReadyToShip, vec![line("200", "B", 1)]),
+                Via::Webhook, &actor()).await.unwrap();
+        }
+        let busy = a(store.push_plan(org, one).await.unwrap());
+        assert_eq!(busy.units_per_sec, 0.0, "A itself sold nothing");
+        assert!(busy.threshold > 28, "{}: {}", busy.threshold, busy.why);
+        assert!(busy.split, "{}", busy.why);
+        assert!(busy.why.contains("its shops selling 12.0/s"), "{}", busy.why);
+        let other = a(store.push_plan(org, two).await.unwrap());
+        assert_eq!(busy.target + other.target, 28, "{} / {}", busy.why, other.why);
+    }
+}
