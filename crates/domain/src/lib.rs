@@ -10,6 +10,7 @@ pub mod limits;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod planner;
 pub mod protection;
 pub mod role;
 pub mod sku;

@@ -10,7 +10,7 @@ use storesync_channels::{
     ExtVariantId, FailureReason, ListingId, ListingQuery, StockUpdate, UpdateOutcome, WarehouseId,
 };
 use storesync_domain::ids::ShopId;
-use storesync_domain::protection::hold_back;
+use storesync_domain::planner::{decide_send, needs_read_back, SendDecision};
 use storesync_store::jobs::Job;
 use storesync_store::listings::ListingRowId;
 use storesync_store::propagation::{PushItem, Settled};
@@ -81,14 +81,6 @@ impl PushHandler {
             owner: format!("push-{}", storesync_domain::Id::<()>::new()),
         }
     }
-}
-
-/// Whether a listing is read back before its push: when a sale there may
-/// have been overwritten by our last push, and before lowering a share of
-/// the last units — the channel may already show less (sales there not
-/// ingested yet), and sending our number would put those units back.
-fn read_first(item: &PushItem) -> bool {
-    item.uncertain || (item.split && item.target < item.shown)
 }
 
 /// When a push that held units back plans again: by then the sales that
@@ -193,7 +185,7 @@ impl PushHandler {
     ) -> Result<HashMap<ListingRowId, i64>, JobError> {
         let mut doubtful: HashMap<(String, String), _> = plan
             .iter()
-            .filter(|i| read_first(i))
+            .filter(|i| needs_read_back(&i.planned()))
             .map(|i| {
                 (
                     (i.external_listing_id.clone(), i.external_variant_id.clone()),
@@ -291,7 +283,7 @@ impl PushHandler {
         let planned_at = self.store.now();
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
         let mut in_flight = HashMap::new();
-        if plan.iter().any(read_first) && !session.shop.settings.dry_run {
+        if plan.iter().any(|i| needs_read_back(&i.planned())) && !session.shop.settings.dry_run {
             in_flight = self.settle(&mut session, org, p.shop_id, &plan).await?;
             plan = self.store.push_plan(org, p.shop_id).await?;
         }
@@ -302,79 +294,35 @@ impl PushHandler {
         let mut held_back = false;
         let most = i64::from(session.channel.capabilities().max_stock_quantity);
         for mut item in plan {
-            // Never plan a number the marketplace cannot hold: what is
-            // recorded is then what was sent, and a listing at the bound is
-            // not pushed again and again.
-            if item.target > most {
-                item.why
-                    .push_str(&format!("; the marketplace holds at most {most}: {most}"));
-                item.target = most;
-            }
-            if item.last_pushed == Some(item.target) && !item.uncertain {
+            let seen = in_flight.get(&item.listing_id).copied();
+            let SendDecision::Quantity {
+                quantity,
+                unseen,
+                held,
+                raise,
+                note,
+            } = decide_send(&item.planned(), most, seen)
+            else {
                 continue;
-            }
-            if let Some(&seen) = in_flight.get(&item.listing_id) {
-                // Sales there are not ingested yet; once they are, this
-                // listing's share is that much lower. Sending more would
-                // re-inflate it; sending less is due now — a listing that
-                // keeps selling would otherwise never be brought down.
-                // Counted against this plan: those ingested since the read
-                // are in its numbers already.
-                let believed = item
-                    .channel_stock
-                    .min(item.last_pushed.unwrap_or(item.channel_stock));
-                let unseen = believed.saturating_sub(seen);
-                if unseen <= 0 {
-                    // All in meanwhile: their ingestion queued the next
-                    // push, which reads the listing back again.
-                    continue;
-                }
-                let after = item
-                    .target
-                    .saturating_sub(unseen)
-                    .max(item.floor.unwrap_or(0))
-                    .max(0);
-                if after >= seen {
-                    continue;
-                }
-                item.why.push_str(&format!(
-                    "; it showed {seen}, {unseen} sold there not yet in our books: {after}"
-                ));
-                item.target = after;
+            };
+            item.target = quantity;
+            item.why.push_str(&note);
+            if unseen > 0 {
                 ahead.insert(item.listing_id, unseen);
             }
-            // A push is absolute: what sells on this listing while it is on
-            // its way is overwritten, and shown again. Among the last units
-            // that would be sold twice, so hold back as many as can sell
-            // there meanwhile; a later push gives them back.
-            if item.split && item.target != item.shown {
-                let (sent, held) = hold_back(
-                    item.target,
-                    item.shown,
-                    item.floor.unwrap_or(0),
-                    item.units_per_sec,
-                    item.push_latency_ms,
-                );
-                if held > 0 {
-                    item.why.push_str(&format!(
-                        "; selling {:.1}/s with {} ms to land: {held} held back while it is on its way: {sent}",
-                        item.units_per_sec, item.push_latency_ms
-                    ));
-                    item.target = sent;
-                    held_back = true;
-                }
-                if item.target == item.shown && !item.uncertain {
-                    continue;
-                }
-            }
+            held_back |= held > 0;
             // Raising a split share hands out units no other listing shows;
             // claim them first so no other push hands them out again.
-            if item.split && item.target > item.shown && !session.shop.settings.dry_run {
-                if !self.store.claim_raise(org, &item).await? {
+            if raise && !session.shop.settings.dry_run {
+                // In the terms of our books: the sales seen there but not
+                // booked yet are still counted on this listing.
+                let mut claim = item.clone();
+                claim.target = quantity.saturating_add(unseen);
+                if !self.store.claim_raise(org, &claim).await? {
                     replan = true;
                     continue;
                 }
-                claimed.push(item.clone());
+                claimed.push(claim);
             }
             due.push(item);
         }
@@ -486,8 +434,8 @@ impl PushHandler {
                         _ => format!("refused ({}): {}", f.code, f.message),
                     };
                     tracing::warn!(listing = %item.listing_id, %note, "stock update refused");
-                    if claimed.iter().any(|c| c.listing_id == item.listing_id) {
-                        self.store.release_raise(org, item).await?;
+                    if let Some(claim) = claimed.iter().find(|c| c.listing_id == item.listing_id) {
+                        self.store.release_raise(org, claim).await?;
                     }
                     self.store
                         .record_push(org, item.listing_id, None, &note)
@@ -497,10 +445,9 @@ impl PushHandler {
                     // Its call failed while others of the push went through:
                     // what they applied is recorded above; this one is sent
                     // again. A raise that may be showing stays counted.
-                    if !f.may_have_applied
-                        && claimed.iter().any(|c| c.listing_id == item.listing_id)
-                    {
-                        self.store.release_raise(org, item).await?;
+                    let claim = claimed.iter().find(|c| c.listing_id == item.listing_id);
+                    if let (false, Some(claim)) = (f.may_have_applied, claim) {
+                        self.store.release_raise(org, claim).await?;
                     }
                     in_doubt |= f.may_have_applied;
                     let after = f.retry_after.unwrap_or(CALL_FAILED_RETRY);

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 use storesync_domain::ids::{OrgId, ShopId, VariantId};
 use storesync_domain::inventory::bundle_available;
-use storesync_domain::protection::{
-    explain_threshold, is_split, slow_to_forget, split_threshold, Pace, DELIVERY_ALLOWANCE_MS,
-};
+pub use storesync_domain::planner::Settled;
+pub use storesync_domain::planner::{allocate, sticky_split, Slot};
+use storesync_domain::planner::{plan_variant, settle, ListingFacts, Planned};
+use storesync_domain::protection::slow_to_forget;
 use storesync_domain::{Marketplace, Timestamp};
 
 use crate::catalog::placeholders;
@@ -35,118 +36,11 @@ pub use storesync_domain::protection::SPLIT_BELOW;
 /// last second alone is read too, so a pace that rises is seen at once.
 pub const PACE_WINDOW_MS: i64 = 5_000;
 
-/// One listing's place in the split of a SKU's last units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slot {
-    /// What the channel is believed to show now: the last number we sent
-    /// (or claimed before sending a raise), moved by the sales and
-    /// cancellations the marketplace applied itself.
-    pub shown: i64,
-    /// The most it may be showing: above `shown` when a sale there may
-    /// have been overwritten by our last push (see `PushItem::uncertain`).
-    /// Counts against the units until a push settles it.
-    pub high: i64,
-    /// Least it may show: the marketplace's promotion hold.
-    pub floor: i64,
-    /// Most it may show: its shop's allocation of the available units.
-    pub ceiling: i64,
-    /// Its shop is not pushed (paused, needs re-authorization, error, dry
-    /// run): whatever it shows stays and counts.
-    pub frozen: bool,
-}
-
-/// Split `available` units over listings without overlap, moving as little
-/// as possible. Each listing keeps what it shows; a surplus over
-/// `available` is taken from the listings showing most, and spare units go
-/// to the listings showing least (ties by place, so every instance computes
-/// the same split).
-///
-/// Why "sticky": a sale on a marketplace lowers both the listing there and
-/// `available` by the same units, so the other listings need no update at
-/// all. A raise (the only move that can oversell) happens only while the
-/// listings together show no more than `available`; units a marketplace
-/// sold that we have not heard of yet lower the truth on both sides
-/// equally, so the raise stays covered.
-pub fn sticky_split(available: i64, slots: &[Slot]) -> Vec<i64> {
-    let available = available.max(0);
-    let mut t: Vec<i64> = slots
-        .iter()
-        .map(|s| {
-            if s.frozen {
-                s.shown.max(0)
-            } else {
-                let hi = s.ceiling.min(available).max(s.floor);
-                s.shown.clamp(s.floor.max(0), hi.max(0))
-            }
-        })
-        .collect();
-    let mut total = saturating_sum(t.iter().copied());
-    while total > available {
-        // The listing showing most above its floor, the later on ties.
-        let pick = (0..t.len())
-            .filter(|&i| !slots[i].frozen && t[i] > slots[i].floor.max(0))
-            .max_by_key(|&i| (t[i], i));
-        let Some(i) = pick else { break };
-        t[i] -= 1;
-        total -= 1;
-    }
-    // Spare units: what is left once every listing is counted at the more
-    // of what it shows and what it will show (a lowering is not in effect
-    // until the marketplace confirms it).
-    let exposed = saturating_sum(
-        t.iter()
-            .zip(slots)
-            .map(|(v, s)| (*v).max(s.shown.max(s.high).max(0))),
-    );
-    let mut spare = available.saturating_sub(exposed);
-    while spare > 0 {
-        // The listing showing least below its ceiling, the earlier on ties.
-        let pick = (0..t.len())
-            .filter(|&i| !slots[i].frozen && t[i] < slots[i].ceiling.min(available))
-            .min_by_key(|&i| (t[i], i));
-        let Some(i) = pick else { break };
-        t[i] += 1;
-        spare -= 1;
-    }
-    t
-}
-
 /// Units a second from the units sold in the last second and in the last
 /// [`PACE_WINDOW_MS`]: the more of the two rates, so a burst counts at once.
 fn pace_of(last_second: i64, last_window: i64) -> f64 {
     let window = last_window as f64 * 1000.0 / PACE_WINDOW_MS as f64;
     (last_second as f64).max(window)
-}
-
-/// Sum of quantities that saturates instead of wrapping or panicking.
-/// Quantities we store are bounded at entry (`storesync_domain::limits`),
-/// but listing counts come from marketplaces and may be anything.
-fn saturating_sum(values: impl Iterator<Item = i64>) -> i64 {
-    values.fold(0, i64::saturating_add)
-}
-
-/// What a shop's allocation settings leave of `available` units, and why.
-pub fn allocate(available: i64, percent: i64, buffer: i64, cap: Option<i64>) -> (i64, String) {
-    let mut target = available.max(0);
-    let mut why = format!("available {available} (on hand − reserved, all locations)");
-    if percent < 100 {
-        // In i128: a level written before the bounds could make the
-        // product overflow an i64.
-        let share = i128::from(target) * i128::from(percent.clamp(0, 100)) / 100;
-        target = i64::try_from(share).unwrap_or(i64::MAX);
-        why.push_str(&format!("; {percent} % allocated to this shop: {target}"));
-    }
-    if buffer > 0 {
-        target = target.saturating_sub(buffer).max(0);
-        why.push_str(&format!("; less a buffer of {buffer}: {target}"));
-    }
-    if let Some(c) = cap {
-        if target > c {
-            target = c;
-            why.push_str(&format!("; capped at {c}"));
-        }
-    }
-    (target, why)
 }
 
 /// Recompute `variants.is_low` for the variants the condition selects
@@ -228,29 +122,29 @@ pub struct PushItem {
     pub push_latency_ms: i64,
 }
 
+impl PushItem {
+    /// What the planner needs to decide the number sent.
+    pub fn planned(&self) -> Planned {
+        Planned {
+            target: self.target,
+            shown: self.shown,
+            channel_stock: self.channel_stock,
+            last_pushed: self.last_pushed,
+            uncertain: self.uncertain,
+            floor: self.floor,
+            split: self.split,
+            units_per_sec: self.units_per_sec,
+            push_latency_ms: self.push_latency_ms,
+        }
+    }
+}
+
 /// A listing whose channel showed something else than we believed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Drift {
     pub listing_id: ListingRowId,
     pub expected: i64,
     pub seen: i64,
-}
-
-/// What reading back a listing in doubt showed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// It shows what its sales left: nothing to send.
-    Confirmed,
-    /// Our push overwrote a sale: it shows more than it should; send its
-    /// number.
-    Overwritten,
-    /// It shows `unseen` units less than we know of: sales there are not
-    /// ingested yet. Our number would re-inflate it; once those sales are
-    /// in, its share will be that much lower, so only a lower number may
-    /// be sent (see [`Store::record_push_ahead`]).
-    SaleInFlight { unseen: i64 },
-    /// Unknown listing, or no longer in doubt.
-    NotInDoubt,
 }
 
 /// One push decision in a listing's history.
@@ -376,14 +270,8 @@ impl Store {
             warehouse_id: Option<String>,
             last_pushed: Option<i64>,
             uncertain: bool,
-            floor: Option<i64>,
             channel_stock: i64,
-            slot: Slot,
-            why: String,
-            intake_lag_ms: i64,
-            push_latency_ms: i64,
-            units_per_sec: f64,
-            shop_units_per_sec: f64,
+            facts: ListingFacts,
         }
         // variant → (available, its listings)
         let mut variants: Vec<(String, i64, Vec<Row>)> = Vec::new();
@@ -415,9 +303,9 @@ impl Store {
                 r.opt_int("stock_cap")?,
             );
             let floor = r.opt_int("channel_reserved")?.filter(|f| *f > 0);
+            let shop_id = r.text("shop_id")?;
             listings.push(Row {
                 listing_id: r.parse("id")?,
-                shop_id: r.text("shop_id")?,
                 external_listing_id: r.text("external_listing_id")?,
                 external_variant_id: r.text("external_variant_id")?,
                 warehouse_id: r.opt_text("warehouse_id")?,
@@ -425,86 +313,39 @@ impl Store {
                 uncertain: r
                     .opt_int("last_pushed_qty")?
                     .is_some_and(|p| p != r.int("channel_stock").unwrap_or(p)),
-                floor,
                 channel_stock: r.int("channel_stock")?,
-                slot: Slot {
-                    shown: r.int("channel_stock")?.min(r.int("shown")?),
-                    high: r.int("shown")?,
-                    floor: floor.unwrap_or(0),
-                    ceiling,
-                    frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
+                facts: ListingFacts {
+                    slot: Slot {
+                        shown: r.int("channel_stock")?.min(r.int("shown")?),
+                        high: r.int("shown")?,
+                        floor: floor.unwrap_or(0),
+                        ceiling,
+                        frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
+                    },
+                    promotion_hold: floor,
+                    allocation_why: why,
+                    units_per_sec: rates
+                        .get(&(r.text("variant_id")?, shop_id.clone()))
+                        .copied()
+                        .unwrap_or(0.0),
+                    shop_units_per_sec: shop_rates.get(&shop_id).copied().unwrap_or(0.0),
+                    intake_lag_ms: r.int("intake_lag_ms")?,
+                    push_latency_ms: r.int("push_latency_ms")?,
                 },
-                why,
-                intake_lag_ms: r.int("intake_lag_ms")?,
-                push_latency_ms: r.int("push_latency_ms")?,
-                units_per_sec: rates
-                    .get(&(r.text("variant_id")?, r.text("shop_id")?))
-                    .copied()
-                    .unwrap_or(0.0),
-                shop_units_per_sec: shop_rates.get(&r.text("shop_id")?).copied().unwrap_or(0.0),
+                shop_id,
             });
         }
         let shop_key = shop.to_string();
         let mut plan = Vec::new();
         for (variant, available, listings) in variants {
-            // The split is of the units themselves, so shares never overlap
-            // whatever each shop's own allocation. It starts where the units
-            // that can sell before a change reaches every channel would
-            // exceed what is left.
-            let pace = Pace {
-                // A listing can sell as fast as its whole shop: buyers of
-                // the SKUs that sold out crowd the ones still showing stock,
-                // so a SKU's own pace can jump within one push cycle.
-                units_per_sec: listings
-                    .iter()
-                    .map(|l| l.units_per_sec.max(l.shop_units_per_sec))
-                    .sum(),
-                horizon_ms: listings.iter().map(|l| l.intake_lag_ms).max().unwrap_or(0)
-                    + listings
-                        .iter()
-                        .map(|l| l.push_latency_ms)
-                        .max()
-                        .unwrap_or(0)
-                    + DELIVERY_ALLOWANCE_MS,
-            };
-            let threshold = split_threshold(pace);
-            let shown_total = saturating_sum(listings.iter().map(|l| l.slot.high.max(0)));
-            let split = listings.len() > 1
-                && is_split(available.max(0), threshold, shown_total <= available);
+            let facts: Vec<ListingFacts> = listings.iter().map(|l| l.facts.clone()).collect();
+            let decided = plan_variant(available, &facts);
             let variant_id: VariantId = variant
                 .parse()
                 .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
-            let shares = if split {
-                let slots: Vec<Slot> = listings.iter().map(|l| l.slot).collect();
-                sticky_split(available, &slots)
-            } else {
-                Vec::new()
-            };
-            for (i, l) in listings.into_iter().enumerate() {
+            for (l, (target, why)) in listings.into_iter().zip(decided.targets) {
                 if l.shop_id != shop_key {
                     continue;
-                }
-                let mut target = l.slot.ceiling;
-                let mut why = l.why;
-                if split {
-                    target = shares[i];
-                    let kept = if available > threshold {
-                        format!(", kept split until above {}", threshold.saturating_mul(2))
-                    } else {
-                        String::new()
-                    };
-                    why.push_str(&format!(
-                        "; {}{kept}: over {} listings this one shows {target} (it showed {})",
-                        explain_threshold(pace),
-                        shares.len(),
-                        l.slot.high
-                    ));
-                }
-                if let Some(f) = l.floor {
-                    if target < f {
-                        why.push_str(&format!("; raised to the marketplace's promotion hold {f}"));
-                        target = f;
-                    }
                 }
                 plan.push(PushItem {
                     listing_id: l.listing_id,
@@ -513,18 +354,18 @@ impl Store {
                     warehouse_id: l.warehouse_id,
                     target,
                     available,
-                    floor: l.floor,
+                    floor: l.facts.promotion_hold,
                     last_pushed: l.last_pushed,
                     uncertain: l.uncertain,
-                    shown: l.slot.high,
+                    shown: l.facts.slot.high,
                     channel_stock: l.channel_stock,
                     variant_id,
-                    shown_total,
+                    shown_total: decided.shown_total,
                     why,
-                    split,
-                    threshold,
-                    units_per_sec: l.units_per_sec,
-                    push_latency_ms: l.push_latency_ms,
+                    split: decided.split,
+                    threshold: decided.threshold,
+                    units_per_sec: l.facts.units_per_sec,
+                    push_latency_ms: l.facts.push_latency_ms,
                 });
             }
         }
@@ -891,19 +732,12 @@ impl Store {
         else {
             return Ok(Settled::NotInDoubt);
         };
-        let own = row.int("channel_stock")?;
-        let Some(pushed) = row.opt_int("last_pushed_qty")?.filter(|p| *p != own) else {
-            // Not in doubt, read before a lowering: fewer units than we
-            // know of means sales there are not ingested yet.
-            return Ok(if seen < own {
-                Settled::SaleInFlight {
-                    unseen: own.saturating_sub(seen),
-                }
-            } else {
-                Settled::NotInDoubt
-            });
-        };
-        let outcome = if seen == own {
+        let outcome = settle(
+            row.int("channel_stock")?,
+            row.opt_int("last_pushed_qty")?,
+            seen,
+        );
+        if outcome == Settled::Confirmed {
             sqlx::query(
                 "UPDATE listings SET last_pushed_qty = channel_stock WHERE org_id = $1 AND id = $2",
             )
@@ -911,14 +745,7 @@ impl Store {
             .bind(row.text("id")?)
             .execute(&mut *tx)
             .await?;
-            Settled::Confirmed
-        } else if seen < own.min(pushed) {
-            Settled::SaleInFlight {
-                unseen: own.min(pushed).saturating_sub(seen),
-            }
-        } else {
-            Settled::Overwritten
-        };
+        }
         tx.commit().await?;
         Ok(outcome)
     }
@@ -1059,115 +886,5 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         Ok(r.is_some())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{sticky_split, Slot};
-    use proptest::prelude::*;
-
-    fn slot(shown: i64) -> Slot {
-        Slot {
-            shown,
-            high: shown,
-            floor: 0,
-            ceiling: i64::MAX,
-            frozen: false,
-        }
-    }
-
-    #[test]
-    fn a_sale_on_one_channel_moves_nothing_on_the_others() {
-        // 3 units shown 2 + 1; channel B sells its unit: 2 left, A keeps 2.
-        assert_eq!(sticky_split(2, &[slot(2), slot(0)]), vec![2, 0]);
-        // Entering the split: both show the full 11, one sells: 10 left.
-        assert_eq!(sticky_split(10, &[slot(10), slot(11)]), vec![5, 5]);
-        // A cancellation frees a unit: it goes to the channel showing least.
-        assert_eq!(sticky_split(3, &[slot(2), slot(0)]), vec![2, 1]);
-        // A manual correction takes units from the channel showing most.
-        assert_eq!(sticky_split(1, &[slot(1), slot(2)]), vec![1, 0]);
-        assert_eq!(sticky_split(0, &[slot(1), slot(2)]), vec![0, 0]);
-    }
-
-    #[test]
-    fn a_doubtful_listing_is_set_to_its_share_and_its_units_stay_counted() {
-        // A sold one of 2 but our push may have landed after the sale: it
-        // shows 1 or 2. It is sent 1 (its share), and no spare unit goes
-        // to B until that is settled.
-        let doubtful = Slot { high: 2, ..slot(1) };
-        assert_eq!(sticky_split(3, &[doubtful, slot(2)]), vec![1, 2]);
-        assert_eq!(sticky_split(4, &[doubtful, slot(2)]), vec![1, 2]);
-        assert_eq!(sticky_split(4, &[slot(1), slot(2)]), vec![2, 2]);
-    }
-
-    #[test]
-    fn frozen_listings_and_promotion_holds_keep_their_units() {
-        let frozen = Slot {
-            frozen: true,
-            ..slot(2)
-        };
-        assert_eq!(sticky_split(3, &[frozen, slot(3)]), vec![2, 1]);
-        let held = Slot {
-            floor: 2,
-            ..slot(2)
-        };
-        assert_eq!(sticky_split(2, &[held, slot(2)]), vec![2, 0]);
-        let capped = Slot {
-            ceiling: 1,
-            ..slot(0)
-        };
-        assert_eq!(sticky_split(4, &[capped, slot(0)]), vec![1, 3]);
-    }
-
-    proptest! {
-        #[test]
-        fn never_overlaps_and_only_raises_when_covered(
-            available in -2i64..15,
-            shown in proptest::collection::vec(-1i64..15, 1..5),
-            floors in proptest::collection::vec(0i64..3, 5),
-            ceilings in proptest::collection::vec(0i64..20, 5),
-            frozen in proptest::collection::vec(proptest::bool::weighted(0.2), 5),
-            highs in proptest::collection::vec(proptest::bool::weighted(0.2), 5),
-        ) {
-            let slots: Vec<Slot> = shown.iter().enumerate().map(|(i, s)| Slot {
-                shown: *s,
-                high: *s + i64::from(highs[i]),
-                floor: floors[i],
-                ceiling: ceilings[i],
-                frozen: frozen[i],
-            }).collect();
-            let t = sticky_split(available, &slots);
-            let total: i64 = t.iter().sum();
-            let fixed: i64 = slots.iter().map(|s| if s.frozen { s.shown.max(0) } else { s.floor }).sum();
-            // Never more than the units, unless holds and frozen shops alone exceed them.
-            prop_assert!(total <= available.max(0).max(fixed));
-            let believed: i64 = slots.iter().map(|s| s.shown.max(0)).sum();
-            for (s, v) in slots.iter().zip(&t) {
-                prop_assert!(*v >= 0);
-                if s.frozen {
-                    prop_assert_eq!(*v, s.shown.max(0));
-                } else {
-                    prop_assert!(*v >= s.floor);
-                }
-            }
-            // A raise only while everything shown, before and after, is
-            // covered by the units.
-            let raised = slots.iter().zip(&t).any(|(s, v)| *v > s.shown.max(s.floor));
-            if raised {
-                let exposed: i64 = slots.iter().zip(&t).map(|(s, v)| (*v).max(s.high.max(0))).sum();
-                prop_assert!(exposed <= available, "exposed {} over {} units", exposed, available);
-                prop_assert!(believed <= available);
-                // A doubtful listing is never raised: its units are counted
-                // at the most it may show.
-            }
-            // With no lowering waiting, every unit is on sale somewhere, as
-            // far as ceilings allow.
-            let settled = slots.iter().all(|s| s.high == s.shown && (s.frozen || s.shown <= s.ceiling.min(available.max(0)).max(s.floor)));
-            if settled && fixed <= available.max(0) {
-                let room: i64 = slots.iter().map(|s| if s.frozen { s.shown.max(0) } else { s.ceiling.min(available.max(0)).max(s.floor) }).sum();
-                prop_assert_eq!(total, available.max(0).min(room));
-            }
-        }
     }
 }
