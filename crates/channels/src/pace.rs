@@ -1,11 +1,12 @@
 //! Client-side pacing of marketplace calls, per (shop, API).
 //!
-//! Marketplaces count requests per API per shop (TikTok: 50 per second) and
-//! answer excess with a throttle error. A client that only reacts to those
-//! answers wastes calls and delays work by the ban; so every client sends
-//! each request through a [`Pacer`] first: a sliding window per key that
-//! lets up to `per_second` calls go at once and each further call only once
-//! a slot is free again — a window after the call that held it *ended*.
+//! Marketplaces count requests per API per shop (TikTok: 50 per second;
+//! Shopee's one public figure: 1,000 a minute) and answer excess with a
+//! throttle error. A client that only reacts to those answers wastes calls
+//! and delays work by the ban; so every client sends each request through a
+//! [`Pacer`] first: a sliding window per key that lets up to its number of
+//! calls go at once and each further call only once a slot is free again —
+//! a window after the call that held it *ended*.
 //! Counting from the end rather than the start keeps every second, wherever
 //! it starts and however late a request arrives, under the limit: the
 //! marketplace saw the old call before its answer came back, and sees the
@@ -40,13 +41,16 @@ pub async fn measure_waits<F: Future>(f: F) -> (F::Output, Duration) {
         .await
 }
 
-/// How long after a call ended its slot is free again: a second, and a
-/// margin for clocks that count whole milliseconds.
-const WINDOW: Duration = Duration::from_millis(1_050);
+/// Added to a window: a margin for clocks that count whole milliseconds.
+const MARGIN: Duration = Duration::from_millis(50);
 
 #[derive(Debug)]
 pub struct Pacer {
-    per_second: usize,
+    /// Calls allowed in any one `window`.
+    calls: usize,
+    /// How long after a call ended its slot is free again (the limit's
+    /// window and a margin).
+    window: Duration,
     keys: Mutex<HashMap<(String, String), Slots>>,
 }
 
@@ -54,7 +58,7 @@ pub struct Pacer {
 struct Slots {
     /// Calls under way.
     in_flight: usize,
-    /// When recent calls ended, oldest first (at most `per_second`).
+    /// When recent calls ended, oldest first (at most `calls`).
     ended: VecDeque<Instant>,
     /// No call before this (a throttle answer's ban).
     banned_until: Option<Instant>,
@@ -75,7 +79,7 @@ impl Drop for Slot<'_> {
         if let Some(k) = keys.get_mut(&self.key) {
             k.in_flight = k.in_flight.saturating_sub(1);
             k.ended.push_back(now);
-            while k.ended.len() > self.pacer.per_second {
+            while k.ended.len() > self.pacer.calls {
                 k.ended.pop_front();
             }
         }
@@ -85,8 +89,15 @@ impl Drop for Slot<'_> {
 impl Pacer {
     /// `per_second` requests per (shop, API) in any one second.
     pub fn new(per_second: u32) -> Self {
+        Self::per_window(per_second, Duration::from_secs(1))
+    }
+
+    /// `calls` requests per (shop, API) in any `window` (e.g. 1,000 a
+    /// minute): a burst goes at once as long as the window has room.
+    pub fn per_window(calls: u32, window: Duration) -> Self {
         Pacer {
-            per_second: per_second.max(1) as usize,
+            calls: calls.max(1) as usize,
+            window: window + MARGIN,
             keys: Mutex::new(HashMap::new()),
         }
     }
@@ -109,26 +120,25 @@ impl Pacer {
                     keys.retain(|_, k| {
                         k.in_flight > 0
                             || k.banned_until.is_some_and(|b| b > now)
-                            || k.ended.back().is_some_and(|t| *t + WINDOW > now)
+                            || k.ended.back().is_some_and(|t| *t + self.window > now)
                     });
                 }
                 let k = keys.entry(key.clone()).or_default();
-                while k.ended.front().is_some_and(|t| *t + WINDOW <= now) {
+                while k.ended.front().is_some_and(|t| *t + self.window <= now) {
                     k.ended.pop_front();
                 }
                 match k.banned_until {
                     Some(ban) if ban > now => ban - now,
-                    _ if k.in_flight + k.ended.len() < self.per_second => {
+                    _ if k.in_flight + k.ended.len() < self.calls => {
                         k.in_flight += 1;
                         break;
                     }
                     // The earliest a slot frees: a window after the oldest
                     // ended call, or after a call under way ends (not
                     // sooner than a window from now).
-                    _ => k
-                        .ended
-                        .front()
-                        .map_or(WINDOW, |t| (*t + WINDOW).saturating_duration_since(now)),
+                    _ => k.ended.front().map_or(self.window, |t| {
+                        (*t + self.window).saturating_duration_since(now)
+                    }),
                 }
             };
             tokio::time::sleep(wait).await;
@@ -175,6 +185,28 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_per_minute_budget_lets_a_burst_through_and_then_holds() {
+        let pacer = Pacer::per_window(50, Duration::from_secs(60));
+        let (_, waited) = measure_waits(async {
+            for _ in 0..50 {
+                drop(pacer.acquire("shop", "update_stock").await);
+            }
+        })
+        .await;
+        assert_eq!(waited, Duration::ZERO, "fifty in a minute pass at once");
+        // The fifty-first waits for the minute: not sent within a second.
+        let next = tokio::time::timeout(
+            Duration::from_secs(1),
+            pacer.acquire("shop", "update_stock"),
+        )
+        .await;
+        assert!(
+            next.is_err(),
+            "a call over the minute's budget was let through"
+        );
+    }
 
     #[tokio::test]
     async fn a_burst_passes_then_calls_are_spaced_at_the_rate() {

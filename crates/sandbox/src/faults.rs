@@ -65,9 +65,16 @@ impl FaultConfig {
         if self.rate_limit_off {
             return None;
         }
-        Some(RateLimit {
-            per_second: self.rate_limit_qps.unwrap_or(documented.per_second),
-            ban_secs: self.rate_limit_ban_secs.unwrap_or(documented.ban_secs),
+        Some(match self.rate_limit_qps {
+            Some(qps) => RateLimit {
+                calls: qps,
+                window_secs: 1,
+                ban_secs: self.rate_limit_ban_secs.unwrap_or(documented.ban_secs),
+            },
+            None => RateLimit {
+                ban_secs: self.rate_limit_ban_secs.unwrap_or(documented.ban_secs),
+                ..documented
+            },
         })
     }
 }
@@ -75,8 +82,11 @@ impl FaultConfig {
 /// A per-(shop, API) request limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
-    /// Calls allowed in any one second.
-    pub per_second: u32,
+    /// Calls allowed in any `window_secs` seconds.
+    pub calls: u32,
+    /// The window the calls are counted over (1: calls per second; Shopee's
+    /// one public figure is per minute).
+    pub window_secs: u32,
     /// Seconds a key stays refused after going over (0: only the excess calls are refused).
     pub ban_secs: u32,
 }
@@ -88,9 +98,9 @@ pub(crate) enum Injected {
     Timeout,
 }
 
-/// A sliding one-second window per (shop, API), counted on the sandbox clock so tests with a
-/// manual clock are deterministic. A sliding window (rather than calendar seconds) is the strict
-/// reading of "N requests per second": no second, wherever it starts, sees more than N.
+/// A sliding window per (shop, API), counted on the sandbox clock so tests with a manual clock
+/// are deterministic. A sliding window (rather than calendar seconds) is the strict reading of
+/// "N requests per second" (or minute): no window, wherever it starts, sees more than N.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     keys: HashMap<(u64, String), Window>,
@@ -98,7 +108,7 @@ pub(crate) struct RateLimiter {
 
 #[derive(Debug, Default)]
 struct Window {
-    /// Times (ms) of the calls let through in the last second, oldest first.
+    /// Times (ms) of the calls let through in the last window, oldest first.
     recent: VecDeque<i64>,
     /// Refused until this time (ms) after going over, when the marketplace bans.
     banned_until_ms: i64,
@@ -109,9 +119,11 @@ impl RateLimiter {
     /// (at least 1, as marketplaces word it).
     pub fn hit(&mut self, shop: u64, api: &str, now_ms: i64, limit: RateLimit) -> Option<u32> {
         if self.keys.len() > 10_000 {
-            // Keys idle for a second are free again: forget them.
+            // Keys idle for a window are free again: forget them.
+            let window_ms = i64::from(limit.window_secs.max(1)) * 1000;
             self.keys.retain(|_, w| {
-                w.banned_until_ms > now_ms || w.recent.back().is_some_and(|t| *t > now_ms - 1000)
+                w.banned_until_ms > now_ms
+                    || w.recent.back().is_some_and(|t| *t > now_ms - window_ms)
             });
         }
         let w = self.keys.entry((shop, api.to_owned())).or_default();
@@ -119,10 +131,11 @@ impl RateLimiter {
             let left = (w.banned_until_ms - now_ms + 999) / 1000;
             return Some(u32::try_from(left).unwrap_or(u32::MAX).max(1));
         }
-        while w.recent.front().is_some_and(|t| *t <= now_ms - 1000) {
+        let window_ms = i64::from(limit.window_secs.max(1)) * 1000;
+        while w.recent.front().is_some_and(|t| *t <= now_ms - window_ms) {
             w.recent.pop_front();
         }
-        if w.recent.len() >= limit.per_second as usize {
+        if w.recent.len() >= limit.calls as usize {
             if limit.ban_secs > 0 {
                 w.banned_until_ms = now_ms + i64::from(limit.ban_secs) * 1000;
             }
@@ -138,7 +151,8 @@ mod tests {
     use super::*;
 
     const TWO: RateLimit = RateLimit {
-        per_second: 2,
+        calls: 2,
+        window_secs: 1,
         ban_secs: 0,
     };
 
@@ -174,7 +188,8 @@ mod tests {
     fn a_ban_refuses_every_call_until_it_ends() {
         let mut l = RateLimiter::default();
         let ban = RateLimit {
-            per_second: 1,
+            calls: 1,
+            window_secs: 1,
             ban_secs: 2,
         };
         assert_eq!(l.hit(1, "a", 0, ban), None);

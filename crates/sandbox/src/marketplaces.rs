@@ -63,7 +63,8 @@ mod tests {
         assert_eq!(
             f.rate_limit(documented_limit(Marketplace::TikTok)),
             Some(RateLimit {
-                per_second: 50,
+                calls: 50,
+                window_secs: 1,
                 ban_secs: 0
             })
         );

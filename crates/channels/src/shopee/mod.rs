@@ -110,10 +110,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 /// Calls of one kind a client has in flight at once for one shop.
 const PARALLEL_CALLS: usize = 8;
 
-/// Default calls per second per (shop, API). Shopee publishes no figure for
-/// its core APIs; the one public number is 1,000 calls a minute per API,
-/// which the sandbox enforces as 16 a second.
-pub const DEFAULT_PACE: u32 = 16;
+/// Default calls per (shop, API) in any one [`DEFAULT_PACE_WINDOW`]. Shopee
+/// publishes no figure for its core APIs; the one public number is 1,000
+/// calls a minute per API, which the sandbox enforces over a sliding minute.
+/// Within it a burst goes at once (at most [`PARALLEL_CALLS`] in flight).
+pub const DEFAULT_PACE: u32 = 1_000;
+pub const DEFAULT_PACE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// App credentials and endpoint of a Shopee partner app.
 #[derive(Debug, Clone)]
@@ -124,10 +126,11 @@ pub struct ShopeeConfig {
     /// `http://127.0.0.1:PORT`).
     pub base_url: String,
     pub http: HttpSettings,
-    /// Calls per second per (shop, API) the client allows itself. Shopee
-    /// publishes no limit for its core APIs; this stays well below what
-    /// sellers report being throttled at.
-    pub pace_per_second: u32,
+    /// Calls per (shop, API) the client allows itself in any `pace_window`.
+    /// Shopee publishes no limit for its core APIs; the default is the one
+    /// public figure, 1,000 a minute.
+    pub pace_calls: u32,
+    pub pace_window: std::time::Duration,
 }
 
 impl ShopeeConfig {
@@ -137,12 +140,15 @@ impl ShopeeConfig {
             partner_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
             http: HttpSettings::default(),
-            pace_per_second: DEFAULT_PACE,
+            pace_calls: DEFAULT_PACE,
+            pace_window: DEFAULT_PACE_WINDOW,
         }
     }
 
+    /// Pace the client at `per_second` calls per (shop, API) in any second.
     pub fn with_pace(mut self, per_second: u32) -> Self {
-        self.pace_per_second = per_second;
+        self.pace_calls = per_second;
+        self.pace_window = std::time::Duration::from_secs(1);
         self
     }
 
@@ -200,7 +206,7 @@ impl ShopeeClient {
             partner_key: config.partner_key,
             base: parse_base_url("Shopee base URL", &config.base_url)?,
             http,
-            pacer: Pacer::new(config.pace_per_second),
+            pacer: Pacer::per_window(config.pace_calls, config.pace_window),
             clock,
         })
     }

@@ -113,9 +113,12 @@ pub trait Harness: Send + Sync + Sized + 'static {
     const OUT_OF_STOCK_REASON: Option<&'static str>;
     /// The path the push receiver answers on.
     const PUSH_PATH: &'static str;
-    /// Calls in a burst that is more than the sandbox's default limit allows
-    /// in a second.
+    /// Calls in a burst sent at once, and the least time the client's pacer
+    /// takes to send them within the sandbox's default limit: more than a
+    /// per-second limit allows takes a second; Shopee's per-minute budget
+    /// lets a burst well above the old 16 a second through at once.
     const BURST: usize;
+    const BURST_TAKES_SECS: u64 = 1;
 
     /// Where the shared clock starts.
     fn start_at() -> Timestamp;

@@ -96,7 +96,8 @@ impl Harness for Shopee {
     const NOT_FOUND_CODE: Option<&'static str> = None;
     const UNKNOWN_VARIANT_REASON: FailureReason = FailureReason::Other;
     const UNKNOWN_IDS: (&'static str, &'static str) = ("999999999", "999999999");
-    const BURST: usize = 25;
+    const BURST: usize = 60;
+    const BURST_TAKES_SECS: u64 = 0;
     const STATUS_AFTER_SHIP: &'static str = "PROCESSED";
     const TRACKING_PREFIX: Option<&'static str> = Some("SPXID");
     const SHIPMENT_REPORTS_TRACKING: bool = true;

@@ -242,7 +242,8 @@ impl Protocol for LazadaProtocol {
         // Per-API limits, the docs' example being 30 QPS, answered `ApiCallLimit` with a ban
         // ("this ban will last 1 seconds").
         RateLimit {
-            per_second: 30,
+            calls: 30,
+            window_secs: 1,
             ban_secs: 1,
         }
     }

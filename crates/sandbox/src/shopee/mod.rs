@@ -206,9 +206,11 @@ impl Protocol for ShopeeProtocol {
 
     fn rate_limit(&self) -> RateLimit {
         // No published figure for core APIs; the one public number is 1,000 calls per minute
-        // per API, so about 16 per second, answered `rate_limit.exceed_shop_api`.
+        // per API, counted here per shop over a sliding minute (a burst is fine within it),
+        // answered `rate_limit.exceed_shop_api`.
         RateLimit {
-            per_second: 16,
+            calls: 1_000,
+            window_secs: 60,
             ban_secs: 0,
         }
     }

@@ -223,7 +223,8 @@ impl Protocol for TikTokProtocol {
     fn rate_limit(&self) -> RateLimit {
         // Published: 50 requests per second per API per shop, HTTP 429 code 36009002.
         RateLimit {
-            per_second: 50,
+            calls: 50,
+            window_secs: 1,
             ban_secs: 0,
         }
     }

@@ -721,15 +721,29 @@ async fn shipping_an_unpaid_order_is_not_ready_to_ship() {
 
 #[tokio::test]
 async fn a_per_shop_rate_limit_is_on_by_default() {
+    // 1,000 calls a minute per API (the one public figure), counted over a
+    // sliding minute: a burst is fine, the 1,001st within the minute is not.
     let s = setup().await;
     let path = "/api/v2/shop/get_shop_info";
-    for i in 0..16 {
+    for i in 0..1_000 {
         assert_eq!(s.get_with(path, &s.token, "").await.0, 200, "call {i}");
     }
     let (status, v) = s.get_with(path, &s.token, "").await;
     assert_eq!(
         (status, v["error"].as_str()),
         (429, Some("rate_limit.exceed_shop_api"))
+    );
+    s.env.advance_secs(30);
+    assert_eq!(
+        s.get_with(path, &s.token, "").await.0,
+        429,
+        "the same minute"
+    );
+    s.env.advance_secs(31);
+    assert_eq!(
+        s.get_with(path, &s.token, "").await.0,
+        200,
+        "a minute later"
     );
     let faults = s.env.control("GET", "/__sandbox/faults", json!({})).await;
     assert_eq!(faults["rate_limit_off"], false, "{faults}");
