@@ -43,6 +43,13 @@ impl JobError {
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
         match e {
+            // Lost a deadlock: nothing was written, run again soon rather
+            // than after a failure's backoff (a push delayed is stock shown
+            // too long).
+            StoreError::Database(_) if e.is_contention() => JobError::Retry {
+                message: e.to_string(),
+                after: Some(Duration::from_millis(20)),
+            },
             StoreError::Database(_) => JobError::retry(e.to_string()),
             other => JobError::Permanent(other.to_string()),
         }

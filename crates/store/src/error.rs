@@ -51,6 +51,20 @@ impl StoreError {
         }
     }
 
+    /// Whether the database gave up on the transaction because another one
+    /// held what it needed: a deadlock or serialization failure on
+    /// PostgreSQL (40P01, 40001), a busy or locked database on SQLite.
+    /// Nothing was written; running the same transaction again succeeds.
+    pub fn is_contention(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        matches!(
+            e.code().as_deref(),
+            Some("40P01" | "40001" | "5" | "6" | "517" | "261" | "262")
+        )
+    }
+
     /// Whether the database refused the write because of a unique key.
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())

@@ -82,9 +82,38 @@ pub struct IngestOutcome {
     pub missed_by_webhook: bool,
 }
 
+/// How many times a booking that lost a deadlock is tried in all.
+const CONTENTION_ATTEMPTS: u64 = 5;
+
 impl Store {
     /// Record or update one marketplace order of `shop`.
     pub async fn ingest_order(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: Marketplace,
+        order: &IngestOrder,
+        via: Via,
+        actor: &Actor,
+    ) -> Result<IngestOutcome> {
+        // Bookings of the same SKUs from several shops at once may deadlock
+        // on PostgreSQL; the loser wrote nothing and is booked again.
+        let mut attempt = 1;
+        loop {
+            match self
+                .ingest_once(org, shop, marketplace, order, via, actor)
+                .await
+            {
+                Err(e) if e.is_contention() && attempt < CONTENTION_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_once(
         &self,
         org: OrgId,
         shop: ShopId,

@@ -185,9 +185,15 @@ impl Store {
     pub async fn drain_dirty(&self, limit: i64) -> Result<Vec<ShopId>> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(
-            "SELECT org_id, variant_id FROM dirty_variants ORDER BY marked_at LIMIT $1",
-        )
+        // Marks a booking is writing right now are left for the next round:
+        // waiting for them while holding others would deadlock with it.
+        let skip = match self.backend {
+            crate::db::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::db::Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT org_id, variant_id FROM dirty_variants ORDER BY marked_at LIMIT $1{skip}"
+        ))
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;

@@ -103,6 +103,10 @@ pub enum BenchCommand {
         /// for a handful of the hardest); the shape flags above are ignored.
         #[arg(long, value_name = "GRID", num_args = 0..=1, default_missing_value = "full")]
         sweep: Option<String>,
+        /// With `--sweep`: exit with an error when a storm oversold, sold
+        /// through less than 99 % of its stock, or did not finish (for CI).
+        #[arg(long, requires = "sweep")]
+        check: bool,
         #[arg(long)]
         json: bool,
     },
@@ -185,6 +189,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             faults,
             postgres_url,
             sweep,
+            check,
             json,
         } => {
             if let Some(grid) = sweep {
@@ -193,7 +198,11 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                     "small" => crate::sweep::SMALL,
                     other => anyhow::bail!("--sweep takes `full` or `small`, not {other:?}"),
                 };
-                crate::sweep::run(config, cells, postgres_url, max_seconds, json).await?;
+                let summary =
+                    crate::sweep::run(config, cells, postgres_url, max_seconds, json).await?;
+                if check {
+                    summary.check()?;
+                }
                 return Ok(());
             }
             let opts = crate::oversell::StormOptions {

@@ -75,7 +75,7 @@ struct Row<'a> {
 }
 
 /// What the whole sweep found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Summary {
     pub cells: usize,
     /// Storms that did not finish (background work still running at the deadline).
@@ -107,6 +107,24 @@ impl Summary {
 }
 
 /// Runs every storm of `cells` with StoreSync syncing in real time.
+impl Summary {
+    /// The goals every storm must meet: nothing oversold, at least 99 % of
+    /// the stock sold, every storm finished.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.cells_failed > 0 || self.cells_oversold > 0 || self.min_sell_through < 0.99 {
+            anyhow::bail!(
+                "storms missed their goals: {} of {} did not finish, {} oversold (max {} units), lowest sell-through {:.3}",
+                self.cells_failed,
+                self.cells,
+                self.cells_oversold,
+                self.max_oversold,
+                self.min_sell_through
+            );
+        }
+        Ok(())
+    }
+}
+
 pub async fn run(
     config: &Config,
     cells: &[Cell],
@@ -240,5 +258,30 @@ mod tests {
         );
         assert!(FULL.iter().any(|c| c.faults));
         assert!(SMALL.iter().any(|c| c.latency_ms >= 150));
+    }
+
+    #[test]
+    fn the_check_fails_on_any_oversold_unhidden_or_unfinished_storm() {
+        let clean = Summary {
+            min_sell_through: 1.0,
+            ..Summary::new(4)
+        };
+        assert!(clean.check().is_ok());
+        let oversold = Summary {
+            cells_oversold: 1,
+            max_oversold: 2,
+            ..clean
+        };
+        assert!(oversold.check().is_err());
+        let hidden = Summary {
+            min_sell_through: 0.98,
+            ..clean
+        };
+        assert!(hidden.check().is_err());
+        let unfinished = Summary {
+            cells_failed: 1,
+            ..clean
+        };
+        assert!(unfinished.check().is_err());
     }
 }
