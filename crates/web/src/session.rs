@@ -15,12 +15,14 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use storesync_crypto::{dummy_verify, hash_password, hash_token, session_id, verify_password};
 use storesync_store::signin::ClientMeta;
-use storesync_store::{AuthUser, Membership};
+use storesync_store::AuthUser;
 use tokio::sync::Semaphore;
 
+use crate::api::wire::accounts::SessionView;
+use crate::api::wire::all;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{authenticate, session_cookie, ApiJson, Caller, Viewer};
 use crate::limiter::{self, Client};
@@ -88,13 +90,6 @@ pub struct LoginRequest {
     /// Slug of the organization to work in; the first membership otherwise.
     #[serde(default)]
     pub org: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SessionView {
-    pub user: AuthUser,
-    pub csrf_token: Option<String>,
-    pub memberships: Vec<Membership>,
 }
 
 pub(crate) fn session_cookie_header(
@@ -173,9 +168,9 @@ pub(crate) async fn sign_in(
         .ok_or(ApiError::BadCredentials)?;
     let cookie = session_cookie_header(state, id.expose(), lifetime / 1000)?;
     let view = SessionView {
-        user,
+        user: user.into(),
         csrf_token: Some(csrf_token_for(id.expose())),
-        memberships,
+        memberships: all(memberships),
     };
     Ok((cookie, view))
 }
@@ -211,9 +206,9 @@ pub async fn current(
     };
     let memberships = state.store.memberships(user.user_id).await?;
     Ok(Json(SessionView {
-        user,
+        user: user.into(),
         csrf_token,
-        memberships,
+        memberships: all(memberships),
     }))
 }
 

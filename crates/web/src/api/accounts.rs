@@ -5,8 +5,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::wire::accounts::Accepted;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -15,11 +16,6 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     pub email: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Accepted {
-    pub message: &'static str,
 }
 
 pub const RESET_ANSWER: &str =

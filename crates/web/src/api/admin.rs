@@ -3,14 +3,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use storesync_crypto::{hash_token, random_token};
 use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
-use storesync_domain::{Role, Timestamp};
+use storesync_domain::Role;
 use storesync_engine::accounts::Delivery;
 use storesync_store::accounts::Invitation;
-use storesync_store::{ApiTokenInfo, AuditEntry, Page, PageRequest};
+use storesync_store::PageRequest;
 
+use super::wire::accounts::{ApiTokenInfo, AuditEntry, CreatedToken, InvitationView, MemberView};
+use super::wire::{all, Page};
 use super::{parse_id, PageQuery};
 use crate::error::ApiResult;
 use crate::extract::{Admin, ApiJson, ApiQuery, Caller, Viewer};
@@ -24,34 +26,16 @@ pub async fn audit(
     Ok(Json(
         s.store
             .list_audit(caller.org_id, &PageRequest::from(&q))
-            .await?,
+            .await?
+            .into(),
     ))
-}
-
-#[derive(Debug, Serialize)]
-pub struct MemberView {
-    pub user_id: UserId,
-    pub email: String,
-    pub role: Role,
-    pub created_at: Timestamp,
 }
 
 pub async fn list_members(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<MemberView>>> {
-    let members = s.store.list_members(caller.org_id).await?;
-    Ok(Json(
-        members
-            .into_iter()
-            .map(|(u, role)| MemberView {
-                user_id: u.id,
-                email: u.email,
-                role,
-                created_at: u.created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(all(s.store.list_members(caller.org_id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,31 +84,6 @@ pub struct NewInvitation {
     pub role: Role,
 }
 
-/// An invitation as the API shows it: never its token or link, which only
-/// the invited address receives.
-#[derive(Debug, Serialize)]
-pub struct InvitationView {
-    pub id: InvitationId,
-    pub email: String,
-    pub role: Role,
-    pub invited_by: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-impl From<Invitation> for InvitationView {
-    fn from(i: Invitation) -> Self {
-        InvitationView {
-            id: i.id,
-            email: i.email,
-            role: i.role,
-            invited_by: i.invited_by,
-            created_at: i.created_at,
-            expires_at: i.expires_at,
-        }
-    }
-}
-
 /// Invite someone by email; the link goes by mail to that address only.
 pub(crate) async fn invite_as(
     s: &AppState,
@@ -160,8 +119,7 @@ pub async fn list_invitations(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<InvitationView>>> {
-    let list = s.store.list_invitations(caller.org_id).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
+    Ok(Json(all(s.store.list_invitations(caller.org_id).await?)))
 }
 
 pub async fn revoke_invitation(
@@ -181,7 +139,7 @@ pub(crate) async fn new_token(
     s: &AppState,
     caller: &storesync_store::AuthUser,
     name: &str,
-) -> ApiResult<(ApiTokenInfo, String)> {
+) -> ApiResult<(storesync_store::ApiTokenInfo, String)> {
     let token = random_token("ss_");
     let info = s
         .store
@@ -200,7 +158,7 @@ pub async fn list_tokens(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<ApiTokenInfo>>> {
-    Ok(Json(s.store.list_api_tokens(caller.org_id).await?))
+    Ok(Json(all(s.store.list_api_tokens(caller.org_id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,21 +167,19 @@ pub struct NewToken {
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub info: ApiTokenInfo,
-    /// Shown once; only its hash is kept.
-    pub token: String,
-}
-
 pub async fn create_token(
     State(s): State<AppState>,
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let (info, token) = new_token(&s, &caller, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            info: info.into(),
+            token,
+        }),
+    ))
 }
 
 pub async fn revoke_token(

@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use storesync_domain::{Sku, ValidationError};
-use storesync_store::{
-    AdjustRequest, AdjustResult, Movement, Page, PageRequest, SkuInventory, StockChange,
-    TransferRequest, TransferResult,
-};
+use storesync_store::{AdjustRequest, PageRequest, StockChange, TransferRequest};
 
+use super::wire::inventory::{AdjustResult, Movement, SkuInventory, TransferResult};
+use super::wire::Page;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -26,7 +25,7 @@ pub async fn get_inventory(
     caller: Caller<Viewer>,
     ApiQuery(q): ApiQuery<SkuQuery>,
 ) -> ApiResult<Json<SkuInventory>> {
-    Ok(Json(s.store.inventory(caller.org_id, &q.sku).await?))
+    Ok(Json(s.store.inventory(caller.org_id, &q.sku).await?.into()))
 }
 
 pub async fn movements(
@@ -38,7 +37,12 @@ pub async fn movements(
         limit: q.limit,
         cursor: q.cursor,
     };
-    Ok(Json(s.store.movements(caller.org_id, &q.sku, &page).await?))
+    Ok(Json(
+        s.store
+            .movements(caller.org_id, &q.sku, &page)
+            .await?
+            .into(),
+    ))
 }
 
 /// Body of `POST /inventory/adjustments`: exactly one of `delta` and `set`.
@@ -82,7 +86,8 @@ pub async fn adjust(
     Ok(Json(
         s.store
             .adjust_stock(caller.org_id, &req, &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -115,6 +120,7 @@ pub async fn transfer(
     Ok(Json(
         s.store
             .transfer_stock(caller.org_id, &req, &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }
