@@ -12,6 +12,8 @@ pub mod money;
 pub mod order;
 pub mod protection;
 pub mod role;
+#[cfg(feature = "schemars")]
+mod schema;
 pub mod sku;
 pub mod time;
 pub mod validation;

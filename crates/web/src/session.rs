@@ -15,6 +15,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_crypto::{dummy_verify, hash_password, hash_token, session_id, verify_password};
 use storesync_store::signin::ClientMeta;
@@ -82,7 +83,7 @@ impl PasswordGate {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -212,7 +213,7 @@ pub async fn current(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_crypto::{hash_token, random_token};
 use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
@@ -38,7 +39,7 @@ pub async fn list_members(
     Ok(Json(all(s.store.list_members(caller.org_id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
     pub role: Role,
@@ -77,7 +78,7 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     pub email: String,
@@ -161,7 +162,7 @@ pub async fn list_tokens(
     Ok(Json(all(s.store.list_api_tokens(caller.org_id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,

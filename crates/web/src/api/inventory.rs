@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_domain::{Sku, ValidationError};
 use storesync_store::{AdjustRequest, PageRequest, StockChange, TransferRequest};
@@ -46,8 +47,9 @@ pub async fn movements(
 }
 
 /// Body of `POST /inventory/adjustments`: exactly one of `delta` and `set`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Adjustment")]
 pub struct AdjustBody {
     pub sku: Sku,
     #[serde(default)]
@@ -91,8 +93,9 @@ pub async fn adjust(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Transfer")]
 pub struct TransferBody {
     pub sku: Sku,
     pub from: String,

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Timestamp};
@@ -98,8 +99,9 @@ async fn transition(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Ship")]
 pub struct ShipBody {
     pub carrier: String,
     pub tracking_number: String,
@@ -119,8 +121,9 @@ pub async fn ship(
     fulfil(&s, &caller, id, t).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Cancel")]
 pub struct CancelBody {
     pub reason: String,
 }
@@ -159,8 +162,9 @@ async fn fulfil(
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Return")]
 pub struct ReturnBody {
     /// Put the returned units back on hand (default true).
     #[serde(default = "yes")]
@@ -186,8 +190,9 @@ pub async fn mark_returned(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StatusChange")]
 pub struct StatusBody {
     pub status: OrderStatus,
 }

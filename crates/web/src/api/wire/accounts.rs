@@ -2,13 +2,14 @@
 //! wire. Request bodies are next to their handlers (`api::admin`,
 //! `api::accounts`, `session`).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use storesync_domain::ids::{ApiTokenId, AuditId, InvitationId, OrgId, UserId};
 use storesync_domain::{Role, Timestamp};
 use storesync_store as store;
 
 /// One row of the audit log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct AuditEntry {
     pub id: AuditId,
     pub at: Timestamp,
@@ -39,7 +40,7 @@ impl From<store::AuditEntry> for AuditEntry {
 }
 
 /// A member of the organization and their role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct MemberView {
     pub user_id: UserId,
     pub email: String,
@@ -60,7 +61,7 @@ impl From<(store::User, Role)> for MemberView {
 
 /// An invitation as the API shows it: never its token or link, which only
 /// the invited address receives.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct InvitationView {
     pub id: InvitationId,
     pub email: String,
@@ -84,7 +85,7 @@ impl From<store::accounts::Invitation> for InvitationView {
 }
 
 /// An API token's record, never its value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct ApiTokenInfo {
     pub id: ApiTokenId,
     pub name: String,
@@ -108,7 +109,7 @@ impl From<store::ApiTokenInfo> for ApiTokenInfo {
 }
 
 /// A new API token: its record and its value, shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub info: ApiTokenInfo,
@@ -117,13 +118,13 @@ pub struct CreatedToken {
 }
 
 /// The answer to a request whose outcome goes by mail.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Accepted {
     pub message: &'static str,
 }
 
 /// The signed-in caller within one organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Caller {
     pub user_id: UserId,
     pub email: String,
@@ -145,7 +146,7 @@ impl From<store::AuthUser> for Caller {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
@@ -155,7 +156,7 @@ pub struct Org {
 }
 
 /// One organization the caller belongs to, and their role there.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Membership {
     pub org: Org,
     pub role: Role,
@@ -177,7 +178,7 @@ impl From<store::Membership> for Membership {
 }
 
 /// The answer of `GET /auth/session` and of a sign-in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct SessionView {
     pub user: Caller,
     pub csrf_token: Option<String>,

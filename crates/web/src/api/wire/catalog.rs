@@ -1,5 +1,6 @@
 //! Products, variants, bundles and locations on the wire.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use storesync_domain::ids::{LocationId, ProductId, VariantId};
 use storesync_domain::{Money, Sku, Timestamp};
@@ -7,7 +8,7 @@ use storesync_store as store;
 
 use super::all;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Location {
     pub id: LocationId,
     pub code: String,
@@ -29,7 +30,7 @@ impl From<store::Location> for Location {
 }
 
 /// Body of `POST /locations`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewLocation {
     pub code: String,
@@ -46,7 +47,7 @@ impl From<NewLocation> for store::NewLocation {
 }
 
 /// One component of a bundle, as given.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BundleComponentInput {
     pub sku: Sku,
@@ -62,7 +63,7 @@ impl From<BundleComponentInput> for store::BundleComponentInput {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariant {
     pub sku: Sku,
@@ -99,7 +100,7 @@ impl From<NewVariant> for store::NewVariant {
 }
 
 /// Body of `POST /products`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     pub name: String,
@@ -119,7 +120,7 @@ impl From<NewProduct> for store::NewProduct {
 }
 
 /// Changes to one existing variant, found by SKU.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatch {
     pub sku: Sku,
@@ -156,7 +157,7 @@ impl From<VariantPatch> for store::VariantPatch {
 }
 
 /// Body of `PATCH /products/{id}`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
     #[serde(default)]
@@ -182,7 +183,7 @@ impl From<ProductPatch> for store::ProductPatch {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct BundleComponent {
     pub sku: Sku,
     pub variant_id: VariantId,
@@ -199,7 +200,7 @@ impl From<store::BundleComponent> for BundleComponent {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Variant {
     pub id: VariantId,
     pub product_id: ProductId,
@@ -234,7 +235,7 @@ impl From<store::Variant> for Variant {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Product {
     pub id: ProductId,
     pub name: String,

@@ -2,6 +2,7 @@
 //! wire. The request bodies are next to their handlers (`api::inventory`),
 //! as they are read field by field into the store's requests.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use storesync_domain::ids::{LocationId, MovementId, VariantId};
 use storesync_domain::{Sku, Timestamp};
@@ -10,7 +11,7 @@ use storesync_store as store;
 use super::all;
 
 /// Stock of one SKU at one location.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct LevelRow {
     pub location_id: LocationId,
     pub location: String,
@@ -31,7 +32,7 @@ impl From<store::LevelRow> for LevelRow {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct AdjustResult {
     pub sku: Sku,
     /// Absent when the adjustment changed nothing (e.g. set to the current count).
@@ -54,7 +55,7 @@ impl From<store::AdjustResult> for AdjustResult {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct TransferResult {
     pub sku: Sku,
     pub quantity: i64,
@@ -76,14 +77,14 @@ impl From<store::TransferResult> for TransferResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Copy, Serialize)]
 pub struct StockTotals {
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct SkuInventory {
     pub sku: Sku,
     pub variant_id: VariantId,
@@ -112,7 +113,7 @@ impl From<store::SkuInventory> for SkuInventory {
 }
 
 /// One row of the append-only movement ledger.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Movement {
     pub id: MovementId,
     pub sku: Sku,

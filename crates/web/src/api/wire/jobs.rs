@@ -1,12 +1,13 @@
 //! Background jobs and intake figures on the wire.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use storesync_domain::ids::OrgId;
 use storesync_domain::Timestamp;
 use storesync_store::jobs::{self as store, JobId};
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
@@ -26,7 +27,7 @@ impl From<store::JobStatus> for JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Job {
     pub id: JobId,
     pub kind: String,
@@ -63,7 +64,7 @@ impl From<store::Job> for Job {
 }
 
 /// Marketplace orders and how many of them only polling found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct IntakeStats {
     pub marketplace_orders: i64,
     pub found_by_polling_only: i64,

@@ -1,6 +1,7 @@
 //! Channel listings, their mapping, catalog imports and the explanation of
 //! a listing's number on the wire.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use storesync_domain::ids::{ShopId, VariantId};
 use storesync_domain::{Money, Sku, Timestamp};
@@ -8,7 +9,7 @@ use storesync_store::jobs::JobId;
 use storesync_store::listings::{self as store, ListingRowId};
 use storesync_store::propagation::{PushItem, PushRecord};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Listing {
     pub id: ListingRowId,
     pub shop_id: ShopId,
@@ -54,7 +55,7 @@ impl From<store::Listing> for Listing {
 }
 
 /// Body of `PUT /listings/{id}/mapping`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, JsonSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// The master SKU this listing sells; `null` unmaps it.
@@ -62,7 +63,7 @@ pub struct Mapping {
 }
 
 /// Where the starting stock comes from when a shop is imported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, JsonSchema, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SeedFrom {
     /// A SKU with no stock history takes the channel's count as its on-hand.
@@ -73,7 +74,7 @@ pub enum SeedFrom {
 }
 
 /// Body of `POST /shops/{id}/import`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportOptions {
     /// Create a master product for a channel SKU the catalog does not have.
@@ -100,7 +101,7 @@ impl From<ImportOptions> for store::ImportOptions {
 }
 
 /// The answer to an import request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, JsonSchema, Serialize)]
 pub struct ImportQueued {
     pub job_id: Option<JobId>,
     /// False when an import of this shop was already queued or running.
@@ -108,7 +109,7 @@ pub struct ImportQueued {
 }
 
 /// One listing's next push, as planned now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct PlannedPush {
     pub listing_id: ListingRowId,
     pub external_listing_id: String,
@@ -169,7 +170,7 @@ impl From<PushItem> for PlannedPush {
 }
 
 /// One push decision in a listing's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct PushDecision {
     /// What was sent (none when nothing was: refused, dry run, drift noted).
     pub quantity: Option<i64>,
@@ -189,7 +190,7 @@ impl From<PushRecord> for PushDecision {
 
 /// The answer of `GET /listings/{id}/explain`: why a listing shows its
 /// number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Explanation {
     /// Recent push decisions, newest first.
     pub history: Vec<PushDecision>,
@@ -202,7 +203,7 @@ pub struct Explanation {
 }
 
 /// The last push recorded on a listing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct LastPush {
     pub quantity: Option<i64>,
     pub at: Option<Timestamp>,

@@ -1,13 +1,14 @@
 //! Orders on the wire: the manual order a caller sends, and an order as the
 //! API shows it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use storesync_domain::ids::{OrderId, OrderLineId, ShipmentId, VariantId};
 use storesync_domain::{Currency, Money, OrderStatus, Timestamp};
 use storesync_store as store;
 
 /// The buyer's contact details, all optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     #[serde(default)]
@@ -20,7 +21,7 @@ pub struct CustomerInput {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrderLine {
     pub sku: storesync_domain::Sku,
@@ -29,7 +30,7 @@ pub struct NewOrderLine {
 }
 
 /// Body of `POST /orders`: an order taken outside the marketplaces.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// `manual` (marketplace orders arrive by webhook and polling).
@@ -94,7 +95,7 @@ impl From<NewOrder> for store::NewOrder {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct OrderLine {
     pub id: OrderLineId,
     pub line_no: i64,
@@ -105,7 +106,7 @@ pub struct OrderLine {
     pub total: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Shipment {
     pub id: ShipmentId,
     pub carrier: String,
@@ -114,7 +115,7 @@ pub struct Shipment {
 }
 
 /// One step of an order's status timeline and the stock effect it had.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct OrderEvent {
     pub at: Timestamp,
     pub from_status: Option<OrderStatus>,
@@ -124,7 +125,7 @@ pub struct OrderEvent {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Order {
     pub id: OrderId,
     pub channel: String,
@@ -152,7 +153,7 @@ pub struct Order {
 }
 
 /// Result of an order operation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct OrderOutcome {
     pub order: Order,
     /// False when the call was a duplicate (an order already taken, a status

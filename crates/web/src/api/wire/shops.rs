@@ -1,13 +1,14 @@
 //! Connected shops, their settings and their marketplace call log on the
 //! wire.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use storesync_domain::ids::{OrgId, ShopId};
 use storesync_domain::{Marketplace, Timestamp};
 use storesync_store::shops as store;
 
 /// Connection status of a shop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShopStatus {
     Active,
@@ -32,7 +33,7 @@ impl From<store::ShopStatus> for ShopStatus {
 }
 
 /// How much of the available stock a shop shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ShopSettings {
     /// Share of available stock shown, 0–100.
     pub allocation_percent: i64,
@@ -55,7 +56,7 @@ impl From<store::ShopSettings> for ShopSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct Shop {
     pub id: ShopId,
     pub org_id: OrgId,
@@ -96,7 +97,7 @@ impl From<store::Shop> for Shop {
 }
 
 /// A shop as the list shows it, with what needs the seller's attention.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct ShopView {
     #[serde(flatten)]
     pub shop: Shop,
@@ -105,7 +106,7 @@ pub struct ShopView {
 }
 
 /// Body of `PUT /shops/{id}/settings`: a partial change of the settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, JsonSchema, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShopSettingsPatch {
     #[serde(default)]
@@ -114,6 +115,7 @@ pub struct ShopSettingsPatch {
     pub buffer: Option<i64>,
     /// `null` removes the cap; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<i64>")]
     pub cap: Option<Option<i64>>,
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -136,7 +138,7 @@ impl From<ShopSettingsPatch> for store::ShopSettingsPatch {
 }
 
 /// Where to send the seller to connect a shop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct ConnectStart {
     /// Send the seller here; the marketplace returns them to our callback.
     pub authorize_url: String,
@@ -144,7 +146,7 @@ pub struct ConnectStart {
 }
 
 /// One marketplace API call made for a shop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, JsonSchema, Clone, Serialize)]
 pub struct ApiCall {
     pub id: String,
     pub shop_id: ShopId,
