@@ -5,11 +5,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use storesync_crypto::{hash_token, random_token};
 use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
 use storesync_domain::Role;
-use storesync_engine::accounts::Delivery;
-use storesync_store::accounts::Invitation;
 use storesync_store::PageRequest;
 
 use super::wire::accounts::{ApiTokenInfo, AuditEntry, CreatedToken, InvitationView, MemberView};
@@ -53,14 +50,8 @@ pub async fn set_member_role(
     ApiJson(b): ApiJson<MemberChange>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = parse_id(&id, "member")?;
-    s.store
-        .set_member_role(
-            caller.org_id,
-            user,
-            Some(b.role),
-            caller.role,
-            &caller.actor(),
-        )
+    s.services()
+        .set_member_role(&caller, user, Some(b.role))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -72,9 +63,7 @@ pub async fn remove_member(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = parse_id(&id, "member")?;
-    s.store
-        .set_member_role(caller.org_id, user, None, caller.role, &caller.actor())
-        .await?;
+    s.services().set_member_role(&caller, user, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -82,37 +71,17 @@ pub async fn remove_member(
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     pub email: String,
+    /// Only owners invite owners.
     pub role: Role,
 }
 
 /// Invite someone by email; the link goes by mail to that address only.
-pub(crate) async fn invite_as(
-    s: &AppState,
-    caller: &storesync_store::AuthUser,
-    email: &str,
-    role: Role,
-) -> ApiResult<Invitation> {
-    let (inv, _) = s
-        .accounts()
-        .invite(
-            caller.org_id,
-            email,
-            role,
-            caller.role,
-            &caller.actor(),
-            Delivery::Mail,
-        )
-        .await?;
-    s.job_waker.notify_one();
-    Ok(inv)
-}
-
 pub async fn create_invitation(
     State(s): State<AppState>,
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewInvitation>,
 ) -> ApiResult<(StatusCode, Json<InvitationView>)> {
-    let inv = invite_as(&s, &caller, &b.email, b.role).await?;
+    let inv = s.services().invite(&caller, &b.email, b.role).await?;
     Ok((StatusCode::CREATED, Json(inv.into())))
 }
 
@@ -129,30 +98,8 @@ pub async fn revoke_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: InvitationId = parse_id(&id, "invitation")?;
-    s.store
-        .revoke_invitation(caller.org_id, id, caller.role, &caller.actor())
-        .await?;
+    s.services().withdraw_invitation(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A new API token for the caller: its record and the secret, shown once.
-pub(crate) async fn new_token(
-    s: &AppState,
-    caller: &storesync_store::AuthUser,
-    name: &str,
-) -> ApiResult<(storesync_store::ApiTokenInfo, String)> {
-    let token = random_token("ss_");
-    let info = s
-        .store
-        .create_api_token(
-            caller.org_id,
-            caller.user_id,
-            name,
-            &hash_token(token.expose()),
-            &caller.actor(),
-        )
-        .await?;
-    Ok((info, token.expose().clone()))
 }
 
 pub async fn list_tokens(
@@ -173,12 +120,12 @@ pub async fn create_token(
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (info, token) = new_token(&s, &caller, &b.name).await?;
+    let (info, token) = s.services().create_api_token(&caller, &b.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
             info: info.into(),
-            token,
+            token: token.expose().clone(),
         }),
     ))
 }
@@ -189,8 +136,6 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: ApiTokenId = parse_id(&id, "api token")?;
-    s.store
-        .revoke_api_token(caller.org_id, id, &caller.actor())
-        .await?;
+    s.services().revoke_api_token(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
