@@ -11,29 +11,17 @@ use storesync_engine::connect;
 
 use super::parse_id;
 use super::wire::shops::{ApiCall, ConnectStart, Shop, ShopSettingsPatch, ShopView};
-use super::wire::{Page, Queued};
+use super::wire::{all, Page, Queued};
 use crate::connect_binding::{self, Binding};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, Caller, Member, Viewer};
 use crate::AppState;
 
-const ENDS_SOON_MS: i64 = 7 * 24 * 3_600_000;
-
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
 ) -> ApiResult<Json<Vec<ShopView>>> {
-    let soon = s.store.now().plus_millis(ENDS_SOON_MS);
-    let shops = s.store.list_shops(caller.org_id).await?;
-    Ok(Json(
-        shops
-            .into_iter()
-            .map(|shop| ShopView {
-                authorization_ends_soon: shop.refresh_expires_at.is_some_and(|t| t < soon),
-                shop: shop.into(),
-            })
-            .collect(),
-    ))
+    Ok(Json(all(s.services().list_shops(caller.org_id).await?)))
 }
 
 pub async fn start_connect(

@@ -105,6 +105,15 @@ pub struct ShopView {
     pub authorization_ends_soon: bool,
 }
 
+impl From<storesync_engine::app::shops::ShopOverview> for ShopView {
+    fn from(o: storesync_engine::app::shops::ShopOverview) -> Self {
+        ShopView {
+            shop: o.shop.into(),
+            authorization_ends_soon: o.authorization_ends_soon,
+        }
+    }
+}
+
 /// Body of `PUT /shops/{id}/settings`: a partial change of the settings.
 #[derive(Debug, JsonSchema, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
