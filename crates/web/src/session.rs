@@ -217,6 +217,7 @@ pub async fn current(
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schemars(length(min = 10))]
     pub new_password: String,
 }
 

@@ -52,11 +52,15 @@ pub async fn movements(
 #[schemars(rename = "Adjustment")]
 pub struct AdjustBody {
     pub sku: Sku,
+    /// Location code or id; the default location when absent.
     #[serde(default)]
     pub location: Option<String>,
+    /// Units to add (negative: to remove).
     #[serde(default)]
     pub delta: Option<i64>,
+    /// A stock take: the new on-hand count (exactly one of `delta` and `set`).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub set: Option<i64>,
     pub reason: String,
     #[serde(default)]
@@ -100,6 +104,7 @@ pub struct TransferBody {
     pub sku: Sku,
     pub from: String,
     pub to: String,
+    #[schemars(range(min = 1))]
     pub quantity: i64,
     #[serde(default)]
     pub reason: Option<String>,

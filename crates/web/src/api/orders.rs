@@ -194,6 +194,9 @@ pub async fn mark_returned(
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "StatusChange")]
 pub struct StatusBody {
+    /// The moves a seller makes by hand; shipping, cancelling and returns
+    /// have their own routes.
+    #[schemars(extend("enum" = ["ready_to_ship", "delivered", "completed"]))]
     pub status: OrderStatus,
 }
 

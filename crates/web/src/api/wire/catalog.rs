@@ -51,6 +51,7 @@ impl From<NewLocation> for store::NewLocation {
 #[serde(deny_unknown_fields)]
 pub struct BundleComponentInput {
     pub sku: Sku,
+    #[schemars(range(min = 1))]
     pub quantity: i64,
 }
 
@@ -73,11 +74,13 @@ pub struct NewVariant {
     #[serde(default)]
     pub barcode: Option<String>,
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub weight_grams: Option<i64>,
     /// Accept orders beyond available stock for this SKU.
     #[serde(default)]
     pub allow_backorder: bool,
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub low_stock_threshold: Option<i64>,
     /// Makes this variant a bundle of the given component SKUs.
     #[serde(default)]
@@ -106,6 +109,7 @@ pub struct NewProduct {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    #[schemars(length(min = 1))]
     pub variants: Vec<NewVariant>,
 }
 

@@ -25,6 +25,7 @@ pub struct CustomerInput {
 #[serde(deny_unknown_fields)]
 pub struct NewOrderLine {
     pub sku: storesync_domain::Sku,
+    #[schemars(range(min = 1))]
     pub quantity: i64,
     pub unit_price: Money,
 }
@@ -34,9 +35,11 @@ pub struct NewOrderLine {
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// `manual` (marketplace orders arrive by webhook and polling).
+    #[schemars(extend("enum" = ["manual"]))]
     pub channel: String,
     pub external_id: String,
     pub currency: Currency,
+    #[schemars(length(min = 1))]
     pub lines: Vec<NewOrderLine>,
     #[serde(default)]
     pub customer: Option<CustomerInput>,

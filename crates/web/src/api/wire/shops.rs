@@ -118,9 +118,13 @@ impl From<storesync_engine::app::shops::ShopOverview> for ShopView {
 #[derive(Debug, JsonSchema, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShopSettingsPatch {
+    /// Share of available stock shown.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
     pub allocation_percent: Option<i64>,
+    /// Units held back from this shop.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub buffer: Option<i64>,
     /// `null` removes the cap; absent leaves it.
     #[serde(default, deserialize_with = "present")]
