@@ -13,6 +13,8 @@ pub mod order;
 pub mod planner;
 pub mod protection;
 pub mod role;
+#[cfg(feature = "schemars")]
+mod schema;
 pub mod sku;
 pub mod time;
 pub mod validation;

@@ -88,8 +88,10 @@ impl<'de> Deserialize<'de> for Currency {
 
 /// An amount in minor units (e.g. cents, sen) of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Money {
+    /// Minor units.
     pub amount: i64,
     pub currency: Currency,
 }

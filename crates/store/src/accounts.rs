@@ -7,7 +7,6 @@
 //! database keeps its SHA-256 hash only, and the mail that carries it is a
 //! durable job enqueued in the same transaction, sealed with the key ring.
 
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use storesync_crypto::Aad;
 use storesync_domain::ids::{InvitationId, OrgId, UserId};
@@ -89,7 +88,7 @@ async fn enqueue_mail_in(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,

@@ -39,7 +39,7 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub id: AuditId,
     pub at: Timestamp,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{LocationId, OrgId, ProductId, VariantId};
 use storesync_domain::limits::{
@@ -18,7 +18,7 @@ use crate::page::{Page, PageRequest};
 use crate::row::RowExt;
 use crate::{Backend, Result, Store, StoreError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Location {
     pub id: LocationId,
     pub code: String,
@@ -39,84 +39,60 @@ impl Location {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewLocation {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BundleComponentInput {
     pub sku: Sku,
     pub quantity: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewVariant {
     pub sku: Sku,
-    #[serde(default)]
     pub name: Option<String>,
     pub price: Money,
-    #[serde(default)]
     pub barcode: Option<String>,
-    #[serde(default)]
     pub weight_grams: Option<i64>,
     /// Accept orders beyond available stock for this SKU.
-    #[serde(default)]
     pub allow_backorder: bool,
-    #[serde(default)]
     pub low_stock_threshold: Option<i64>,
     /// Makes this variant a bundle of the given component SKUs.
-    #[serde(default)]
     pub components: Vec<BundleComponentInput>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewProduct {
     pub name: String,
-    #[serde(default)]
     pub description: Option<String>,
     pub variants: Vec<NewVariant>,
 }
 
 /// Changes to one existing variant, found by SKU.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VariantPatch {
     pub sku: Sku,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub price: Option<Money>,
-    #[serde(default)]
     pub barcode: Option<String>,
-    #[serde(default)]
     pub weight_grams: Option<i64>,
-    #[serde(default)]
     pub allow_backorder: Option<bool>,
-    #[serde(default)]
     pub low_stock_threshold: Option<i64>,
     /// A bundle's new components, replacing the old ones (bundles only).
-    #[serde(default)]
     pub components: Option<Vec<BundleComponentInput>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ProductPatch {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
     /// Edit existing variants (by SKU).
-    #[serde(default)]
     pub variants: Vec<VariantPatch>,
     /// Add new variants to the product.
-    #[serde(default)]
     pub add_variants: Vec<NewVariant>,
 }
 

@@ -82,7 +82,7 @@ pub struct TransferResult {
     pub replayed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SkuInventory {
     pub sku: Sku,
     pub variant_id: VariantId,
@@ -93,14 +93,14 @@ pub struct SkuInventory {
     pub totals: StockTotals,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct StockTotals {
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Movement {
     pub id: MovementId,
     pub sku: Sku,

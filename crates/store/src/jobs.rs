@@ -98,7 +98,7 @@ impl NewJob {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub id: JobId,
     pub kind: String,

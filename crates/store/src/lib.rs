@@ -35,14 +35,14 @@ pub mod webhooks;
 
 pub use audit::{Actor, AuditEntry};
 pub use catalog::{
-    BundleComponentInput, Location, NewLocation, NewProduct, NewVariant, Product, ProductPatch,
-    Variant, VariantPatch,
+    BundleComponent, BundleComponentInput, Location, NewLocation, NewProduct, NewVariant, Product,
+    ProductPatch, Variant, VariantPatch,
 };
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{Shortage, StoreError};
 pub use inventory::{
-    AdjustRequest, AdjustResult, LevelRow, Movement, SkuInventory, StockChange, TransferRequest,
-    TransferResult,
+    AdjustRequest, AdjustResult, LevelRow, Movement, SkuInventory, StockChange, StockTotals,
+    TransferRequest, TransferResult,
 };
 pub use orders::{
     CustomerInput, NewOrder, NewOrderLine, Order, OrderEvent, OrderFilter, OrderLine, OrderOutcome,

@@ -84,7 +84,7 @@ impl ImportSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Listing {
     pub id: ListingRowId,
     pub shop_id: ShopId,

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{
     LocationId, OrderId, OrderLineId, OrgId, ReservationId, ShipmentId, ShopId, VariantId,
@@ -23,53 +23,39 @@ use crate::page::{Page, PageRequest};
 use crate::row::RowExt;
 use crate::{Result, Shortage, Store, StoreError};
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CustomerInput {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewOrderLine {
     pub sku: Sku,
     pub quantity: i64,
     pub unit_price: Money,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewOrder {
     pub channel: String,
     pub external_id: String,
     pub currency: Currency,
     pub lines: Vec<NewOrderLine>,
-    #[serde(default)]
     pub customer: Option<CustomerInput>,
     /// `pending` (awaiting payment) or `ready_to_ship` (the default).
-    #[serde(default)]
     pub status: Option<OrderStatus>,
-    #[serde(default)]
     pub shipping_fee: Option<Money>,
-    #[serde(default)]
     pub discount: Option<Money>,
     /// When given, must equal lines + shipping − discount.
-    #[serde(default)]
     pub total: Option<Money>,
-    #[serde(default)]
     pub placed_at: Option<Timestamp>,
-    #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderLine {
     pub id: OrderLineId,
     pub line_no: i64,
@@ -80,7 +66,7 @@ pub struct OrderLine {
     pub total: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Shipment {
     pub id: ShipmentId,
     pub carrier: String,
@@ -88,7 +74,7 @@ pub struct Shipment {
     pub shipped_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderEvent {
     pub at: Timestamp,
     pub from_status: Option<OrderStatus>,
@@ -98,7 +84,7 @@ pub struct OrderEvent {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Order {
     pub id: OrderId,
     pub channel: String,
@@ -117,15 +103,13 @@ pub struct Order {
     pub updated_at: Timestamp,
     pub lines: Vec<OrderLine>,
     /// Present on single-order reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<Shipment>>,
     /// Status timeline with stock effects; present on single-order reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<OrderEvent>>,
 }
 
 /// Result of an order operation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderOutcome {
     pub order: Order,
     /// False when the call was a duplicate (an order already taken, a status

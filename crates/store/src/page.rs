@@ -2,8 +2,6 @@
 //! previous page; ids are time-ordered UUIDv7, so "newest first" is simply
 //! "id descending" and pages stay stable while rows are added.
 
-use serde::Serialize;
-
 /// Largest page a caller may ask for.
 pub const MAX_LIMIT: u32 = 200;
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -26,7 +24,7 @@ impl PageRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.

@@ -53,7 +53,7 @@ impl ShopStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Shop {
     pub id: ShopId,
     pub org_id: OrgId,
@@ -73,7 +73,7 @@ pub struct Shop {
 }
 
 /// How much of the available stock a shop shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ShopSettings {
     /// Share of available stock shown, 0–100.
     pub allocation_percent: i64,
@@ -86,30 +86,13 @@ pub struct ShopSettings {
 }
 
 /// A partial change of [`ShopSettings`].
-#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ShopSettingsPatch {
-    #[serde(default)]
     pub allocation_percent: Option<i64>,
-    #[serde(default)]
     pub buffer: Option<i64>,
     /// `null` removes the cap; absent leaves it.
-    #[serde(default, with = "double_option")]
     pub cap: Option<Option<i64>>,
-    #[serde(default)]
     pub dry_run: Option<bool>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-        Option::<i64>::deserialize(d).map(Some)
-    }
-
-    pub fn serialize<S: Serializer>(v: &Option<Option<i64>>, s: S) -> Result<S::Ok, S::Error> {
-        v.serialize(s)
-    }
 }
 
 impl Shop {

@@ -4,7 +4,6 @@
 //! through memberships that carry their role. Sessions and API tokens are
 //! stored only as hashes of their secret values.
 
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use storesync_domain::ids::{ApiTokenId, LocationId, OrgId, UserId};
 use storesync_domain::{Role, Timestamp, ValidationError};
@@ -14,7 +13,7 @@ use crate::db::Tx;
 use crate::row::RowExt;
 use crate::{Result, Store, StoreError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
@@ -35,21 +34,21 @@ impl Org {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: UserId,
     pub email: String,
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Membership {
     pub org: Org,
     pub role: Role,
 }
 
 /// An authenticated caller within one organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user_id: UserId,
     pub email: String,
@@ -69,7 +68,7 @@ impl AuthUser {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApiTokenInfo {
     pub id: ApiTokenId,
     pub name: String,

@@ -23,10 +23,9 @@ use crate::{Result, Store, StoreError};
 pub type WebhookId = Id<kind::WebhookEvent>;
 
 /// One marketplace API call made for a shop.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApiCall {
     pub id: String,
-    #[serde(skip)]
     pub org_id: OrgId,
     pub shop_id: ShopId,
     pub operation: String,

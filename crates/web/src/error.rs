@@ -11,6 +11,8 @@ use storesync_domain::ValidationError;
 use storesync_engine::connect::ConnectError;
 use storesync_store::StoreError;
 
+use crate::api::wire::{ErrorBody, ErrorDetail};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
@@ -174,11 +176,14 @@ impl From<ConnectError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status, message) = self.answer();
-        let mut error = json!({ "code": code, "message": message });
-        if let Some(details) = self.details() {
-            error["details"] = details;
-        }
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.to_string(),
+                details: self.details(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
         if matches!(self, ApiError::Unauthenticated) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

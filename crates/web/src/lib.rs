@@ -122,7 +122,7 @@ impl AppState {
     /// The application services (shop and order actions), waking this
     /// process's worker when they queue work.
     pub fn services(&self) -> storesync_engine::app::Services<'_> {
-        storesync_engine::app::Services::new(&self.store, &self.job_waker)
+        storesync_engine::app::Services::new(&self.store, &self.job_waker, &self.public_url)
     }
 
     /// Invitations, resets and sign-ups, with links to this server.

@@ -1,79 +1,40 @@
-//! The OpenAPI 3.1 document, generated from the route table plus the
-//! request-body schemas below.
+//! The OpenAPI 3.1 document, generated from the route table. Request and
+//! response schemas are derived (`schemars`, JSON Schema 2020-12, the
+//! dialect of OpenAPI 3.1) from the very wire types the handlers read and
+//! write (`api::wire` and the request bodies beside their handlers), so
+//! the document cannot drift from the JSON.
 
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 use storesync_domain::Marketplace;
 
-use crate::routes::{api_routes, Access};
+use crate::api::wire::ErrorBody;
+use crate::routes::{api_routes, Access, SchemaOf};
 
-fn money() -> Value {
-    json!({ "type": "object", "required": ["amount", "currency"], "additionalProperties": false,
-            "properties": { "amount": { "type": "integer", "description": "minor units" },
-                            "currency": { "type": "string", "example": "IDR" } } })
+/// Where shared schemas live in the document; `$ref`s point there.
+const SCHEMAS: &str = "/components/schemas";
+
+/// A generator for one direction: requests are described as they are read,
+/// answers as they are written (a field skipped when empty is optional).
+fn generator(contract: Contract) -> SchemaGenerator {
+    SchemaGenerator::new(SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = SCHEMAS.into();
+        s.meta_schema = None;
+        s.contract = contract;
+    }))
 }
 
-fn schemas() -> Value {
-    let money_ref = json!({ "$ref": "#/components/schemas/Money" });
-    let variant = json!({ "type": "object", "required": ["sku", "price"], "additionalProperties": false,
-        "properties": {
-            "sku": { "type": "string", "maxLength": 64 }, "name": { "type": "string" },
-            "price": money_ref, "barcode": { "type": "string" }, "weight_grams": { "type": "integer", "minimum": 0 },
-            "allow_backorder": { "type": "boolean" }, "low_stock_threshold": { "type": "integer", "minimum": 0 },
-            "components": { "type": "array", "description": "makes the variant a bundle",
-                "items": { "type": "object", "required": ["sku", "quantity"], "additionalProperties": false,
-                    "properties": { "sku": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1 } } } } } });
-    let s = |props: Value, required: &[&str]| json!({ "type": "object", "additionalProperties": false, "required": required, "properties": props });
-    json!({
-        "Money": money(),
-        "NewVariant": variant,
-        "Error": { "type": "object", "required": ["error"], "properties": { "error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": { "type": "object" } } } } },
-        "LoginRequest": s(json!({ "email": { "type": "string" }, "password": { "type": "string" }, "org": { "type": "string", "description": "organization slug" } }), &["email", "password"]),
-        "PasswordChange": s(json!({ "current_password": { "type": "string" }, "new_password": { "type": "string", "minLength": 10 } }), &["current_password", "new_password"]),
-        "NewProduct": s(json!({ "name": { "type": "string" }, "description": { "type": "string" },
-            "variants": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/NewVariant" } } }), &["name", "variants"]),
-        "ProductPatch": s(json!({ "name": { "type": "string" }, "description": { "type": "string" },
-            "variants": { "type": "array", "items": { "type": "object", "required": ["sku"], "properties": {
-                "sku": { "type": "string" }, "name": { "type": "string" }, "price": { "$ref": "#/components/schemas/Money" },
-                "barcode": { "type": "string" }, "weight_grams": { "type": "integer" }, "allow_backorder": { "type": "boolean" },
-                "low_stock_threshold": { "type": "integer" } } } },
-            "add_variants": { "type": "array", "items": { "$ref": "#/components/schemas/NewVariant" } } }), &[]),
-        "NewLocation": s(json!({ "code": { "type": "string" }, "name": { "type": "string" } }), &["code", "name"]),
-        "Adjustment": s(json!({ "sku": { "type": "string" }, "location": { "type": "string", "description": "code or id; default location if absent" },
-            "delta": { "type": "integer", "description": "exactly one of delta and set" }, "set": { "type": "integer", "minimum": 0 },
-            "reason": { "type": "string" }, "idempotency_key": { "type": "string" } }), &["sku", "reason"]),
-        "Transfer": s(json!({ "sku": { "type": "string" }, "from": { "type": "string" }, "to": { "type": "string" },
-            "quantity": { "type": "integer", "minimum": 1 }, "reason": { "type": "string" }, "idempotency_key": { "type": "string" } }), &["sku", "from", "to", "quantity"]),
-        "NewOrder": s(json!({ "channel": { "type": "string", "enum": ["manual"] }, "external_id": { "type": "string" },
-            "currency": { "type": "string" }, "status": { "type": "string", "enum": ["pending", "ready_to_ship"] },
-            "lines": { "type": "array", "minItems": 1, "items": { "type": "object", "additionalProperties": false, "required": ["sku", "quantity", "unit_price"],
-                "properties": { "sku": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1 }, "unit_price": { "$ref": "#/components/schemas/Money" } } } },
-            "customer": { "type": "object", "properties": { "name": { "type": "string" }, "email": { "type": "string" }, "phone": { "type": "string" }, "address": { "type": "string" } } },
-            "shipping_fee": { "$ref": "#/components/schemas/Money" }, "discount": { "$ref": "#/components/schemas/Money" },
-            "total": { "$ref": "#/components/schemas/Money" }, "placed_at": { "type": "string", "format": "date-time" }, "note": { "type": "string" } }),
-            &["channel", "external_id", "currency", "lines"]),
-        "Ship": s(json!({ "carrier": { "type": "string" }, "tracking_number": { "type": "string" } }), &["carrier", "tracking_number"]),
-        "Cancel": s(json!({ "reason": { "type": "string" } }), &["reason"]),
-        "Return": s(json!({ "restock": { "type": "boolean", "default": true } }), &[]),
-        "StatusChange": s(json!({ "status": { "type": "string", "enum": ["ready_to_ship", "delivered", "completed"] } }), &["status"]),
-        "NewInvitation": s(json!({ "email": { "type": "string" }, "role": { "type": "string", "enum": ["owner", "admin", "member", "viewer"], "description": "only owners invite owners" } }), &["email", "role"]),
-        "MemberChange": s(json!({ "role": { "type": "string", "enum": ["owner", "admin", "member", "viewer"] } }), &["role"]),
-        "ResetRequest": s(json!({ "email": { "type": "string" } }), &["email"]),
-        "SignupRequest": s(json!({ "email": { "type": "string" }, "org_slug": { "type": "string", "description": "a-z, 0-9 and '-'" }, "org_name": { "type": "string" } }), &["email", "org_slug", "org_name"]),
-        "NewToken": s(json!({ "name": { "type": "string" } }), &["name"]),
-        "ImportOptions": s(json!({ "create_missing": { "type": "boolean", "default": true },
-            "seed_from": { "type": "string", "enum": ["channel", "master"], "default": "channel" } }), &[]),
-        "ShopSettings": s(json!({ "allocation_percent": { "type": "integer", "minimum": 0, "maximum": 100 },
-            "buffer": { "type": "integer", "minimum": 0 }, "cap": { "type": ["integer", "null"], "minimum": 0 },
-            "dry_run": { "type": "boolean" } }), &[]),
-        "Mapping": s(json!({ "sku": { "type": ["string", "null"] } }), &["sku"]),
-        "WebhookPush": { "type": "object", "description": "the marketplace's push exactly as it sends it; the signature covers the raw bytes" },
-    })
+fn content(schema: Value) -> Value {
+    json!({ "application/json": { "schema": schema } })
 }
 
 /// Build the document.
 pub fn document() -> Value {
+    let mut requests = generator(Contract::Deserialize);
+    let mut answers = generator(Contract::Serialize);
+    let schema = |g: &mut SchemaGenerator, of: SchemaOf| of(g).to_value();
+    let error = json!({ "description": "error", "content": content(schema(&mut answers, |g| g.subschema_for::<ErrorBody>())) });
     let mut paths = Map::new();
     for (spec, _) in api_routes() {
         let mut params: Vec<Value> = spec
@@ -93,11 +54,14 @@ pub fn document() -> Value {
         params.extend(spec.query.iter().map(|(name, required, desc)| {
             json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } })
         }));
-        let error = json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+        let mut success = json!({ "description": "success" });
+        if let Some(answer) = spec.answer {
+            success["content"] = content(schema(&mut answers, answer));
+        }
         let mut op = json!({
             "summary": spec.summary,
             "parameters": params,
-            "responses": { spec.success.to_string(): { "description": "success" }, "4XX": error },
+            "responses": { spec.success.to_string(): success, "4XX": error },
         });
         match spec.access {
             Access::Public => op["security"] = json!([]),
@@ -107,15 +71,19 @@ pub fn document() -> Value {
             }
             Access::Role(role) => op["x-required-role"] = json!(role.as_str()),
         }
-        if let Some(schema) = spec.body {
-            op["requestBody"] = json!({ "required": true, "content": { "application/json": {
-                "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+        if let Some(body) = spec.body {
+            op["requestBody"] =
+                json!({ "required": true, "content": content(schema(&mut requests, body)) });
         }
         let entry = paths
             .entry(spec.path.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
         entry[spec.method.as_str().to_lowercase()] = op;
     }
+    // Request and answer types are distinct types with distinct names; the
+    // shared vocabulary (money, statuses, roles) is the same either way.
+    let mut schemas = answers.take_definitions(true);
+    schemas.extend(requests.take_definitions(true));
     json!({
         "openapi": "3.1.0",
         "info": { "title": "StoreSync API", "version": "1",
@@ -123,7 +91,7 @@ pub fn document() -> Value {
         "servers": [{ "url": "/" }],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::session::SESSION_COOKIE }
@@ -135,16 +103,92 @@ pub fn document() -> Value {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn every_body_schema_exists() {
-        let doc = super::document();
-        for (spec, _) in super::api_routes() {
-            if let Some(b) = spec.body {
-                assert!(
-                    doc["components"]["schemas"][b].is_object(),
-                    "missing schema {b}"
-                );
+    use serde_json::Value;
+
+    use super::{api_routes, document, SCHEMAS};
+
+    /// Every `$ref` under `v`.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
             }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
         }
+    }
+
+    #[test]
+    fn every_json_body_and_answer_names_a_schema_that_exists() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let prefix = format!("#{SCHEMAS}/");
+        let mut named = 0;
+        for (spec, _) in api_routes() {
+            let op = &doc["paths"][spec.path][spec.method.as_str().to_lowercase()];
+            let success = &op["responses"][spec.success.to_string()];
+            let parts = [
+                (spec.body.is_some(), &op["requestBody"]),
+                (spec.answer.is_some(), success),
+            ];
+            for (declared, part) in parts {
+                let schema = &part["content"]["application/json"]["schema"];
+                assert_eq!(
+                    declared,
+                    schema.is_object(),
+                    "{} {}",
+                    spec.method,
+                    spec.path
+                );
+                if !declared {
+                    continue;
+                }
+                let mut found = Vec::new();
+                refs(schema, &mut found);
+                assert!(
+                    !found.is_empty(),
+                    "{} {} names no schema: {schema}",
+                    spec.method,
+                    spec.path
+                );
+                named += 1;
+            }
+            // A route answering JSON on success says what it answers: all
+            // but the empty answers (204) and the OAuth page for people.
+            let html = spec.path.starts_with("/oauth/");
+            assert_eq!(
+                spec.answer.is_some(),
+                spec.success != 204 && !html,
+                "{} {}",
+                spec.method,
+                spec.path
+            );
+        }
+        assert!(named > 60, "only {named} bodies and answers");
+        // Every reference anywhere resolves.
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        for r in all {
+            let name = r
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("{r} is not a component"));
+            assert!(schemas[name].is_object(), "missing schema {name}");
+        }
+    }
+
+    #[test]
+    fn request_bodies_refuse_unknown_fields_as_the_handlers_do() {
+        let doc = document();
+        for name in ["NewOrder", "NewProduct", "Adjustment", "ShopSettingsPatch"] {
+            let s = &doc["components"]["schemas"][name];
+            assert_eq!(s["additionalProperties"], false, "{name}: {s}");
+        }
+        assert_eq!(
+            doc["components"]["schemas"]["NewOrder"]["required"],
+            serde_json::json!(["channel", "external_id", "currency", "lines"])
+        );
     }
 }

@@ -7,7 +7,11 @@ use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use storesync_domain::Role;
 
-use crate::api::{accounts, admin, catalog, inventory, jobs, listings, orders, shops, webhooks};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+use crate::api::{
+    accounts, admin, catalog, inventory, jobs, listings, orders, shops, webhooks, wire,
+};
 use crate::{session, AppState};
 
 /// Who may call a route.
@@ -31,6 +35,14 @@ impl Access {
     }
 }
 
+/// A wire type's schema: registers the type (and what it uses) with the
+/// document's generator and returns the schema that refers to it.
+pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: Method,
@@ -38,8 +50,11 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub summary: &'static str,
     pub access: Access,
-    /// Name of the request body schema in the OpenAPI document.
-    pub body: Option<&'static str>,
+    /// The JSON request body's type, as its schema in the OpenAPI document.
+    pub body: Option<SchemaOf>,
+    /// The JSON answer's type on success, as its schema in the OpenAPI
+    /// document (none for an empty answer or a page for people).
+    pub answer: Option<SchemaOf>,
     /// Query parameters: (name, required, description).
     pub query: &'static [(&'static str, bool, &'static str)],
     /// Status of a successful answer.
@@ -58,14 +73,19 @@ fn spec(method: Method, path: &'static str, summary: &'static str, access: Acces
         summary,
         access,
         body: None,
+        answer: None,
         query: &[],
         success: 200,
     }
 }
 
 impl RouteSpec {
-    fn body(mut self, schema: &'static str) -> Self {
-        self.body = Some(schema);
+    fn body<T: JsonSchema>(mut self) -> Self {
+        self.body = Some(schema_of::<T>);
+        self
+    }
+    fn answer<T: JsonSchema>(mut self) -> Self {
+        self.answer = Some(schema_of::<T>);
         self
     }
     fn query(mut self, query: &'static [(&'static str, bool, &'static str)]) -> Self {
@@ -135,7 +155,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Sign in; sets the session cookie (429 when the client address or account has too many recent failures)",
                 Public,
             )
-            .body("LoginRequest"),
+            .body::<session::LoginRequest>()
+            .answer::<wire::accounts::SessionView>(),
             post(session::login),
         ),
         (
@@ -148,7 +169,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/auth/session",
                 "The caller, their organizations and the CSRF token",
                 viewer,
-            ),
+            )
+            .answer::<wire::accounts::SessionView>(),
             get(session::current),
         ),
         (
@@ -158,7 +180,7 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change one's own password (same limiter as sign-in)",
                 viewer,
             )
-            .body("PasswordChange")
+            .body::<session::PasswordChange>()
             .success(204),
             post(session::change_password),
         ),
@@ -169,8 +191,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Mail a password reset link, if the address has an account (same answer either way)",
                 Public,
             )
-            .body("ResetRequest")
-            .success(202),
+            .body::<accounts::ResetRequest>()
+            .success(202)
+            .answer::<wire::accounts::Accepted>(),
             post(accounts::request_reset),
         ),
         (
@@ -180,8 +203,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Sign up with a new organization by emailed link (only where the installation allows it)",
                 Public,
             )
-            .body("SignupRequest")
-            .success(202),
+            .body::<accounts::SignupRequest>()
+            .success(202)
+            .answer::<wire::accounts::Accepted>(),
             post(accounts::request_signup),
         ),
         (
@@ -191,7 +215,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "List products (newest first)",
                 viewer,
             )
-            .query(PRODUCT_Q),
+            .query(PRODUCT_Q)
+            .answer::<wire::Page<wire::catalog::Product>>(),
             get(catalog::list_products),
         ),
         (
@@ -201,12 +226,14 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Create a product with variants",
                 member,
             )
-            .body("NewProduct")
-            .success(201),
+            .body::<wire::catalog::NewProduct>()
+            .success(201)
+            .answer::<wire::catalog::Product>(),
             post(catalog::create_product),
         ),
         (
-            spec(Method::GET, "/api/v1/products/{id}", "One product", viewer),
+            spec(Method::GET, "/api/v1/products/{id}", "One product", viewer)
+            .answer::<wire::catalog::Product>(),
             get(catalog::get_product),
         ),
         (
@@ -216,7 +243,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Edit a product, its variants, add variants",
                 member,
             )
-            .body("ProductPatch"),
+            .body::<wire::catalog::ProductPatch>()
+            .answer::<wire::catalog::Product>(),
             patch(catalog::update_product),
         ),
         (
@@ -235,7 +263,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/locations",
                 "List stock locations",
                 viewer,
-            ),
+            )
+            .answer::<Vec<wire::catalog::Location>>(),
             get(catalog::list_locations),
         ),
         (
@@ -245,8 +274,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Create a stock location",
                 member,
             )
-            .body("NewLocation")
-            .success(201),
+            .body::<wire::catalog::NewLocation>()
+            .success(201)
+            .answer::<wire::catalog::Location>(),
             post(catalog::create_location),
         ),
         (
@@ -256,7 +286,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Stock of a SKU per location and in total",
                 viewer,
             )
-            .query(&SKU_Q[..1]),
+            .query(&SKU_Q[..1])
+            .answer::<wire::inventory::SkuInventory>(),
             get(inventory::get_inventory),
         ),
         (
@@ -266,7 +297,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Adjust on-hand stock (delta or set)",
                 member,
             )
-            .body("Adjustment"),
+            .body::<inventory::AdjustBody>()
+            .answer::<wire::inventory::AdjustResult>(),
             post(inventory::adjust),
         ),
         (
@@ -276,7 +308,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Move stock between locations",
                 member,
             )
-            .body("Transfer"),
+            .body::<inventory::TransferBody>()
+            .answer::<wire::inventory::TransferResult>(),
             post(inventory::transfer),
         ),
         (
@@ -286,7 +319,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Ledger of a SKU (newest first)",
                 viewer,
             )
-            .query(SKU_Q),
+            .query(SKU_Q)
+            .answer::<wire::Page<wire::inventory::Movement>>(),
             get(inventory::movements),
         ),
         (
@@ -296,7 +330,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "List orders (newest first)",
                 viewer,
             )
-            .query(ORDER_Q),
+            .query(ORDER_Q)
+            .answer::<wire::Page<wire::orders::Order>>(),
             get(orders::list),
         ),
         (
@@ -306,8 +341,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Take a manual order and reserve its stock",
                 member,
             )
-            .body("NewOrder")
-            .success(201),
+            .body::<wire::orders::NewOrder>()
+            .success(201)
+            .answer::<wire::orders::OrderOutcome>(),
             post(orders::create),
         ),
         (
@@ -316,7 +352,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/orders/{id}",
                 "One order with shipments and timeline",
                 viewer,
-            ),
+            )
+            .answer::<wire::orders::Order>(),
             get(orders::get),
         ),
         (
@@ -326,7 +363,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Ship: deduct the reserved stock",
                 member,
             )
-            .body("Ship"),
+            .body::<orders::ShipBody>()
+            .answer::<wire::orders::OrderOutcome>(),
             post(orders::ship),
         ),
         (
@@ -336,7 +374,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Cancel: release the reserved stock",
                 member,
             )
-            .body("Cancel"),
+            .body::<orders::CancelBody>()
+            .answer::<wire::orders::OrderOutcome>(),
             post(orders::cancel),
         ),
         (
@@ -346,7 +385,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Mark returned, optionally restocking",
                 member,
             )
-            .body("Return"),
+            .body::<orders::ReturnBody>()
+            .answer::<wire::orders::OrderOutcome>(),
             post(orders::mark_returned),
         ),
         (
@@ -356,7 +396,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Move to ready_to_ship, delivered or completed",
                 member,
             )
-            .body("StatusChange"),
+            .body::<orders::StatusBody>()
+            .answer::<wire::orders::OrderOutcome>(),
             post(orders::set_status),
         ),
         (
@@ -365,7 +406,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/shops",
                 "Connected shops with status and token expiry",
                 viewer,
-            ),
+            )
+            .answer::<Vec<wire::shops::ShopView>>(),
             get(shops::list),
         ),
         (
@@ -375,7 +417,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Start connecting a shop: returns the marketplace's authorize URL and sets the cookie the callback must bring back",
                 admin,
             )
-            .success(201),
+            .success(201)
+            .answer::<wire::shops::ConnectStart>(),
             post(shops::start_connect),
         ),
         (
@@ -395,7 +438,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "A marketplace's push, verified by its signature and stored before it is processed (422 stale_webhook outside the replay window)",
                 Access::Signature,
             )
-            .body("WebhookPush"),
+            .body::<wire::WebhookPush>()
+            .answer::<wire::WebhookReceipt>(),
             post(webhooks::receive),
         ),
         (
@@ -405,7 +449,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "The shop's recent marketplace API calls",
                 viewer,
             )
-            .query(&PAGE),
+            .query(&PAGE)
+            .answer::<wire::Page<wire::shops::ApiCall>>(),
             get(shops::calls),
         ),
         (
@@ -414,7 +459,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/shops/{id}/pause",
                 "Pause all sync work for a shop",
                 member,
-            ),
+            )
+            .answer::<wire::shops::Shop>(),
             post(shops::pause),
         ),
         (
@@ -423,7 +469,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/shops/{id}/resume",
                 "Resume a paused shop",
                 member,
-            ),
+            )
+            .answer::<wire::shops::Shop>(),
             post(shops::resume),
         ),
         (
@@ -432,7 +479,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/shops/{id}/disconnect",
                 "Disconnect (forget tokens, keep history)",
                 admin,
-            ),
+            )
+            .answer::<wire::shops::Shop>(),
             post(shops::disconnect),
         ),
         (
@@ -442,7 +490,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Poll orders and push stock now",
                 member,
             )
-            .success(202),
+            .success(202)
+            .answer::<wire::Queued>(),
             post(shops::sync_now),
         ),
         (
@@ -452,7 +501,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Allocation percent, buffer, cap, dry run",
                 admin,
             )
-            .body("ShopSettings"),
+            .body::<wire::shops::ShopSettingsPatch>()
+            .answer::<wire::shops::Shop>(),
             put(shops::settings),
         ),
         (
@@ -461,7 +511,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/listings/{id}/explain",
                 "Why a listing shows its number",
                 viewer,
-            ),
+            )
+            .answer::<wire::listings::Explanation>(),
             get(listings::explain),
         ),
         (
@@ -471,8 +522,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Import (again) the shop's listings",
                 member,
             )
-            .body("ImportOptions")
-            .success(202),
+            .body::<wire::listings::ImportOptions>()
+            .success(202)
+            .answer::<wire::listings::ImportQueued>(),
             post(listings::import),
         ),
         (
@@ -482,7 +534,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Channel listings, e.g. ?mapped=false",
                 viewer,
             )
-            .query(LISTING_Q),
+            .query(LISTING_Q)
+            .answer::<wire::Page<wire::listings::Listing>>(),
             get(listings::list),
         ),
         (
@@ -492,7 +545,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Map a listing to a master SKU (or unmap)",
                 member,
             )
-            .body("Mapping"),
+            .body::<wire::listings::Mapping>()
+            .answer::<wire::listings::Listing>(),
             put(listings::map),
         ),
         (
@@ -502,7 +556,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Background jobs (newest first), e.g. ?status=dead",
                 viewer,
             )
-            .query(JOB_Q),
+            .query(JOB_Q)
+            .answer::<wire::Page<wire::jobs::Job>>(),
             get(jobs::list),
         ),
         (
@@ -511,7 +566,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/intake/stats",
                 "Marketplace orders and the webhook loss rate",
                 viewer,
-            ),
+            )
+            .answer::<wire::jobs::IntakeStats>(),
             get(jobs::intake_stats),
         ),
         (
@@ -520,7 +576,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/jobs/{id}/retry",
                 "Run a dead job again",
                 member,
-            ),
+            )
+            .answer::<wire::jobs::Job>(),
             post(jobs::retry),
         ),
         (
@@ -530,11 +587,13 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Audit log (newest first)",
                 viewer,
             )
-            .query(&PAGE),
+            .query(&PAGE)
+            .answer::<wire::Page<wire::accounts::AuditEntry>>(),
             get(admin::audit),
         ),
         (
-            spec(Method::GET, "/api/v1/members", "Members and roles", admin),
+            spec(Method::GET, "/api/v1/members", "Members and roles", admin)
+            .answer::<Vec<wire::accounts::MemberView>>(),
             get(admin::list_members),
         ),
         (
@@ -544,7 +603,7 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Change a member's role (only owners change owners or grant the owner role)",
                 admin,
             )
-            .body("MemberChange")
+            .body::<admin::MemberChange>()
             .success(204),
             patch(admin::set_member_role),
         ),
@@ -564,7 +623,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/invitations",
                 "Pending invitations (never their links)",
                 admin,
-            ),
+            )
+            .answer::<Vec<wire::accounts::InvitationView>>(),
             get(admin::list_invitations),
         ),
         (
@@ -574,8 +634,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Invite someone by email; the link goes only to that address (how members are added)",
                 admin,
             )
-            .body("NewInvitation")
-            .success(201),
+            .body::<admin::NewInvitation>()
+            .success(201)
+            .answer::<wire::accounts::InvitationView>(),
             post(admin::create_invitation),
         ),
         (
@@ -594,7 +655,8 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "/api/v1/tokens",
                 "API tokens (never their values)",
                 admin,
-            ),
+            )
+            .answer::<Vec<wire::accounts::ApiTokenInfo>>(),
             get(admin::list_tokens),
         ),
         (
@@ -604,8 +666,9 @@ pub fn api_routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "Create an API token (its value is shown once)",
                 admin,
             )
-            .body("NewToken")
-            .success(201),
+            .body::<admin::NewToken>()
+            .success(201)
+            .answer::<wire::accounts::CreatedToken>(),
             post(admin::create_token),
         ),
         (

@@ -15,12 +15,15 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use storesync_crypto::{dummy_verify, hash_password, hash_token, session_id, verify_password};
 use storesync_store::signin::ClientMeta;
-use storesync_store::{AuthUser, Membership};
+use storesync_store::AuthUser;
 use tokio::sync::Semaphore;
 
+use crate::api::wire::accounts::SessionView;
+use crate::api::wire::all;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{authenticate, session_cookie, ApiJson, Caller, Viewer};
 use crate::limiter::{self, Client};
@@ -80,7 +83,7 @@ impl PasswordGate {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -88,13 +91,6 @@ pub struct LoginRequest {
     /// Slug of the organization to work in; the first membership otherwise.
     #[serde(default)]
     pub org: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SessionView {
-    pub user: AuthUser,
-    pub csrf_token: Option<String>,
-    pub memberships: Vec<Membership>,
 }
 
 pub(crate) fn session_cookie_header(
@@ -173,9 +169,9 @@ pub(crate) async fn sign_in(
         .ok_or(ApiError::BadCredentials)?;
     let cookie = session_cookie_header(state, id.expose(), lifetime / 1000)?;
     let view = SessionView {
-        user,
+        user: user.into(),
         csrf_token: Some(csrf_token_for(id.expose())),
-        memberships,
+        memberships: all(memberships),
     };
     Ok((cookie, view))
 }
@@ -211,16 +207,17 @@ pub async fn current(
     };
     let memberships = state.store.memberships(user.user_id).await?;
     Ok(Json(SessionView {
-        user,
+        user: user.into(),
         csrf_token,
-        memberships,
+        memberships: all(memberships),
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schemars(length(min = 10))]
     pub new_password: String,
 }
 

@@ -54,7 +54,33 @@ impl ShopAction {
     }
 }
 
+/// How long before a shop's marketplace authorization ends the seller is
+/// asked to reconnect it.
+pub const REAUTHORIZE_WITHIN_MS: i64 = 7 * 24 * 3_600_000;
+
+/// A shop with what needs the seller's attention.
+#[derive(Debug, Clone)]
+pub struct ShopOverview {
+    pub shop: Shop,
+    /// The marketplace authorization ends within [`REAUTHORIZE_WITHIN_MS`]:
+    /// reconnect soon.
+    pub authorization_ends_soon: bool,
+}
+
 impl Services<'_> {
+    /// The organization's shops, each with what needs attention.
+    pub async fn list_shops(&self, org: OrgId) -> Result<Vec<ShopOverview>> {
+        let soon = self.store.now().plus_millis(REAUTHORIZE_WITHIN_MS);
+        let shops = self.store.list_shops(org).await?;
+        Ok(shops
+            .into_iter()
+            .map(|shop| ShopOverview {
+                authorization_ends_soon: shop.refresh_expires_at.is_some_and(|t| t < soon),
+                shop,
+            })
+            .collect())
+    }
+
     /// Apply `action` to the shop, or say why its status does not allow it.
     /// The check and the change are one conditional update in the store, so
     /// two racing actions cannot both apply.

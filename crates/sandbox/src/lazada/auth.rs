@@ -10,10 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{
-    msg, new_access_token, new_refresh_token, parse_timestamp, sign, Auth, Call, LzError,
+use super::common::{
+    msg, new_access_token, new_refresh_token, parse_timestamp, Auth, Call, LzError,
     ACCESS_TOKEN_SECS, TIMESTAMP_WINDOW_SECS,
 };
+use super::sign;
 use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;

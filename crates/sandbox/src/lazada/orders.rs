@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use storesync_domain::Timestamp;
 
-use super::{item_status, parse_iso_ms, Call, LzError, MAX_ORDER_IDS, MAX_ORDER_LIMIT, MAX_PACK};
+use super::common::{
+    item_status, parse_iso_ms, Call, LzError, MAX_ORDER_IDS, MAX_ORDER_LIMIT, MAX_PACK,
+};
 use crate::model::{Event, Order, Parcel, Stage, World};
 use crate::model::{IdKind, Rules};
 use crate::sandbox::Sandbox;
@@ -361,7 +363,7 @@ fn distinct(ids: Vec<String>) -> Vec<String> {
 /// Packs `items` (pending items of a paid order) into a new package with its own tracking
 /// number. The order's first package takes the package id it was given at placement.
 fn pack_items(w: &mut World, order_id: &str, items: Vec<u64>, now: Timestamp) {
-    let proto = super::LazadaProtocol;
+    let proto = super::common::LazadaProtocol;
     let seq = w.next_seq();
     let tracking = proto.tracking_number(seq);
     let Some(o) = w.orders.get_mut(order_id) else {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{parse_iso_ms, Call, LzError, MAX_PRODUCT_LIMIT, MAX_PRODUCT_OFFSET, MAX_SKUS};
+use super::common::{parse_iso_ms, Call, LzError, MAX_PRODUCT_LIMIT, MAX_PRODUCT_OFFSET, MAX_SKUS};
 use crate::model::{Product, Shop, Stage, Variant, World};
 use crate::sandbox::Sandbox;
 
@@ -131,9 +131,12 @@ pub(crate) fn get_products(sb: &Sandbox, call: &Call) -> Result<Value, LzError> 
         }
     };
     sb.with_world(|w, _| {
-        let shop = w
-            .shop(call.shop_id)
-            .map_err(|_| LzError::isv("IllegalAccessToken", super::msg::ILLEGAL_ACCESS_TOKEN))?;
+        let shop = w.shop(call.shop_id).map_err(|_| {
+            LzError::isv(
+                "IllegalAccessToken",
+                super::common::msg::ILLEGAL_ACCESS_TOKEN,
+            )
+        })?;
         let mut hits: Vec<&Product> = shop
             .products
             .iter()
@@ -171,9 +174,12 @@ pub(crate) fn get_item(sb: &Sandbox, call: &Call) -> Result<Value, LzError> {
         .parse()
         .map_err(|_| LzError::invalid("item_id"))?;
     sb.with_world(|w, _| {
-        let shop = w
-            .shop(call.shop_id)
-            .map_err(|_| LzError::isv("IllegalAccessToken", super::msg::ILLEGAL_ACCESS_TOKEN))?;
+        let shop = w.shop(call.shop_id).map_err(|_| {
+            LzError::isv(
+                "IllegalAccessToken",
+                super::common::msg::ILLEGAL_ACCESS_TOKEN,
+            )
+        })?;
         let p = w
             .products
             .get(&item_id)

@@ -6,9 +6,10 @@
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
+use super::common::SHALLOW_STOCK;
 use super::orders::{item_id, unit_status};
 use super::products::occupied;
-use super::{sign, SHALLOW_STOCK};
+use super::sign;
 use crate::config::Credentials;
 use crate::model::{Event, World};
 use crate::webhook::Outgoing;

@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::sign;
-use super::{
+use super::common::{
     error_response, secs, Auth, Call, Reply, ShopeeError, ACCESS_TOKEN_SECS, OLD_TOKEN_GRACE_SECS,
     REFRESH_TOKEN_SECS, TIMESTAMP_WINDOW_SECS,
 };
+use super::sign;
 use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;

@@ -3,11 +3,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{money, secs, Call, Reply, ShopeeError, MAX_BATCH, MAX_PAGE_SIZE, MAX_WINDOW_SECS};
+use super::common::ShopeeProtocol;
+use super::common::{
+    money, secs, Call, Reply, ShopeeError, MAX_BATCH, MAX_PAGE_SIZE, MAX_WINDOW_SECS,
+};
 use crate::model::Rules;
 use crate::model::{Order, OrderAction, Stage, World};
 use crate::sandbox::Sandbox;
-use crate::shopee::ShopeeProtocol;
 
 fn status(stage: Stage) -> &'static str {
     ShopeeProtocol.status_name(stage)

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{money, secs, Call, Reply, ShopeeError, MAX_BATCH, MAX_PAGE_SIZE};
+use super::common::{money, secs, Call, Reply, ShopeeError, MAX_BATCH, MAX_PAGE_SIZE};
 use crate::model::{Product, Shop, Variant};
 use crate::sandbox::Sandbox;
 use crate::util;

@@ -4,12 +4,13 @@
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
-use super::{secs, sign, Call, Reply, ShopeeError};
+use super::common::ShopeeProtocol;
+use super::common::{secs, Call, Reply, ShopeeError};
+use super::sign;
 use crate::config::Credentials;
 use crate::model::Rules;
 use crate::model::{Event, LostPush, World};
 use crate::sandbox::Sandbox;
-use crate::shopee::ShopeeProtocol;
 use crate::webhook::Outgoing;
 
 /// How long lost pushes stay retrievable (3 days).

@@ -9,10 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{
-    codes, error_response, request_id, secs, sid, sign, Call, Scope, TtError, ACCESS_TOKEN_SECS,
+use super::common::{
+    codes, error_response, request_id, secs, sid, Call, Scope, TtError, ACCESS_TOKEN_SECS,
     TIMESTAMP_FUTURE_SECS, TIMESTAMP_PAST_SECS,
 };
+use super::sign;
 use crate::config::Credentials;
 use crate::model::{AccessToken, AuthorizeRequest, RefreshToken, World};
 use crate::sandbox::Sandbox;

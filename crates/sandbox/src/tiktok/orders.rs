@@ -4,11 +4,11 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{encode_page_token, secs, sid, Call, Data, TtError, MAX_IDS};
+use super::common::TikTokProtocol;
+use super::common::{encode_page_token, secs, sid, Call, Data, TtError, MAX_IDS};
 use crate::model::Rules;
 use crate::model::{Order, OrderAction, Stage, World};
 use crate::sandbox::Sandbox;
-use crate::tiktok::TikTokProtocol;
 use crate::units::{cancel_items, item_id, item_ids};
 use crate::util;
 
@@ -240,7 +240,7 @@ struct DetailOut<'a> {
 fn raw<T: Serialize>(v: &T) -> Result<Data, TtError> {
     serde_json::to_string(v).map(Data::Raw).map_err(|_| {
         TtError::new(
-            super::codes::INTERNAL,
+            super::common::codes::INTERNAL,
             "Internal error. Please try again later.",
         )
     })

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{codes, encode_page_token, secs, sid, Call, TtError};
+use super::common::{codes, encode_page_token, secs, sid, Call, TtError};
 use crate::model::{Product, Shop, Variant};
 use crate::sandbox::Sandbox;
 use crate::util;

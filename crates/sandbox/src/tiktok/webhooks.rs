@@ -5,12 +5,13 @@
 use serde_json::{json, Value};
 use storesync_domain::Timestamp;
 
-use super::{secs, sid, sign, Call, TtError};
+use super::common::TikTokProtocol;
+use super::common::{secs, sid, Call, TtError};
+use super::sign;
 use crate::config::Credentials;
 use crate::model::Rules;
 use crate::model::{Event, Stage, World};
 use crate::sandbox::Sandbox;
-use crate::tiktok::TikTokProtocol;
 use crate::webhook::Outgoing;
 
 /// Event types the sandbox accepts in the webhook configuration API.

@@ -5,21 +5,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
+use super::wire::accounts::Accepted;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     pub email: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Accepted {
-    pub message: &'static str,
 }
 
 pub const RESET_ANSWER: &str =
@@ -41,7 +38,7 @@ pub async fn request_reset(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: String,

@@ -3,14 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use storesync_crypto::{hash_token, random_token};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use storesync_domain::ids::{ApiTokenId, InvitationId, UserId};
-use storesync_domain::{Role, Timestamp};
-use storesync_engine::accounts::Delivery;
-use storesync_store::accounts::Invitation;
-use storesync_store::{ApiTokenInfo, AuditEntry, Page, PageRequest};
+use storesync_domain::Role;
+use storesync_store::PageRequest;
 
+use super::wire::accounts::{ApiTokenInfo, AuditEntry, CreatedToken, InvitationView, MemberView};
+use super::wire::{all, Page};
 use super::{parse_id, PageQuery};
 use crate::error::ApiResult;
 use crate::extract::{Admin, ApiJson, ApiQuery, Caller, Viewer};
@@ -24,37 +24,19 @@ pub async fn audit(
     Ok(Json(
         s.store
             .list_audit(caller.org_id, &PageRequest::from(&q))
-            .await?,
+            .await?
+            .into(),
     ))
-}
-
-#[derive(Debug, Serialize)]
-pub struct MemberView {
-    pub user_id: UserId,
-    pub email: String,
-    pub role: Role,
-    pub created_at: Timestamp,
 }
 
 pub async fn list_members(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<MemberView>>> {
-    let members = s.store.list_members(caller.org_id).await?;
-    Ok(Json(
-        members
-            .into_iter()
-            .map(|(u, role)| MemberView {
-                user_id: u.id,
-                email: u.email,
-                role,
-                created_at: u.created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(all(s.store.list_members(caller.org_id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
     pub role: Role,
@@ -68,14 +50,8 @@ pub async fn set_member_role(
     ApiJson(b): ApiJson<MemberChange>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = parse_id(&id, "member")?;
-    s.store
-        .set_member_role(
-            caller.org_id,
-            user,
-            Some(b.role),
-            caller.role,
-            &caller.actor(),
-        )
+    s.services()
+        .set_member_role(&caller, user, Some(b.role))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -87,72 +63,25 @@ pub async fn remove_member(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = parse_id(&id, "member")?;
-    s.store
-        .set_member_role(caller.org_id, user, None, caller.role, &caller.actor())
-        .await?;
+    s.services().set_member_role(&caller, user, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     pub email: String,
+    /// Only owners invite owners.
     pub role: Role,
-}
-
-/// An invitation as the API shows it: never its token or link, which only
-/// the invited address receives.
-#[derive(Debug, Serialize)]
-pub struct InvitationView {
-    pub id: InvitationId,
-    pub email: String,
-    pub role: Role,
-    pub invited_by: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-impl From<Invitation> for InvitationView {
-    fn from(i: Invitation) -> Self {
-        InvitationView {
-            id: i.id,
-            email: i.email,
-            role: i.role,
-            invited_by: i.invited_by,
-            created_at: i.created_at,
-            expires_at: i.expires_at,
-        }
-    }
 }
 
 /// Invite someone by email; the link goes by mail to that address only.
-pub(crate) async fn invite_as(
-    s: &AppState,
-    caller: &storesync_store::AuthUser,
-    email: &str,
-    role: Role,
-) -> ApiResult<Invitation> {
-    let (inv, _) = s
-        .accounts()
-        .invite(
-            caller.org_id,
-            email,
-            role,
-            caller.role,
-            &caller.actor(),
-            Delivery::Mail,
-        )
-        .await?;
-    s.job_waker.notify_one();
-    Ok(inv)
-}
-
 pub async fn create_invitation(
     State(s): State<AppState>,
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewInvitation>,
 ) -> ApiResult<(StatusCode, Json<InvitationView>)> {
-    let inv = invite_as(&s, &caller, &b.email, b.role).await?;
+    let inv = s.services().invite(&caller, &b.email, b.role).await?;
     Ok((StatusCode::CREATED, Json(inv.into())))
 }
 
@@ -160,8 +89,7 @@ pub async fn list_invitations(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<InvitationView>>> {
-    let list = s.store.list_invitations(caller.org_id).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
+    Ok(Json(all(s.store.list_invitations(caller.org_id).await?)))
 }
 
 pub async fn revoke_invitation(
@@ -170,51 +98,21 @@ pub async fn revoke_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: InvitationId = parse_id(&id, "invitation")?;
-    s.store
-        .revoke_invitation(caller.org_id, id, caller.role, &caller.actor())
-        .await?;
+    s.services().withdraw_invitation(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A new API token for the caller: its record and the secret, shown once.
-pub(crate) async fn new_token(
-    s: &AppState,
-    caller: &storesync_store::AuthUser,
-    name: &str,
-) -> ApiResult<(ApiTokenInfo, String)> {
-    let token = random_token("ss_");
-    let info = s
-        .store
-        .create_api_token(
-            caller.org_id,
-            caller.user_id,
-            name,
-            &hash_token(token.expose()),
-            &caller.actor(),
-        )
-        .await?;
-    Ok((info, token.expose().clone()))
 }
 
 pub async fn list_tokens(
     State(s): State<AppState>,
     caller: Caller<Admin>,
 ) -> ApiResult<Json<Vec<ApiTokenInfo>>> {
-    Ok(Json(s.store.list_api_tokens(caller.org_id).await?))
+    Ok(Json(all(s.store.list_api_tokens(caller.org_id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub info: ApiTokenInfo,
-    /// Shown once; only its hash is kept.
-    pub token: String,
 }
 
 pub async fn create_token(
@@ -222,8 +120,14 @@ pub async fn create_token(
     caller: Caller<Admin>,
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (info, token) = new_token(&s, &caller, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+    let (info, token) = s.services().create_api_token(&caller, &b.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            info: info.into(),
+            token: token.expose().clone(),
+        }),
+    ))
 }
 
 pub async fn revoke_token(
@@ -232,8 +136,6 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: ApiTokenId = parse_id(&id, "api token")?;
-    s.store
-        .revoke_api_token(caller.org_id, id, &caller.actor())
-        .await?;
+    s.services().revoke_api_token(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

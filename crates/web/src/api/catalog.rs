@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use storesync_domain::ids::ProductId;
-use storesync_store::{
-    Location, NewLocation, NewProduct, Page, PageRequest, Product, ProductPatch,
-};
+use storesync_store::PageRequest;
 
 use super::parse_id;
+use super::wire::catalog::{Location, NewLocation, NewProduct, Product, ProductPatch};
+use super::wire::{all, Page};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -34,7 +34,8 @@ pub async fn list_products(
     Ok(Json(
         s.store
             .list_products(caller.org_id, q.q.as_deref(), &page)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -45,9 +46,9 @@ pub async fn create_product(
 ) -> ApiResult<(StatusCode, Json<Product>)> {
     let product = s
         .store
-        .create_product(caller.org_id, &body, &caller.actor())
+        .create_product(caller.org_id, &body.into(), &caller.actor())
         .await?;
-    Ok((StatusCode::CREATED, Json(product)))
+    Ok((StatusCode::CREATED, Json(product.into())))
 }
 
 pub async fn get_product(
@@ -56,7 +57,7 @@ pub async fn get_product(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Product>> {
     let id: ProductId = parse_id(&id, "product")?;
-    Ok(Json(s.store.product(caller.org_id, id).await?))
+    Ok(Json(s.store.product(caller.org_id, id).await?.into()))
 }
 
 pub async fn update_product(
@@ -68,8 +69,9 @@ pub async fn update_product(
     let id: ProductId = parse_id(&id, "product")?;
     Ok(Json(
         s.store
-            .update_product(caller.org_id, id, &patch, &caller.actor())
-            .await?,
+            .update_product(caller.org_id, id, &patch.into(), &caller.actor())
+            .await?
+            .into(),
     ))
 }
 
@@ -89,7 +91,7 @@ pub async fn list_locations(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
 ) -> ApiResult<Json<Vec<Location>>> {
-    Ok(Json(s.store.list_locations(caller.org_id).await?))
+    Ok(Json(all(s.store.list_locations(caller.org_id).await?)))
 }
 
 pub async fn create_location(
@@ -99,7 +101,7 @@ pub async fn create_location(
 ) -> ApiResult<(StatusCode, Json<Location>)> {
     let loc = s
         .store
-        .create_location(caller.org_id, &body, &caller.actor())
+        .create_location(caller.org_id, &body.into(), &caller.actor())
         .await?;
-    Ok((StatusCode::CREATED, Json(loc)))
+    Ok((StatusCode::CREATED, Json(loc.into())))
 }

@@ -2,13 +2,13 @@
 
 use axum::extract::State;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_domain::{Sku, ValidationError};
-use storesync_store::{
-    AdjustRequest, AdjustResult, Movement, Page, PageRequest, SkuInventory, StockChange,
-    TransferRequest, TransferResult,
-};
+use storesync_store::{AdjustRequest, PageRequest, StockChange, TransferRequest};
 
+use super::wire::inventory::{AdjustResult, Movement, SkuInventory, TransferResult};
+use super::wire::Page;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -26,7 +26,7 @@ pub async fn get_inventory(
     caller: Caller<Viewer>,
     ApiQuery(q): ApiQuery<SkuQuery>,
 ) -> ApiResult<Json<SkuInventory>> {
-    Ok(Json(s.store.inventory(caller.org_id, &q.sku).await?))
+    Ok(Json(s.store.inventory(caller.org_id, &q.sku).await?.into()))
 }
 
 pub async fn movements(
@@ -38,19 +38,29 @@ pub async fn movements(
         limit: q.limit,
         cursor: q.cursor,
     };
-    Ok(Json(s.store.movements(caller.org_id, &q.sku, &page).await?))
+    Ok(Json(
+        s.store
+            .movements(caller.org_id, &q.sku, &page)
+            .await?
+            .into(),
+    ))
 }
 
 /// Body of `POST /inventory/adjustments`: exactly one of `delta` and `set`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Adjustment")]
 pub struct AdjustBody {
     pub sku: Sku,
+    /// Location code or id; the default location when absent.
     #[serde(default)]
     pub location: Option<String>,
+    /// Units to add (negative: to remove).
     #[serde(default)]
     pub delta: Option<i64>,
+    /// A stock take: the new on-hand count (exactly one of `delta` and `set`).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub set: Option<i64>,
     pub reason: String,
     #[serde(default)]
@@ -82,16 +92,19 @@ pub async fn adjust(
     Ok(Json(
         s.store
             .adjust_stock(caller.org_id, &req, &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Transfer")]
 pub struct TransferBody {
     pub sku: Sku,
     pub from: String,
     pub to: String,
+    #[schemars(range(min = 1))]
     pub quantity: i64,
     #[serde(default)]
     pub reason: Option<String>,
@@ -115,6 +128,7 @@ pub async fn transfer(
     Ok(Json(
         s.store
             .transfer_stock(caller.org_id, &req, &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }

@@ -3,10 +3,12 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use storesync_store::jobs::{Job, JobId, JobStatus};
-use storesync_store::{Page, PageRequest};
+use storesync_store::jobs::{JobId, JobStatus};
+use storesync_store::PageRequest;
 
 use super::parse_id;
+use super::wire::jobs::{IntakeStats, Job};
+use super::wire::Page;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -29,7 +31,10 @@ pub async fn list(
         cursor: q.cursor,
     };
     Ok(Json(
-        s.store.list_jobs(caller.org_id, q.status, &page).await?,
+        s.store
+            .list_jobs(caller.org_id, q.status, &page)
+            .await?
+            .into(),
     ))
 }
 
@@ -41,7 +46,7 @@ pub async fn retry(
     let id: JobId = parse_id(&id, "job")?;
     let job = s.store.retry_job(caller.org_id, id).await?;
     s.job_waker.notify_one();
-    Ok(Json(job))
+    Ok(Json(job.into()))
 }
 
 /// Orders from marketplaces and how many of them polling found because no
@@ -49,16 +54,16 @@ pub async fn retry(
 pub async fn intake_stats(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<IntakeStats>> {
     let (total, missed) = s.store.intake_counts(caller.org_id).await?;
     let rate = if total > 0 {
         missed as f64 / total as f64
     } else {
         0.0
     };
-    Ok(Json(serde_json::json!({
-        "marketplace_orders": total,
-        "found_by_polling_only": missed,
-        "webhook_loss_rate": rate,
-    })))
+    Ok(Json(IntakeStats {
+        marketplace_orders: total,
+        found_by_polling_only: missed,
+        webhook_loss_rate: rate,
+    }))
 }

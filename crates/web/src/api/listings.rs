@@ -3,14 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use storesync_domain::ids::ShopId;
-use storesync_domain::Sku;
-use storesync_store::jobs::JobId;
-use storesync_store::listings::{ImportOptions, Listing, ListingRowId};
-use storesync_store::{Page, PageRequest};
+use storesync_store::listings::ListingRowId;
+use storesync_store::PageRequest;
 
 use super::parse_id;
+use super::wire::listings::{Explanation, ImportOptions, ImportQueued, LastPush, Listing, Mapping};
+use super::wire::{all, Page};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -37,36 +37,24 @@ pub async fn list(
     Ok(Json(
         s.store
             .list_listings(caller.org_id, q.mapped, q.shop, &page)
-            .await?,
+            .await?
+            .into(),
     ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingBody {
-    /// The master SKU this listing sells; `null` unmaps it.
-    pub sku: Option<Sku>,
 }
 
 pub async fn map(
     State(s): State<AppState>,
     caller: Caller<Member>,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<MappingBody>,
+    ApiJson(b): ApiJson<Mapping>,
 ) -> ApiResult<Json<Listing>> {
     let id: ListingRowId = parse_id(&id, "listing")?;
     Ok(Json(
         s.store
             .map_listing(caller.org_id, id, b.sku.as_ref(), &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
-}
-
-#[derive(Debug, Serialize)]
-pub struct Queued {
-    pub job_id: Option<JobId>,
-    /// False when an import of this shop was already queued or running.
-    pub queued: bool,
 }
 
 pub async fn import(
@@ -74,15 +62,15 @@ pub async fn import(
     caller: Caller<Member>,
     Path(id): Path<String>,
     ApiJson(options): ApiJson<ImportOptions>,
-) -> ApiResult<(StatusCode, Json<Queued>)> {
+) -> ApiResult<(StatusCode, Json<ImportQueued>)> {
     let id: ShopId = parse_id(&id, "shop")?;
     let job_id = s
         .services()
-        .import_catalog(caller.org_id, id, &options)
+        .import_catalog(caller.org_id, id, &options.into())
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(Queued {
+        Json(ImportQueued {
             job_id,
             queued: job_id.is_some(),
         }),
@@ -95,18 +83,18 @@ pub async fn explain(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Explanation>> {
     let id: ListingRowId = parse_id(&id, "listing")?;
     let (listing, plan) = s.store.explain_listing(caller.org_id, id).await?;
     let history = s.store.push_history(caller.org_id, id, 20).await?;
-    Ok(Json(serde_json::json!({
-        "history": history,
-        "listing": listing,
-        "next": plan,
-        "last_push": {
-            "quantity": listing.last_pushed_qty,
-            "at": listing.last_pushed_at,
-            "result": listing.last_push_result,
+    Ok(Json(Explanation {
+        history: all(history),
+        last_push: LastPush {
+            quantity: listing.last_pushed_qty,
+            at: listing.last_pushed_at,
+            result: listing.last_push_result.clone(),
         },
-    })))
+        listing: listing.into(),
+        next: plan.map(Into::into),
+    }))
 }

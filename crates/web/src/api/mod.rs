@@ -11,6 +11,7 @@ pub mod listings;
 pub mod orders;
 pub mod shops;
 pub mod webhooks;
+pub mod wire;
 
 use std::str::FromStr;
 

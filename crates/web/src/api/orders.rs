@@ -5,15 +5,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use storesync_domain::ids::OrderId;
 use storesync_domain::{OrderStatus, Timestamp};
 use storesync_engine::app::orders::Fulfilment;
-use storesync_store::{
-    NewOrder, Order, OrderFilter, OrderOutcome, OrderTransition, Page, PageRequest,
-};
+use storesync_store::{OrderFilter, OrderTransition, PageRequest};
 
 use super::parse_id;
+use super::wire::orders::{NewOrder, Order, OrderOutcome};
+use super::wire::{Page, Queued};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, Member, Viewer};
 use crate::AppState;
@@ -25,14 +26,14 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<OrderOutcome>)> {
     let outcome = s
         .services()
-        .create_order(caller.org_id, &caller.actor(), &body)
+        .create_order(caller.org_id, &caller.actor(), &body.into())
         .await?;
     let status = if outcome.changed {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(outcome)))
+    Ok((status, Json(outcome.into())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +68,10 @@ pub async fn list(
         cursor: q.cursor,
     };
     Ok(Json(
-        s.store.list_orders(caller.org_id, &filter, &page).await?,
+        s.store
+            .list_orders(caller.org_id, &filter, &page)
+            .await?
+            .into(),
     ))
 }
 
@@ -77,7 +81,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
     let id: OrderId = parse_id(&id, "order")?;
-    Ok(Json(s.store.order(caller.org_id, id).await?))
+    Ok(Json(s.store.order(caller.org_id, id).await?.into()))
 }
 
 async fn transition(
@@ -90,12 +94,14 @@ async fn transition(
     Ok(Json(
         s.store
             .transition_order(caller.org_id, id, &t, &caller.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Ship")]
 pub struct ShipBody {
     pub carrier: String,
     pub tracking_number: String,
@@ -115,8 +121,9 @@ pub async fn ship(
     fulfil(&s, &caller, id, t).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Cancel")]
 pub struct CancelBody {
     pub reason: String,
 }
@@ -147,18 +154,17 @@ async fn fulfil(
             .fulfil(caller.org_id, &caller.actor(), id, t)
             .await?
         {
-            Fulfilment::Done(o) => Json(*o).into_response(),
-            Fulfilment::Queued => (
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({ "queued": true })),
-            )
-                .into_response(),
+            Fulfilment::Done(o) => Json(OrderOutcome::from(*o)).into_response(),
+            Fulfilment::Queued => {
+                (StatusCode::ACCEPTED, Json(Queued { queued: true })).into_response()
+            }
         },
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Return")]
 pub struct ReturnBody {
     /// Put the returned units back on hand (default true).
     #[serde(default = "yes")]
@@ -184,9 +190,13 @@ pub async fn mark_returned(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StatusChange")]
 pub struct StatusBody {
+    /// The moves a seller makes by hand; shipping, cancelling and returns
+    /// have their own routes.
+    #[schemars(extend("enum" = ["ready_to_ship", "delivered", "completed"]))]
     pub status: OrderStatus,
 }
 

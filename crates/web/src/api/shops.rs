@@ -5,52 +5,23 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use storesync_domain::ids::ShopId;
-use storesync_domain::Timestamp;
 use storesync_engine::app::shops::ShopAction;
 use storesync_engine::connect;
-use storesync_store::shops::{Shop, ShopSettingsPatch};
 
 use super::parse_id;
+use super::wire::shops::{ApiCall, ConnectStart, Shop, ShopSettingsPatch, ShopView};
+use super::wire::{all, Page, Queued};
 use crate::connect_binding::{self, Binding};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, Caller, Member, Viewer};
 use crate::AppState;
 
-/// A shop as the API shows it, with what needs the seller's attention.
-#[derive(Debug, Serialize)]
-pub struct ShopView {
-    #[serde(flatten)]
-    pub shop: Shop,
-    /// The marketplace authorization ends within 7 days: reconnect soon.
-    pub authorization_ends_soon: bool,
-}
-
-const ENDS_SOON_MS: i64 = 7 * 24 * 3_600_000;
-
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller<Viewer>,
 ) -> ApiResult<Json<Vec<ShopView>>> {
-    let soon = s.store.now().plus_millis(ENDS_SOON_MS);
-    let shops = s.store.list_shops(caller.org_id).await?;
-    Ok(Json(
-        shops
-            .into_iter()
-            .map(|shop| ShopView {
-                authorization_ends_soon: shop.refresh_expires_at.is_some_and(|t| t < soon),
-                shop,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ConnectStart {
-    /// Send the seller here; the marketplace returns them to our callback.
-    pub authorize_url: String,
-    pub expires_at: Timestamp,
+    Ok(Json(all(s.services().list_shops(caller.org_id).await?)))
 }
 
 pub async fn start_connect(
@@ -167,7 +138,8 @@ async fn act(
     Ok(Json(
         s.services()
             .shop_action(caller.org_id, &caller.actor(), id, action)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -202,13 +174,10 @@ pub async fn sync_now(
     State(s): State<AppState>,
     caller: Caller<Member>,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<Queued>)> {
     let id: ShopId = parse_id(&id, "shop")?;
     s.services().sync_shop_now(caller.org_id, id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "queued": true })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued: true })))
 }
 
 pub async fn settings(
@@ -220,8 +189,9 @@ pub async fn settings(
     let id: ShopId = parse_id(&id, "shop")?;
     Ok(Json(
         s.services()
-            .update_shop_settings(caller.org_id, &caller.actor(), id, &patch)
-            .await?,
+            .update_shop_settings(caller.org_id, &caller.actor(), id, &patch.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -232,12 +202,13 @@ pub async fn calls(
     caller: Caller<Viewer>,
     Path(id): Path<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<super::PageQuery>,
-) -> ApiResult<Json<storesync_store::Page<storesync_store::webhooks::ApiCall>>> {
+) -> ApiResult<Json<Page<ApiCall>>> {
     let id: ShopId = parse_id(&id, "shop")?;
     s.store.shop(caller.org_id, id).await?;
     Ok(Json(
         s.store
             .list_api_calls(caller.org_id, id, &storesync_store::PageRequest::from(&q))
-            .await?,
+            .await?
+            .into(),
     ))
 }

@@ -13,11 +13,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde_json::{json, Value};
 use storesync_channels::{replay, WebhookRequest};
 use storesync_crypto::hash_token;
 use storesync_domain::Marketplace;
 
+use super::wire::WebhookReceipt;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -27,7 +27,7 @@ pub async fn receive(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<WebhookReceipt>)> {
     let marketplace: Marketplace = marketplace
         .parse()
         .map_err(|_| ApiError::NotFound("marketplace"))?;
@@ -79,6 +79,9 @@ pub async fn receive(
     }
     Ok((
         StatusCode::OK,
-        Json(json!({ "received": true, "duplicate": stored.is_none() })),
+        Json(WebhookReceipt {
+            received: true,
+            duplicate: stored.is_none(),
+        }),
     ))
 }

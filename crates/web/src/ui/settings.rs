@@ -13,7 +13,6 @@ use super::format::ZONES;
 use super::{
     csrf, done, layout, redirect_with, render, require, NoFields, Ui, UiError, UiForm, UiResult,
 };
-use crate::api::admin::{invite_as, new_token};
 use crate::AppState;
 
 pub async fn page(State(s): State<AppState>, ui: Ui) -> UiResult<Response> {
@@ -163,7 +162,7 @@ pub async fn add_user(
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let role = parse_role(&form.role)?;
-    let result = invite_as(&s, &ui.user, &form.email, role).await;
+    let result = s.services().invite(&ui.user, &form.email, role).await;
     done(
         "/settings",
         result,
@@ -182,10 +181,7 @@ pub async fn revoke_invitation(
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let id: InvitationId = id.parse().map_err(|_| UiError::NotFound)?;
-    let result = s
-        .store
-        .revoke_invitation(ui.org.id, id, ui.user.role, &ui.user.actor())
-        .await;
+    let result = s.services().withdraw_invitation(&ui.user, id).await;
     done("/settings", result, "Invitation withdrawn.")
 }
 
@@ -206,10 +202,7 @@ pub async fn set_role(
         r => Some(parse_role(r)?),
     };
     // Who may touch owners is decided by the store, for the API too.
-    let result = s
-        .store
-        .set_member_role(ui.org.id, user, role, ui.user.role, &ui.user.actor())
-        .await;
+    let result = s.services().set_member_role(&ui.user, user, role).await;
     done(
         "/settings",
         result,
@@ -232,11 +225,15 @@ pub async fn create_token(
     UiForm { ui, form }: UiForm<TokenFields>,
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
-    match new_token(&s, &ui.user, form.name.trim()).await {
+    match s
+        .services()
+        .create_api_token(&ui.user, form.name.trim())
+        .await
+    {
         Ok((info, token)) => {
             let content = html! {
                 p { "Copy the token “" (info.name) "” now; it is not shown again." }
-                p class="token" { (token) }
+                p class="token" { (token.expose()) }
                 p { a href="/settings" { "Back to settings" } }
             };
             let mut response = render(&ui, layout(&ui, "/settings", "New API token", content));
@@ -257,10 +254,7 @@ pub async fn revoke_token(
 ) -> UiResult<Response> {
     require(&ui, Role::Admin)?;
     let id: ApiTokenId = id.parse().map_err(|_| UiError::NotFound)?;
-    let result = s
-        .store
-        .revoke_api_token(ui.org.id, id, &ui.user.actor())
-        .await;
+    let result = s.services().revoke_api_token(&ui.user, id).await;
     done("/settings", result, "Token revoked.")
 }
 

@@ -10,6 +10,7 @@ mod connect;
 mod cross_tenant;
 mod intake;
 mod limiter;
+mod openapi;
 mod propagation;
 mod replay;
 mod strict;
