@@ -337,7 +337,10 @@ pub fn decide_send(p: &Planned, most: i64, seen: Option<i64>) -> SendDecision {
         note.push_str(&format!("; the marketplace holds at most {most}: {most}"));
         target = most;
     }
-    if p.last_pushed == Some(target) && !p.uncertain {
+    // Showing it already: sending it again would only race the next buyer
+    // there (a sale landing just before it would be overwritten) — also for
+    // a listing never pushed, whose own count is known.
+    if target == p.shown && !p.uncertain {
         return SendDecision::Skip;
     }
     let mut unseen = 0;
@@ -513,6 +516,46 @@ mod tests {
                 prop_assert_eq!(total, available.max(0).min(room));
             }
         }
+    }
+
+    #[test]
+    fn a_listing_showing_its_target_is_not_sent_it_again() {
+        // Imported showing 1, never pushed, its share is 1: a push of 1
+        // would overwrite a sale made there just before it.
+        let never_pushed = Planned {
+            target: 1,
+            shown: 1,
+            channel_stock: 1,
+            last_pushed: None,
+            uncertain: false,
+            floor: None,
+            split: true,
+            units_per_sec: 0.0,
+            push_latency_ms: 0,
+        };
+        assert_eq!(
+            decide_send(&never_pushed, i64::MAX, None),
+            SendDecision::Skip
+        );
+        // In doubt, it is sent (after a read-back), and a new target is sent.
+        let in_doubt = Planned {
+            last_pushed: Some(1),
+            channel_stock: 0,
+            uncertain: true,
+            ..never_pushed.clone()
+        };
+        assert!(matches!(
+            decide_send(&in_doubt, i64::MAX, None),
+            SendDecision::Quantity { quantity: 1, .. }
+        ));
+        let lower = Planned {
+            target: 0,
+            ..never_pushed
+        };
+        assert!(matches!(
+            decide_send(&lower, i64::MAX, None),
+            SendDecision::Quantity { quantity: 0, .. }
+        ));
     }
 
     /// A model of one SKU on several channels: buyers take units a channel

@@ -292,6 +292,7 @@ impl PushHandler {
         let mut replan = false;
         let mut ahead = HashMap::new();
         let mut held_back = false;
+        let mut holds = HashMap::new();
         let most = i64::from(session.channel.capabilities().max_stock_quantity);
         for mut item in plan {
             let seen = in_flight.get(&item.listing_id).copied();
@@ -310,7 +311,10 @@ impl PushHandler {
             if unseen > 0 {
                 ahead.insert(item.listing_id, unseen);
             }
-            held_back |= held > 0;
+            if held > 0 {
+                held_back = true;
+                holds.insert(item.listing_id, held);
+            }
             // Raising a split share hands out units no other listing shows;
             // claim them first so no other push hands them out again.
             if raise && !session.shop.settings.dry_run {
@@ -424,6 +428,13 @@ impl PushHandler {
                             &format!("ok: {}", item.why),
                         )
                         .await?;
+                    if let Some(&held) = holds.get(&item.listing_id) {
+                        // Still this listing's until the sales made while
+                        // the push landed are in; then given back.
+                        self.store
+                            .hold_units(org, item.listing_id, held, HELD_BACK_RECHECK_MS)
+                            .await?;
+                    }
                 }
                 UpdateOutcome::Rejected(f) => {
                     let note = match f.reason {

@@ -56,7 +56,12 @@ pub fn job_error(e: ChannelError) -> JobError {
     if e.is_retryable() {
         JobError::Retry {
             message: e.to_string(),
-            after: e.retry_after(),
+            // Throttled without a named delay: the client's pacer holds the
+            // API for a second; a failure's backoff would hold stock longer.
+            after: e.retry_after().or(match e {
+                ChannelError::RateLimited { .. } => Some(std::time::Duration::from_secs(1)),
+                _ => None,
+            }),
         }
     } else {
         JobError::Permanent(e.to_string())

@@ -147,6 +147,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0022_webhook_drain.sql"),
         postgres: include_str!("../migrations/0022_webhook_drain.sql"),
     },
+    Step {
+        version: 23,
+        description: "units held back by a push",
+        sqlite: include_str!("../migrations/0023_held_back.sql"),
+        postgres: include_str!("../migrations/0023_held_back.sql"),
+    },
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -36,6 +36,12 @@ pub use storesync_domain::protection::SPLIT_BELOW;
 /// last second alone is read too, so a pace that rises is seen at once.
 pub const PACE_WINDOW_MS: i64 = 5_000;
 
+/// What a listing may be showing, in SQL over `listings l` with the time in
+/// `$4`: our last number (or its own count), and units a push held back
+/// while it landed, until they are given back.
+const HIGH_SQL: &str = "(COALESCE(l.last_pushed_qty, l.channel_stock) + \
+     CASE WHEN l.held_until > $4 THEN l.held_back ELSE 0 END)";
+
 /// Units a second from the units sold in the last second and in the last
 /// [`PACE_WINDOW_MS`]: the more of the two rates, so a burst counts at once.
 fn pace_of(last_second: i64, last_window: i64) -> f64 {
@@ -254,6 +260,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT l.id, l.shop_id, l.external_listing_id, l.external_variant_id, l.warehouse_id, \
              l.channel_reserved, l.last_pushed_qty, l.channel_stock, COALESCE(l.last_pushed_qty, l.channel_stock) AS shown, \
+             CASE WHEN l.held_until > $3 THEN l.held_back ELSE 0 END AS held, \
              l.variant_id, v.is_bundle, s.status AS shop_status, s.dry_run, s.allocation_percent, s.stock_buffer, s.stock_cap, \
              s.intake_lag_ms, s.push_latency_ms \
              FROM listings l JOIN variants v ON v.org_id = l.org_id AND v.id = l.variant_id \
@@ -264,6 +271,7 @@ impl Store {
         )
         .bind(org.to_string())
         .bind(shop.to_string())
+        .bind(self.now().millis())
         .fetch_all(&mut *conn)
         .await?;
         let rates = self.recent_sales(&mut conn, org, shop).await?;
@@ -323,7 +331,9 @@ impl Store {
                 facts: ListingFacts {
                     slot: Slot {
                         shown: r.int("channel_stock")?.min(r.int("shown")?),
-                        high: r.int("shown")?,
+                        // Units a push held back while it landed stay this
+                        // listing's until the sales made meanwhile are in.
+                        high: r.int("shown")?.saturating_add(r.int("held")?.max(0)),
                         floor: floor.unwrap_or(0),
                         ceiling,
                         frozen: r.text("shop_status")? != "active" || r.flag("dry_run")?,
@@ -571,6 +581,8 @@ impl Store {
              last_pushed_qty = COALESCE(CASE WHEN $6 > 0 THEN $3 + $6 + {moved} \
                  WHEN {moved} > 0 THEN $3 + {moved} ELSE $3 END, last_pushed_qty), \
              channel_stock = COALESCE($3 + $6 + {moved}, channel_stock), \
+             held_back = CASE WHEN $3 IS NULL THEN held_back ELSE 0 END, \
+             held_until = CASE WHEN $3 IS NULL THEN held_until ELSE NULL END, \
              last_pushed_at = $4, last_push_result = $5 \
              WHERE org_id = $1 AND id = $2"
         ))
@@ -585,6 +597,29 @@ impl Store {
         .await?;
         record_history(&mut tx, org, listing, quantity, result, now).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// A push to a selling listing held `held` units back while it landed
+    /// (see [`storesync_domain::planner::decide_send`]): count them as shown
+    /// there for `ms`, until the sales made meanwhile are booked, so no
+    /// other listing is given them first. The next number sent ends it.
+    pub async fn hold_units(
+        &self,
+        org: OrgId,
+        listing: ListingRowId,
+        held: i64,
+        ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE listings SET held_back = $3, held_until = $4 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.to_string())
+        .bind(listing.to_string())
+        .bind(held.max(0))
+        .bind(self.now().plus_millis(ms).millis())
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -671,25 +706,31 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let now = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN l.id = $3 THEN COALESCE(l.last_pushed_qty, l.channel_stock) ELSE 0 END), 0) AS BIGINT) AS mine, \
-             CAST(COALESCE(SUM(CASE WHEN COALESCE(l.last_pushed_qty, l.channel_stock) > 0 THEN COALESCE(l.last_pushed_qty, l.channel_stock) ELSE 0 END), 0) AS BIGINT) AS total \
+            "SELECT CAST(COALESCE(SUM(CASE WHEN l.id = $3 THEN {SHOWN} ELSE 0 END), 0) AS BIGINT) AS mine, \
+             CAST(COALESCE(SUM(CASE WHEN {SHOWN} > 0 THEN {SHOWN} ELSE 0 END), 0) AS BIGINT) AS total \
              FROM listings l JOIN shops s ON s.org_id = l.org_id AND s.id = l.shop_id \
-             WHERE l.org_id = $1 AND l.variant_id = $2 AND s.status <> 'disconnected'",
+             WHERE l.org_id = $1 AND l.variant_id = $2 AND s.status <> 'disconnected'"
+            .replace("{SHOWN}", HIGH_SQL)
+            .as_str(),
         )
         .bind(org.to_string())
         .bind(item.variant_id.to_string())
         .bind(item.listing_id.to_string())
+        .bind(self.now().millis())
         .fetch_one(&mut *tx)
         .await?;
         if now.int("mine")? != item.shown || now.int("total")? != item.shown_total {
             return Ok(false);
         }
-        sqlx::query("UPDATE listings SET last_pushed_qty = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(item.listing_id.to_string())
-            .bind(item.target)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE listings SET last_pushed_qty = $3, held_back = 0, held_until = NULL \
+             WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.to_string())
+        .bind(item.listing_id.to_string())
+        .bind(item.target)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

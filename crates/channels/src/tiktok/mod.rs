@@ -250,9 +250,11 @@ impl TikTokClient {
             Scope::Shop { cipher, .. } => Some(cipher),
             Scope::Seller { .. } => None,
         };
-        // Paced before signing, so a wait cannot age the timestamp.
+        // Paced before signing, so a wait cannot age the timestamp; per
+        // API, not per path — a product's id is part of some paths, and
+        // TikTok counts the API.
         self.pacer
-            .call(shop, path, async {
+            .call(shop, operation, async {
                 let timestamp = unix_seconds(self.clock.now()).to_string();
                 let mut query: Vec<(&str, &str)> =
                     vec![("app_key", &self.app_key), ("timestamp", &timestamp)];

@@ -546,3 +546,41 @@ backend_test! {
         assert_eq!(busy.target + other.target, 28, "{} / {}", busy.why, other.why);
     }
 }
+
+backend_test! {
+    async fn units_a_push_held_back_stay_its_listings_until_given_back(store) {
+        let clock = std::sync::Arc::new(storesync_domain::time::ManualClock::new(storesync_domain::Timestamp::from_millis(1_700_000_000_000)));
+        let store = store.with_clock(clock.clone());
+        let org = org_with_skus(&store, &["A"]).await;
+        receive(&store, org, "A", 8).await;
+        let (one, two) = (shop(&store, org).await, shop(&store, org).await);
+        for s in [one, two] {
+            store.import_listings(org, s, &[ChannelListing {
+                external_listing_id: "100".into(), external_variant_id: "0".into(), seller_sku: "A".into(),
+                title: "A".into(), status: "NORMAL".into(), warehouse_id: None, stock: 8, reserved: None, price: None,
+            }], Default::default(), &actor()).await.unwrap();
+        }
+        let item = |plan: Vec<storesync_store::propagation::PushItem>| plan.into_iter().next().unwrap();
+        let (a, b) = (item(store.push_plan(org, one).await.unwrap()), item(store.push_plan(org, two).await.unwrap()));
+        // 8 units shown 6 and 2; then a push to the first, selling fast,
+        // sends 3 and holds 3 back while it lands.
+        store.record_push(org, a.listing_id, Some(6), "ok").await.unwrap();
+        store.record_push(org, b.listing_id, Some(2), "ok").await.unwrap();
+        store.record_push(org, a.listing_id, Some(3), "ok").await.unwrap();
+        store.hold_units(org, a.listing_id, 3, 1_500).await.unwrap();
+        let held = item(store.push_plan(org, two).await.unwrap());
+        assert!(held.split, "{}", held.why);
+        assert_eq!(held.target, 2, "the held units are not given to the other listing: {}", held.why);
+        assert_eq!(item(store.push_plan(org, one).await.unwrap()).shown, 6, "counted as shown where they were held");
+        // Once the hold ends, the units are free again.
+        clock.advance_millis(2_000);
+        let (a, b) = (item(store.push_plan(org, one).await.unwrap()), item(store.push_plan(org, two).await.unwrap()));
+        assert_eq!(a.shown, 3);
+        assert_eq!(a.target + b.target, 8, "{} / {}", a.why, b.why);
+        assert!(b.target > 2, "{}", b.why);
+        // A new number sent ends a hold.
+        store.hold_units(org, a.listing_id, 3, 1_500).await.unwrap();
+        store.record_push(org, a.listing_id, Some(4), "ok").await.unwrap();
+        assert_eq!(item(store.push_plan(org, one).await.unwrap()).shown, 4);
+    }
+}

@@ -156,3 +156,51 @@ pub async fn paced_bursts_stay_within_the_default_rate_limit<H: Harness>() {
     );
     server.shutdown().await;
 }
+
+/// A stock update across more listings than the per-second limit allows is
+/// paced as one API, whatever ids its paths carry (TikTok Shop puts the
+/// product id in the path): no call is throttled, every update applies.
+pub async fn a_stock_update_across_many_listings_stays_within_the_default_rate_limit<H: Harness>() {
+    let server = SandboxServer::start(SandboxConfig::new(H::SANDBOX))
+        .await
+        .unwrap();
+    let client = H::client(
+        &server.base_url(),
+        H::SECRET,
+        Arc::new(SystemClock),
+        HttpSettings::default(),
+    );
+    let products: Vec<serde_json::Value> = (0..60)
+        .map(|i| serde_json::json!({"name": format!("Item {i}"), "item_sku": format!("ITEM-{i}"), "price": "5.00", "stock": 9}))
+        .collect();
+    let spec: CreateShop =
+        serde_json::from_value(serde_json::json!({"name": "Many items", "products": products}))
+            .unwrap();
+    let view = server.sandbox().create_shop(&spec).unwrap();
+    let (access, _) = server.sandbox().mint_tokens(view.shop_id).unwrap();
+    let creds = ShopCredentials {
+        shop: H::shop_ref(&view),
+        access_token: Secret::new(access),
+    };
+    let updates: Vec<storesync_channels::StockUpdate> = (0..60)
+        .map(|i| {
+            let (listing_id, variant_id) = H::variant_ref(&view, &format!("ITEM-{i}"));
+            storesync_channels::StockUpdate {
+                listing_id,
+                variant_id,
+                warehouse_id: None,
+                quantity: 4,
+            }
+        })
+        .collect();
+    let results = client.update_stock(&creds, &updates).await.unwrap();
+    assert_eq!(results.len(), 60);
+    for r in &results {
+        assert_eq!(
+            r.outcome,
+            storesync_channels::UpdateOutcome::Applied,
+            "{r:?}"
+        );
+    }
+    server.shutdown().await;
+}

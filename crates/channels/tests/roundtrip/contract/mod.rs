@@ -58,6 +58,7 @@ macro_rules! contract_suite {
             run!(orders::seller_cancel_puts_stock_back_and_a_shipped_order_cannot_be_cancelled);
             run!(webhooks::genuine_pushes_verify_and_tampered_wrongly_signed_or_unsigned_ones_are_rejected);
             run!(faults::paced_bursts_stay_within_the_default_rate_limit);
+            run!(faults::a_stock_update_across_many_listings_stays_within_the_default_rate_limit);
         }
     };
 }
