@@ -83,10 +83,15 @@ impl PushHandler {
     }
 }
 
-/// When a push that held units back plans again: by then the sales that
-/// were on their way are booked, or the pace that made it hold back has
-/// eased.
-const HELD_BACK_RECHECK_MS: i64 = 1_500;
+/// How long units a push held back stay its listing's: by then the sales
+/// that were on their way are booked, or the pace that made it hold back
+/// has eased.
+const HELD_BACK_MS: i64 = 1_500;
+
+/// When a push that held units back plans again to give them back: once
+/// the hold has ended (it starts when the push landed, after this job
+/// planned), with a margin.
+const HELD_BACK_RECHECK_MS: i64 = HELD_BACK_MS + 100;
 
 /// When the updates of a failed call (throttled, timed out) are sent again,
 /// unless the marketplace named a delay.
@@ -312,7 +317,6 @@ impl PushHandler {
                 ahead.insert(item.listing_id, unseen);
             }
             if held > 0 {
-                held_back = true;
                 holds.insert(item.listing_id, held);
             }
             // Raising a split share hands out units no other listing shows;
@@ -334,12 +338,6 @@ impl PushHandler {
             // Something moved between the plan and the claim: plan again.
             let key = storesync_store::job_keys::push_replan(p.shop_id);
             self.push_again(org, p.shop_id, 50, key).await?;
-        }
-        if held_back && !session.shop.settings.dry_run {
-            // Give the units held back once the sales on their way are in.
-            let key = storesync_store::job_keys::push_held(p.shop_id);
-            self.push_again(org, p.shop_id, HELD_BACK_RECHECK_MS, key)
-                .await?;
         }
         if due.is_empty() {
             return Ok(());
@@ -432,8 +430,9 @@ impl PushHandler {
                         // Still this listing's until the sales made while
                         // the push landed are in; then given back.
                         self.store
-                            .hold_units(org, item.listing_id, held, HELD_BACK_RECHECK_MS)
+                            .hold_units(org, item.listing_id, held, HELD_BACK_MS)
                             .await?;
+                        held_back = true;
                     }
                 }
                 UpdateOutcome::Rejected(f) => {
@@ -473,6 +472,12 @@ impl PushHandler {
                         .await?;
                 }
             }
+        }
+        if held_back {
+            // Give the units held back once the hold has ended.
+            let key = storesync_store::job_keys::push_held(p.shop_id);
+            self.push_again(org, p.shop_id, HELD_BACK_RECHECK_MS, key)
+                .await?;
         }
         if in_doubt {
             self.check_later(org, p.shop_id).await?;

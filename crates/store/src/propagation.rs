@@ -44,10 +44,19 @@ const HIGH_SQL: &str = "(COALESCE(l.last_pushed_qty, l.channel_stock) + \
 
 /// Units a second from the units sold in the last second and in the last
 /// [`PACE_WINDOW_MS`]: the more of the two rates, so a burst counts at once.
-fn pace_of(last_second: i64, last_window: i64) -> f64 {
+/// The last second's units are spread over the time since the first of
+/// them (at least [`PACE_MIN_SPAN_MS`]), not over a whole second: when a
+/// storm began a third of a second ago, its units came in a third of a
+/// second.
+fn pace_of(last_second: i64, last_window: i64, first_in_second: Option<i64>, now: i64) -> f64 {
     let window = last_window as f64 * 1000.0 / PACE_WINDOW_MS as f64;
-    (last_second as f64).max(window)
+    let span = first_in_second.map_or(1_000, |first| (now - first).clamp(PACE_MIN_SPAN_MS, 1_000));
+    (last_second as f64 * 1000.0 / span as f64).max(window)
 }
+
+/// The shortest time the last second's sales are spread over: a pair of
+/// sales a few milliseconds apart is not a pace of hundreds a second.
+const PACE_MIN_SPAN_MS: i64 = 250;
 
 /// Recompute `variants.is_low` for the variants the condition selects
 /// (`$1` is the organization; the caller adds the rest). A bundle holds no
@@ -405,6 +414,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.variant_id, o.shop_key, \
              CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
+             CAST(MIN(CASE WHEN r.created_at >= $3 THEN r.created_at END) AS BIGINT) AS first_in_second, \
              CAST(SUM(r.quantity) AS BIGINT) AS last_window \
              FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
              WHERE r.org_id = $1 AND r.created_at >= $2 \
@@ -424,7 +434,12 @@ impl Store {
             };
             rates.insert(
                 (r.text("variant_id")?, shop_key),
-                pace_of(r.int("last_second")?, r.int("last_window")?),
+                pace_of(
+                    r.int("last_second")?,
+                    r.int("last_window")?,
+                    r.opt_int("first_in_second")?,
+                    now,
+                ),
             );
         }
         Ok(rates)
@@ -442,6 +457,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT o.shop_key, \
              CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
+             CAST(MIN(CASE WHEN r.created_at >= $3 THEN r.created_at END) AS BIGINT) AS first_in_second, \
              CAST(SUM(r.quantity) AS BIGINT) AS last_window \
              FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
              WHERE r.org_id = $1 AND r.created_at >= $2 AND o.shop_key IS NOT NULL \
@@ -459,7 +475,12 @@ impl Store {
             };
             rates.insert(
                 shop_key,
-                pace_of(r.int("last_second")?, r.int("last_window")?),
+                pace_of(
+                    r.int("last_second")?,
+                    r.int("last_window")?,
+                    r.opt_int("first_in_second")?,
+                    now,
+                ),
             );
         }
         Ok(rates)

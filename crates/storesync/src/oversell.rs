@@ -43,6 +43,10 @@ pub struct StormOptions {
     pub postgres_url: Option<String>,
 }
 
+/// How long nothing must be shown anywhere before a storm counts as sold
+/// out.
+const SOLD_OUT_AFTER: Duration = Duration::from_secs(2);
+
 /// The fault mix of a `--faults` storm.
 fn storm_faults(latency_ms: u64) -> FaultConfig {
     FaultConfig {
@@ -339,10 +343,12 @@ pub async fn storm(
         if Instant::now() > deadline {
             break;
         }
-        // Sold out means nothing shown anywhere once all work has settled.
+        // Sold out means nothing shown anywhere once all work has settled,
+        // and still nothing a while later: buyers keep looking, so units a
+        // push held back and gives back shortly after are still sold.
         let dirty = mode == SyncMode::Realtime && store.has_dirty_variants().await?;
         if left == 0 && store.pending_job_count().await? == 0 && !dirty {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(SOLD_OUT_AFTER).await;
             let mut still = 0;
             for (server, (_, id, _)) in servers.iter().zip(&shops) {
                 still += server

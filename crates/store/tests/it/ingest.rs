@@ -541,7 +541,9 @@ backend_test! {
         assert_eq!(busy.units_per_sec, 0.0, "A itself sold nothing");
         assert!(busy.threshold > 28, "{}: {}", busy.threshold, busy.why);
         assert!(busy.split, "{}", busy.why);
-        assert!(busy.why.contains("its shops selling 12.0/s"), "{}", busy.why);
+        // Twelve units within the last 250 ms (the clock stands still; the
+        // shortest span a pace is measured over): 48 a second.
+        assert!(busy.why.contains("its shops selling 48.0/s"), "{}", busy.why);
         let other = a(store.push_plan(org, two).await.unwrap());
         assert_eq!(busy.target + other.target, 28, "{} / {}", busy.why, other.why);
     }
