@@ -100,6 +100,12 @@ pub fn hold_back(
     units_per_sec: f64,
     push_ms: i64,
 ) -> (i64, i64) {
+    // A shop not pushed yet has no measured time: assume one.
+    let push_ms = if push_ms > 0 {
+        push_ms
+    } else {
+        UNMEASURED_PUSH_MS
+    };
     let at_risk = units_in(units_per_sec, push_ms).min(shown.max(0));
     let sent = target
         .saturating_sub(at_risk)
@@ -107,6 +113,9 @@ pub fn hold_back(
         .min(target.max(0));
     (sent, target.max(0) - sent)
 }
+
+/// How long a push is taken to need before one was measured for its shop.
+pub const UNMEASURED_PUSH_MS: i64 = 250;
 
 /// A decaying maximum of a latency: a slower sample is taken at once (the
 /// protection must follow a slowdown now), a faster one pulls the figure

@@ -339,7 +339,12 @@ impl Store {
                 channel_stock: r.int("channel_stock")?,
                 facts: ListingFacts {
                     slot: Slot {
-                        shown: r.int("channel_stock")?.min(r.int("shown")?),
+                        // Held units are the listing's own: its share keeps
+                        // them, so a push does not hold back twice.
+                        shown: r
+                            .int("channel_stock")?
+                            .min(r.int("shown")?)
+                            .saturating_add(r.int("held")?.max(0)),
                         // Units a push held back while it landed stay this
                         // listing's until the sales made meanwhile are in.
                         high: r.int("shown")?.saturating_add(r.int("held")?.max(0)),
