@@ -48,7 +48,17 @@ const HIGH_SQL: &str = "(COALESCE(l.last_pushed_qty, l.channel_stock) + \
 /// them (at least [`PACE_MIN_SPAN_MS`]), not over a whole second: when a
 /// storm began a third of a second ago, its units came in a third of a
 /// second.
-fn pace_of(last_second: i64, last_window: i64, first_in_second: Option<i64>, now: i64) -> f64 {
+fn pace_of(
+    last_second: i64,
+    last_window: i64,
+    first_in_second: Option<i64>,
+    orders: i64,
+    now: i64,
+) -> f64 {
+    if orders < 2 {
+        // One order, of however many units, is a sale, not a pace.
+        return 0.0;
+    }
     let window = last_window as f64 * 1000.0 / PACE_WINDOW_MS as f64;
     let span = first_in_second.map_or(1_000, |first| (now - first).clamp(PACE_MIN_SPAN_MS, 1_000));
     (last_second as f64 * 1000.0 / span as f64).max(window)
@@ -420,6 +430,7 @@ impl Store {
             "SELECT r.variant_id, o.shop_key, \
              CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
              CAST(MIN(CASE WHEN r.created_at >= $3 THEN r.created_at END) AS BIGINT) AS first_in_second, \
+             CAST(COUNT(DISTINCT r.order_id) AS BIGINT) AS orders, \
              CAST(SUM(r.quantity) AS BIGINT) AS last_window \
              FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
              WHERE r.org_id = $1 AND r.created_at >= $2 \
@@ -443,6 +454,7 @@ impl Store {
                     r.int("last_second")?,
                     r.int("last_window")?,
                     r.opt_int("first_in_second")?,
+                    r.int("orders")?,
                     now,
                 ),
             );
@@ -463,6 +475,7 @@ impl Store {
             "SELECT o.shop_key, \
              CAST(SUM(CASE WHEN r.created_at >= $3 THEN r.quantity ELSE 0 END) AS BIGINT) AS last_second, \
              CAST(MIN(CASE WHEN r.created_at >= $3 THEN r.created_at END) AS BIGINT) AS first_in_second, \
+             CAST(COUNT(DISTINCT r.order_id) AS BIGINT) AS orders, \
              CAST(SUM(r.quantity) AS BIGINT) AS last_window \
              FROM reservations r JOIN orders o ON o.org_id = r.org_id AND o.id = r.order_id \
              WHERE r.org_id = $1 AND r.created_at >= $2 AND o.shop_key IS NOT NULL \
@@ -484,6 +497,7 @@ impl Store {
                     r.int("last_second")?,
                     r.int("last_window")?,
                     r.opt_int("first_in_second")?,
+                    r.int("orders")?,
                     now,
                 ),
             );
