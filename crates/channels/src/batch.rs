@@ -2,28 +2,26 @@
 //! accepts: grouped by listing, all warehouses of a variant together, at most
 //! N variants per call.
 
-use crate::ids::{ExtVariantId, ListingId, WarehouseId};
-use crate::model::{CallFailure, UpdateOutcome, UpdateResult};
+use crate::ids::{ExtVariantId, ListingId};
+use crate::model::{CallFailure, StockUpdate, UpdateOutcome, UpdateResult};
 use crate::ChannelError;
 
 /// One call's per-update results by index, or the error that failed it.
 pub type CallAnswer = Result<Vec<(usize, UpdateResult)>, ChannelError>;
 
-/// Per-update results of a request sent as several calls, in the order of
-/// the caller's `total` updates. `calls` holds, for each call, the indices
-/// of the updates it carried and its answer: results by index, or the
-/// error that failed the call.
+/// Per-update results of a stock request sent as several calls, in the
+/// order of `updates`. `calls` holds, for each call, the indices of the
+/// updates it carried and its answer: results by index, or the error that
+/// failed the call.
 ///
 /// When every call failed, nothing is known to have changed: the request
 /// fails with the first error, so the caller can refresh a token or retry
 /// it whole. Otherwise what went through is kept — a caller that dropped
 /// it would believe the old numbers of listings that changed — and each
-/// failed call's updates are [`UpdateOutcome::CallFailed`], built with
-/// `ident` (listing, variant and warehouse of an update index).
+/// failed call's updates are [`UpdateOutcome::CallFailed`].
 pub fn gather_results(
-    total: usize,
+    updates: &[StockUpdate],
     calls: Vec<(Vec<usize>, CallAnswer)>,
-    ident: impl Fn(usize) -> Option<(ListingId, ExtVariantId, Option<WarehouseId>)>,
 ) -> Result<Vec<UpdateResult>, ChannelError> {
     if calls.iter().all(|(_, answer)| answer.is_err()) {
         if let Some((_, Err(e))) = calls.into_iter().next() {
@@ -31,7 +29,7 @@ pub fn gather_results(
         }
         return Ok(Vec::new());
     }
-    let mut results: Vec<Option<UpdateResult>> = vec![None; total];
+    let mut results: Vec<Option<UpdateResult>> = vec![None; updates.len()];
     for (indices, answer) in calls {
         match answer {
             Ok(found) => {
@@ -48,15 +46,13 @@ pub fn gather_results(
                     retry_after: e.retry_after(),
                 };
                 for index in indices {
-                    let (Some(slot), Some((listing_id, variant_id, warehouse_id))) =
-                        (results.get_mut(index), ident(index))
-                    else {
+                    let (Some(slot), Some(u)) = (results.get_mut(index), updates.get(index)) else {
                         continue;
                     };
                     *slot = Some(UpdateResult {
-                        listing_id,
-                        variant_id,
-                        warehouse_id,
+                        listing_id: u.listing_id.clone(),
+                        variant_id: u.variant_id.clone(),
+                        warehouse_id: u.warehouse_id.clone(),
                         outcome: UpdateOutcome::CallFailed(failure.clone()),
                     });
                 }
@@ -154,12 +150,15 @@ mod tests {
         )
     }
 
-    fn ident(index: usize) -> Option<(ListingId, ExtVariantId, Option<WarehouseId>)> {
-        Some((
-            ListingId::new("L"),
-            ExtVariantId::new(index.to_string()),
-            None,
-        ))
+    fn updates(n: usize) -> Vec<StockUpdate> {
+        (0..n)
+            .map(|i| StockUpdate {
+                listing_id: ListingId::new("L"),
+                variant_id: ExtVariantId::new(i.to_string()),
+                warehouse_id: None,
+                quantity: 1,
+            })
+            .collect()
     }
 
     #[test]
@@ -171,13 +170,12 @@ mod tests {
             reason: "timed out".into(),
         };
         let results = gather_results(
-            5,
+            &updates(5),
             vec![
                 (vec![0, 1], Ok(vec![applied(0), applied(1)])),
                 (vec![2], Err(throttled)),
                 (vec![3, 4], Err(timed_out)),
             ],
-            ident,
         )
         .unwrap();
         let outcomes: Vec<_> = results.iter().map(|r| r.outcome.clone()).collect();
@@ -202,7 +200,7 @@ mod tests {
     #[test]
     fn when_every_call_failed_the_request_fails() {
         let e = gather_results(
-            2,
+            &updates(2),
             vec![
                 (
                     vec![0],
@@ -216,7 +214,6 @@ mod tests {
                     Err(ChannelError::RateLimited { retry_after: None }),
                 ),
             ],
-            ident,
         )
         .unwrap_err();
         assert!(e.needs_token_refresh(), "{e}");

@@ -918,15 +918,7 @@ impl Channel for LazadaClient {
             .buffered(PARALLEL_CALLS)
             .collect()
             .await;
-        gather_results(updates.len(), answers, |i| {
-            updates.get(i).map(|u| {
-                (
-                    u.listing_id.clone(),
-                    u.variant_id.clone(),
-                    u.warehouse_id.clone(),
-                )
-            })
-        })
+        gather_results(updates, answers)
     }
 
     /// Sets prices with `/product/price_quantity/update` (`<Price>` only),

@@ -825,15 +825,7 @@ impl Channel for ShopeeClient {
                 (batch.indices().collect(), found)
             })
             .collect();
-        gather_results(updates.len(), calls, |i| {
-            updates.get(i).map(|u| {
-                (
-                    u.listing_id.clone(),
-                    u.variant_id.clone(),
-                    u.warehouse_id.clone(),
-                )
-            })
-        })
+        gather_results(updates, calls)
     }
 
     async fn update_prices(

@@ -637,15 +637,7 @@ impl Channel for TikTokClient {
             .buffered(PARALLEL_CALLS)
             .collect()
             .await;
-        gather_results(updates.len(), answers, |i| {
-            updates.get(i).map(|u| {
-                (
-                    u.listing_id.clone(),
-                    u.variant_id.clone(),
-                    u.warehouse_id.clone(),
-                )
-            })
-        })
+        gather_results(updates, answers)
     }
 
     async fn update_prices(
