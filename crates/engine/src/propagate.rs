@@ -2,7 +2,7 @@
 //! shop, and `stock.push` sends every listing whose target changed, as
 //! absolute quantities, in the largest batches the marketplace accepts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use crate::connect::ChannelRegistry;
 use crate::shop::{with_refresh, RefreshLocks, ShopSession};
 use crate::worker::{JobError, JobHandler};
 
-pub use storesync_store::propagation::PUSH_JOB;
+pub use storesync_store::propagation::{HOLD_ENDED_JOB, PUSH_JOB};
 
 use crate::drift::drift_job;
 
@@ -83,19 +83,25 @@ impl PushHandler {
     }
 }
 
-/// How long units a push held back stay its listing's: by then the sales
-/// that were on their way are booked, or the pace that made it hold back
-/// has eased.
-const HELD_BACK_MS: i64 = 1_500;
-
-/// When a push that held units back plans again to give them back: once
-/// the hold has ended (it starts when the push landed, after this job
-/// planned), with a margin.
-const HELD_BACK_RECHECK_MS: i64 = HELD_BACK_MS + 100;
+/// The least time units a push held back stay its listing's: the sales
+/// made while it landed must be booked first (see [`PushItem::horizon_ms`]).
+const HELD_BACK_MIN_MS: i64 = 250;
 
 /// When the updates of a failed call (throttled, timed out) are sent again,
 /// unless the marketplace named a delay.
 const CALL_FAILED_RETRY: Duration = Duration::from_millis(200);
+
+/// When a push plans again after its plan moved under it or a read-back
+/// failed.
+const REPLAN_MS: i64 = 50;
+
+/// What reading back the listings in doubt found: units sold there that we
+/// have not booked yet, and the listings whose channel was read.
+#[derive(Debug, Default)]
+struct ReadBack {
+    in_flight: HashMap<ListingRowId, i64>,
+    read: HashSet<ListingRowId>,
+}
 
 /// How long a push waits for webhooks received before it was queued.
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
@@ -104,6 +110,31 @@ const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
 /// shows) before raises, and within each the listings closest to selling out first.
 fn send_order(target: i64, shown: i64) -> (bool, i64) {
     (target > shown, target)
+}
+
+/// Units a push held back are free again: every shop's push plans the
+/// variant anew ([`HOLD_ENDED_JOB`]).
+#[derive(Debug)]
+pub struct HoldEndedHandler {
+    pub store: Store,
+}
+
+#[derive(serde::Deserialize)]
+struct HoldEnded {
+    variant_id: storesync_domain::ids::VariantId,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for HoldEndedHandler {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("hold job without organization".into()))?;
+        let p: HoldEnded = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        self.store.mark_variants_dirty(org, &[p.variant_id]).await?;
+        Ok(())
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -187,7 +218,7 @@ impl PushHandler {
         org: storesync_domain::ids::OrgId,
         shop: ShopId,
         plan: &[PushItem],
-    ) -> Result<HashMap<ListingRowId, i64>, JobError> {
+    ) -> Result<ReadBack, JobError> {
         let mut doubtful: HashMap<(String, String), _> = plan
             .iter()
             .filter(|i| needs_read_back(&i.planned()))
@@ -199,6 +230,7 @@ impl PushHandler {
             })
             .collect();
         let mut in_flight = HashMap::new();
+        let mut checked = HashSet::new();
         let query = ListingQuery {
             updated_since: Some(self.store.now().plus_millis(-SETTLE_LOOKBACK_MS)),
         };
@@ -218,8 +250,14 @@ impl PushHandler {
             let page = match read {
                 Ok(page) => page,
                 Err(e) => {
-                    tracing::debug!(error = %e, "reading back listings in doubt failed; pushing them");
-                    break;
+                    // Unread, a listing may show less than we believe (sales
+                    // there not booked yet): sending it our number could put
+                    // units back that are gone. Its push waits for a read.
+                    tracing::debug!(error = %e, "reading back listings in doubt failed; their pushes wait");
+                    return Ok(ReadBack {
+                        in_flight,
+                        read: checked,
+                    });
                 }
             };
             for l in &page.listings {
@@ -228,10 +266,12 @@ impl PushHandler {
                     let Some(listing) = doubtful.remove(&key) else {
                         continue;
                     };
+                    checked.insert(listing);
                     let settled = self
                         .store
                         .settle_listing(org, shop, &key.0, &key.1, v.total_stock())
                         .await?;
+                    tracing::debug!(%listing, seen = v.total_stock(), ?settled, "read back");
                     if let Settled::SaleInFlight { .. } = settled {
                         in_flight.insert(listing, v.total_stock());
                     }
@@ -242,7 +282,13 @@ impl PushHandler {
                 _ => break,
             }
         }
-        Ok(in_flight)
+        // Listings the channel did not list as changed lately are as we
+        // believe.
+        checked.extend(doubtful.into_values());
+        Ok(ReadBack {
+            in_flight,
+            read: checked,
+        })
     }
 
     async fn push(
@@ -287,19 +333,27 @@ impl PushHandler {
         }
         let planned_at = self.store.now();
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
-        let mut in_flight = HashMap::new();
-        if plan.iter().any(|i| needs_read_back(&i.planned())) && !session.shop.settings.dry_run {
-            in_flight = self.settle(&mut session, org, p.shop_id, &plan).await?;
+        let dry_run = session.shop.settings.dry_run;
+        let mut read_back = ReadBack::default();
+        if plan.iter().any(|i| needs_read_back(&i.planned())) && !dry_run {
+            read_back = self.settle(&mut session, org, p.shop_id, &plan).await?;
             plan = self.store.push_plan(org, p.shop_id).await?;
         }
+        let ReadBack { in_flight, read } = read_back;
         let mut due = Vec::new();
         let mut claimed = Vec::new();
         let mut replan = false;
+        let mut unread_skipped = false;
         let mut ahead = HashMap::new();
-        let mut held_back = false;
         let mut holds = HashMap::new();
         let most = i64::from(session.channel.capabilities().max_stock_quantity);
         for mut item in plan {
+            if needs_read_back(&item.planned()) && !read.contains(&item.listing_id) && !dry_run {
+                // Sent only once its channel was read: the read failed, or
+                // the plan moved it once the others were settled. Shortly.
+                unread_skipped = true;
+                continue;
+            }
             let seen = in_flight.get(&item.listing_id).copied();
             let SendDecision::Quantity {
                 quantity,
@@ -334,10 +388,17 @@ impl PushHandler {
             }
             due.push(item);
         }
-        if replan {
-            // Something moved between the plan and the claim: plan again.
+        if replan || unread_skipped {
+            // Something moved between the plan and the claim: plan again;
+            // a failed read-back (throttled, timed out) is tried again a
+            // little later.
             let key = storesync_store::job_keys::push_replan(p.shop_id);
-            self.push_again(org, p.shop_id, 50, key).await?;
+            let ms = if unread_skipped {
+                i64::try_from(CALL_FAILED_RETRY.as_millis()).unwrap_or(200)
+            } else {
+                REPLAN_MS
+            };
+            self.push_again(org, p.shop_id, ms, key).await?;
         }
         if due.is_empty() {
             return Ok(());
@@ -430,9 +491,13 @@ impl PushHandler {
                         // Still this listing's until the sales made while
                         // the push landed are in; then given back.
                         self.store
-                            .hold_units(org, item.listing_id, held, HELD_BACK_MS)
+                            .hold_units(
+                                org,
+                                item.listing_id,
+                                held,
+                                item.horizon_ms.max(HELD_BACK_MIN_MS),
+                            )
                             .await?;
-                        held_back = true;
                     }
                 }
                 UpdateOutcome::Rejected(f) => {
@@ -472,12 +537,6 @@ impl PushHandler {
                         .await?;
                 }
             }
-        }
-        if held_back {
-            // Give the units held back once the hold has ended.
-            let key = storesync_store::job_keys::push_held(p.shop_id);
-            self.push_again(org, p.shop_id, HELD_BACK_RECHECK_MS, key)
-                .await?;
         }
         if in_doubt {
             self.check_later(org, p.shop_id).await?;

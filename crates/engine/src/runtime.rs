@@ -17,7 +17,7 @@ use crate::fulfil::{FulfilHandler, CANCEL_JOB, SHIP_JOB};
 use crate::import::ImportHandler;
 use crate::intake::{Intake, PollAllHandler, PollHandler, WebhookHandler, POLL_ALL_JOB, POLL_JOB};
 use crate::mail::{MailHandler, MailRelay, MAIL_JOB};
-use crate::propagate::{drain_loop, PushHandler, PUSH_JOB};
+use crate::propagate::{drain_loop, HoldEndedHandler, PushHandler, HOLD_ENDED_JOB, PUSH_JOB};
 use crate::shop::RefreshLocks;
 use crate::tokens::{RefreshDueHandler, RefreshHandler, REFRESH_DUE_JOB, REFRESH_JOB};
 use crate::worker::{JobHandler, Lane, Worker, WorkerConfig};
@@ -130,6 +130,12 @@ impl EngineBuilder {
                     Arc::clone(&channels),
                     Arc::clone(&locks),
                 )),
+            )
+            .handle(
+                HOLD_ENDED_JOB,
+                Arc::new(HoldEndedHandler {
+                    store: store.clone(),
+                }),
             )
             .handle(
                 MAIL_JOB,

@@ -45,12 +45,6 @@ pub fn push_replan(shop: ShopId) -> String {
     format!("{}:{shop}:replan", kind::PUSH)
 }
 
-/// The push queued by one that held units back, to give them back: a key
-/// of its own, so a push queued by new sales does not swallow it.
-pub fn push_held(shop: ShopId) -> String {
-    format!("{}:{shop}:held", kind::PUSH)
-}
-
 /// One queued drain of a marketplace's webhook inbox at a time (a burst of
 /// deliveries queues one job, not one a delivery).
 pub fn drain_webhooks(marketplace: Marketplace) -> String {
@@ -92,7 +86,6 @@ mod tests {
         assert_eq!(poll(shop), format!("orders.poll:{shop}"));
         assert_eq!(push(shop), format!("stock.push:{shop}"));
         assert_eq!(push_replan(shop), format!("stock.push:{shop}:replan"));
-        assert_eq!(push_held(shop), format!("stock.push:{shop}:held"));
         assert_eq!(
             drain_webhooks(Marketplace::TikTokShop),
             "webhook.process:tiktok_shop"

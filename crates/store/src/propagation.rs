@@ -24,6 +24,14 @@ use crate::{Result, Store};
 /// Job kind that pushes a shop's stock to its marketplace.
 pub const PUSH_JOB: &str = crate::job_keys::kind::PUSH;
 
+/// Marks a variant for every shop's push once units a push held back are
+/// free again (see [`Store::hold_units`]). Payload: `{"variant_id"}`.
+pub const HOLD_ENDED_JOB: &str = "stock.hold_ended";
+
+/// How long after a hold ends its variant is marked: the hold is compared
+/// with the clock of whichever instance plans next.
+const HOLD_ENDED_MARGIN_MS: i64 = 50;
+
 /// At or below this many available units (or more for a SKU selling fast,
 /// see [`storesync_domain::protection::split_threshold`]), a SKU sold on
 /// several channels is split between them without overlap instead of shown
@@ -145,6 +153,10 @@ pub struct PushItem {
     /// How long this listing's shop takes from a push's plan to the
     /// marketplace's answer, lately (a decaying maximum).
     pub push_latency_ms: i64,
+    /// From a sale on a marketplace until every channel of the variant
+    /// shows its effect, lately: how long units held back by a push stay
+    /// this listing's (see [`Store::hold_units`]).
+    pub horizon_ms: i64,
 }
 
 impl PushItem {
@@ -406,6 +418,7 @@ impl Store {
                     threshold: decided.threshold,
                     units_per_sec: l.facts.units_per_sec,
                     push_latency_ms: l.facts.push_latency_ms,
+                    horizon_ms: decided.pace.horizon_ms,
                 });
             }
         }
@@ -644,6 +657,10 @@ impl Store {
     /// (see [`storesync_domain::planner::decide_send`]): count them as shown
     /// there for `ms`, until the sales made meanwhile are booked, so no
     /// other listing is given them first. The next number sent ends it.
+    ///
+    /// When the hold ends, the units are free for whichever listing the
+    /// split gives them to, on any shop: a [`HOLD_ENDED_JOB`] queued in the
+    /// same transaction marks the variant for every shop's push then.
     pub async fn hold_units(
         &self,
         org: OrgId,
@@ -651,15 +668,26 @@ impl Store {
         held: i64,
         ms: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE listings SET held_back = $3, held_until = $4 WHERE org_id = $1 AND id = $2",
+        let now = self.now();
+        let until = now.plus_millis(ms.max(0));
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE listings SET held_back = $3, held_until = $4 WHERE org_id = $1 AND id = $2 RETURNING variant_id",
         )
         .bind(org.to_string())
         .bind(listing.to_string())
         .bind(held.max(0))
-        .bind(self.now().plus_millis(ms).millis())
-        .execute(&self.write)
+        .bind(until.millis())
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(variant) = row.map(|r| r.opt_text("variant_id")).transpose()?.flatten() {
+            let job = NewJob::new(HOLD_ENDED_JOB, serde_json::json!({ "variant_id": variant }))
+                .org(org)
+                .at(until.plus_millis(HOLD_ENDED_MARGIN_MS))
+                .max_attempts(20);
+            enqueue_in(&mut tx, &job, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -805,7 +833,7 @@ impl Store {
     ) -> Result<Settled> {
         let mut tx = self.begin().await?;
         let sql = format!(
-            "SELECT id, channel_stock, last_pushed_qty FROM listings WHERE org_id = $1 AND shop_id = $2 \
+            "SELECT id, variant_id, channel_stock, last_pushed_qty FROM listings WHERE org_id = $1 AND shop_id = $2 \
              AND external_listing_id = $3 AND external_variant_id = $4{}",
             self.backend.for_update()
         );
@@ -832,6 +860,18 @@ impl Store {
             .bind(row.text("id")?)
             .execute(&mut *tx)
             .await?;
+            // It shows less than it might have: the units it is no longer
+            // counted for are free for the other listings of the split,
+            // whose shops' pushes must hear of it.
+            let freed = row
+                .opt_int("last_pushed_qty")?
+                .is_some_and(|p| p > row.int("channel_stock").unwrap_or(p));
+            if let (true, Some(variant)) = (freed, row.opt_text("variant_id")?) {
+                let variant: VariantId = variant
+                    .parse()
+                    .map_err(|_| crate::StoreError::Corrupt(format!("variant id {variant:?}")))?;
+                mark_dirty(&mut tx, org, variant, self.now()).await?;
+            }
         }
         tx.commit().await?;
         Ok(outcome)

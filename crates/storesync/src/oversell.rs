@@ -446,6 +446,19 @@ pub async fn storm(
                     .iter()
                     .filter(|l| l.sku.as_deref() == Some(sku.as_str()))
                 {
+                    if let (_, Some(item)) = store.explain_listing(org, l.id).await? {
+                        eprintln!(
+                            "  now {m} {}: available {} shown {} last pushed {:?} channel stock {} uncertain {} target {}: {}",
+                            l.id,
+                            item.available,
+                            item.shown,
+                            item.last_pushed,
+                            item.channel_stock,
+                            item.uncertain,
+                            item.target,
+                            item.why
+                        );
+                    }
                     let mut history = store.push_history(org, l.id, 50).await?;
                     history.reverse();
                     for h in history {
