@@ -320,8 +320,14 @@ backend_test! {
         // It shows 1: another sale there is on its way; nothing is settled.
         assert_eq!(store.settle_listing(org, shop, "100", "0", 1).await.unwrap(), Settled::SaleInFlight { unseen: 1 });
         assert!(store.push_plan(org, shop).await.unwrap()[0].uncertain);
-        // It shows 2: what the sale left; settled without a push.
+        // It shows 2: what the sale left; settled without a push. The unit it
+        // is no longer counted for may go to another listing: every shop's
+        // push must hear of it.
+        store.drain_dirty(100).await.unwrap();
+        assert!(!store.has_dirty_variants().await.unwrap());
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::Confirmed);
+        assert!(store.has_dirty_variants().await.unwrap(), "a lower count confirmed marks the variant");
+        store.drain_dirty(100).await.unwrap();
         let p = store.push_plan(org, shop).await.unwrap().remove(0);
         assert_eq!((p.uncertain, p.last_pushed, p.shown), (false, Some(2), 2), "{p:?}");
         assert_eq!(store.settle_listing(org, shop, "100", "0", 2).await.unwrap(), Settled::NotInDoubt);
@@ -574,6 +580,13 @@ backend_test! {
         assert!(held.split, "{}", held.why);
         assert_eq!(held.target, 2, "the held units are not given to the other listing: {}", held.why);
         assert_eq!(item(store.push_plan(org, one).await.unwrap()).shown, 6, "counted as shown where they were held");
+        // When the hold ends the units are free for any shop's listing: a job
+        // queued with the hold marks the variant for every shop then.
+        let queued = store.list_jobs(org, Some(storesync_store::jobs::JobStatus::Queued), &Default::default()).await.unwrap();
+        let ended: Vec<_> = queued.items.iter().filter(|j| j.kind == storesync_store::propagation::HOLD_ENDED_JOB).collect();
+        assert_eq!(ended.len(), 1, "{queued:?}");
+        assert_eq!(ended[0].payload["variant_id"], serde_json::json!(a.variant_id.to_string()));
+        assert!(ended[0].run_at > store.now().plus_millis(1_500), "after the hold: {:?}", ended[0].run_at);
         // Once the hold ends, the units are free again.
         clock.advance_millis(2_000);
         let (a, b) = (item(store.push_plan(org, one).await.unwrap()), item(store.push_plan(org, two).await.unwrap()));
