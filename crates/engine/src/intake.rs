@@ -309,6 +309,8 @@ impl Intake {
         // How long a sale announced here takes to be in our books: the
         // split threshold of this shop's SKUs follows it.
         let lag = self.store.now().millis() - first.millis();
+        metrics::histogram!("storesync_intake_lag_seconds", "marketplace" => marketplace.as_str())
+            .record(lag.max(0) as f64 / 1000.0);
         self.store
             .record_intake_lag(shop.org_id, shop.id, lag)
             .await?;

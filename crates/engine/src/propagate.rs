@@ -452,6 +452,9 @@ impl PushHandler {
             Ok(results) => {
                 let took = self.store.now().millis() - planned_at.millis();
                 self.store.record_push_latency(org, p.shop_id, took).await?;
+                metrics::histogram!("storesync_stock_push_seconds",
+                    "marketplace" => session.shop.marketplace.as_str())
+                .record(took.max(0) as f64 / 1000.0);
                 results
             }
             Err(e) => {

@@ -204,6 +204,13 @@ where
     ))
     .await;
     let (outcome, code) = outcome(&result.as_ref().map(|_| ()));
+    let marketplace = session.shop.marketplace.as_str();
+    metrics::counter!("storesync_marketplace_calls_total",
+        "marketplace" => marketplace, "operation" => operation.to_owned(), "outcome" => outcome.to_owned())
+    .increment(1);
+    metrics::histogram!("storesync_marketplace_call_duration_seconds",
+        "marketplace" => marketplace, "operation" => operation.to_owned())
+    .record(started.elapsed().as_secs_f64());
     let call = ApiCall {
         id: String::new(),
         org_id: session.shop.org_id,

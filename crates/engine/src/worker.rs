@@ -214,6 +214,10 @@ impl Worker {
     async fn execute(&self, job: &Job) -> Result<(), StoreError> {
         let worker = &self.config.id;
         let started = std::time::Instant::now();
+        // From when it was due until a worker took it up.
+        let waited_ms = (self.store.now().millis() - job.run_at.millis()).max(0);
+        metrics::histogram!("storesync_job_wait_seconds", "kind" => job.kind.clone())
+            .record(waited_ms as f64 / 1000.0);
         let result = match self.handlers.get(&job.kind) {
             Some(handler) => handler.run(job).await,
             None => Err(JobError::Permanent(format!(
@@ -229,6 +233,15 @@ impl Worker {
             ok = result.is_ok(),
             "job ran"
         );
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(JobError::Defer { .. }) => "deferred",
+            Err(_) => "failed",
+        };
+        metrics::counter!("storesync_job_runs_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("storesync_job_run_seconds", "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
         match result {
             Ok(()) => {
                 if !self.store.complete_job(job.id, worker).await? {

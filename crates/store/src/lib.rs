@@ -20,6 +20,7 @@ pub mod job_keys;
 pub mod jobs;
 pub mod listings;
 mod migrate;
+pub mod operations;
 mod orders;
 mod page;
 pub mod propagation;

@@ -155,6 +155,11 @@ const STEPS: &[Step] = &[
     },
 ];
 
+/// The last schema step of this build.
+pub(crate) fn latest_version() -> i64 {
+    STEPS.last().map_or(0, |s| s.version)
+}
+
 fn migrator(backend: Backend) -> Migrator {
     let migrations: Vec<Migration> = STEPS
         .iter()

@@ -57,6 +57,9 @@ pub struct FileConfig {
     pub allow_signup: Option<bool>,
     pub poll_interval_secs: Option<u64>,
     pub drift_interval_secs: Option<u64>,
+    /// Bearer token that may read `/metrics` (without one, only clients on
+    /// this machine may).
+    pub metrics_token: Option<String>,
     pub shopee: Option<ShopeeFile>,
     pub tiktok: Option<TikTokFile>,
     pub lazada: Option<LazadaFile>,
@@ -177,6 +180,8 @@ pub struct Config {
     pub poll_interval_secs: u64,
     /// Seconds between read-backs of every shop's stock (drift repair).
     pub drift_interval_secs: u64,
+    /// Bearer token that may read `/metrics`.
+    pub metrics_token: Option<storesync_crypto::Secret<String>>,
 }
 
 /// The SMTP relay and sender address.
@@ -365,7 +370,12 @@ impl Config {
             Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
             None => file.trust_forwarded_for.unwrap_or(false),
         };
+        let metrics_token = env("STORESYNC_METRICS_TOKEN")
+            .or(file.metrics_token)
+            .filter(|t| !t.is_empty())
+            .map(storesync_crypto::Secret::new);
         Ok(Config {
+            metrics_token,
             mail,
             allow_signup,
             trust_forwarded_for,

@@ -92,6 +92,7 @@ pub async fn start_with(
         secure_cookies: config.secure_cookies,
         allow_signup: config.allow_signup,
         trust_forwarded_for: config.trust_forwarded_for,
+        metrics_token: config.metrics_token.clone(),
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web)

@@ -11,6 +11,7 @@ pub mod connect_binding;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod session;
@@ -59,6 +60,9 @@ pub struct WebConfig {
     /// `X-Forwarded-For`; take the client address from there (see
     /// [`limiter::client_meta`]). Off: the TCP peer is the client.
     pub trust_forwarded_for: bool,
+    /// Bearer token that may read `/metrics`; without one only clients on
+    /// this machine may (see [`metrics`]).
+    pub metrics_token: Option<storesync_crypto::Secret<String>>,
 }
 
 impl Default for WebConfig {
@@ -71,6 +75,7 @@ impl Default for WebConfig {
             password_concurrency: 2,
             allow_signup: false,
             trust_forwarded_for: false,
+            metrics_token: None,
         }
     }
 }
@@ -140,6 +145,8 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    // Figures recorded from now on reach `/metrics`.
+    let _ = metrics::recorder();
     let limit = state.config.body_limit_bytes;
     let mut api = Router::new();
     for (spec, handler) in routes::api_routes() {
@@ -149,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(json_errors))
@@ -214,17 +223,47 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers.
+/// How late the most overdue job may be before this installation counts
+/// as not working: no worker anywhere is taking its jobs.
+const WORKERS_STALLED_MS: i64 = 5 * 60_000;
+
+/// Ready when the database answers, its schema is the one this build
+/// expects, and jobs are being taken up (none overdue by more than
+/// [`WORKERS_STALLED_MS`]). Otherwise 503 naming what is wrong.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+    let mut problems = Vec::new();
+    let expected = storesync_store::operations::expected_schema_version();
+    match state.store.schema_version().await {
+        Ok(Some(v)) if v == expected => {}
+        Ok(v) => problems.push(format!(
+            "the database schema is at step {}, this build expects {expected}: run `storesync migrate`",
+            v.unwrap_or(0)
+        )),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unavailable" })),
-            )
+            problems.push("the database is unavailable".to_owned());
         }
+    }
+    if problems.is_empty() {
+        match state.store.oldest_overdue_job_ms().await {
+            Ok(Some(ms)) if ms > WORKERS_STALLED_MS => problems.push(format!(
+                "jobs are {} s overdue: no worker is taking them",
+                ms / 1000
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check failed");
+                problems.push("the database is unavailable".to_owned());
+            }
+        }
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not_ready", "problems": problems })),
+        )
     }
 }
 

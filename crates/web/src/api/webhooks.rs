@@ -48,6 +48,7 @@ pub async fn receive(
     };
     if let Err(e) = channel.verify_webhook(&request) {
         tracing::warn!(%marketplace, error = %e, "webhook refused");
+        delivered(marketplace, "bad_signature");
         return Err(ApiError::WebhookSignature);
     }
     // After the signature, so the timestamp read is the marketplace's own.
@@ -57,6 +58,7 @@ pub async fn receive(
     let window = channel.capabilities().webhooks.replay_window_ms;
     if !replay::within_window(sent, s.store.now(), window) {
         tracing::warn!(%marketplace, sent = %sent.to_rfc3339(), "stale webhook refused");
+        delivered(marketplace, "stale");
         return Err(ApiError::StaleWebhook);
     }
     let payload = std::str::from_utf8(&body)
@@ -77,6 +79,14 @@ pub async fn receive(
     if stored.is_some() {
         s.intake_waker.notify_one();
     }
+    delivered(
+        marketplace,
+        if stored.is_some() {
+            "accepted"
+        } else {
+            "duplicate"
+        },
+    );
     Ok((
         StatusCode::OK,
         Json(WebhookReceipt {
@@ -84,4 +94,11 @@ pub async fn receive(
             duplicate: stored.is_none(),
         }),
     ))
+}
+
+/// Count a delivery by what became of it.
+fn delivered(marketplace: Marketplace, outcome: &'static str) {
+    metrics::counter!("storesync_webhook_deliveries_total",
+        "marketplace" => marketplace.as_str(), "outcome" => outcome)
+    .increment(1);
 }

@@ -11,6 +11,7 @@ mod cross_tenant;
 mod intake;
 mod limiter;
 mod openapi;
+mod operations;
 mod propagation;
 mod replay;
 mod strict;

@@ -126,6 +126,15 @@ backend_test! {
         assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["available"], 27);
         assert_eq!(shop_stock(&tsb, t_shop.shop_id, "KAOS-M"), 27, "TikTok lowered after the Shopee sale");
         assert_eq!(shop_stock(&ssb, s_shop.shop_id, "KAOS-M"), 27);
+        // The figures an operator scrapes moved with the sale: the delivery,
+        // the booking's lag, the jobs, the marketplace calls and the push.
+        let page = test.http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let has = |line: &str| page.lines().any(|l| l.starts_with(line) && !l.ends_with(" 0"));
+        assert!(has(r#"storesync_webhook_deliveries_total{marketplace="shopee",outcome="accepted"}"#), "{page}");
+        assert!(has(r#"storesync_intake_lag_seconds_count{marketplace="shopee"}"#), "{page}");
+        assert!(page.lines().any(|l| l.starts_with("storesync_job_runs_total{") && l.contains(r#"kind="stock.push""#) && l.contains(r#"outcome="ok""#)), "{page}");
+        assert!(page.lines().any(|l| l.starts_with("storesync_marketplace_calls_total{") && l.contains(r#"marketplace="tiktok_shop""#) && l.contains(r#"operation="update_stock""#)), "{page}");
+        assert!(has(r#"storesync_stock_push_seconds_count{marketplace="tiktok_shop"}"#), "{page}");
 
         // A stock count in StoreSync reaches both channels.
         let r = test.post(&owner, "/api/v1/inventory/adjustments", json!({ "sku": "KAOS-M", "delta": 5, "reason": "delivery" })).await;
