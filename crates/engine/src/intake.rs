@@ -308,6 +308,22 @@ impl Intake {
             .await?;
         // How long a sale announced here takes to be in our books: the
         // split threshold of this shop's SKUs follows it.
+        // Deliveries get lost (every marketplace says so): a sale whose push
+        // never came is in nobody's books until a poll finds it, and the
+        // other channels keep showing its unit. While the shop's pushes
+        // arrive, a narrow poll follows them shortly, booking only orders
+        // we have never seen (see `FOLLOW_UP_*`).
+        let follow_up = NewJob::new(
+            POLL_JOB,
+            serde_json::json!({
+                "shop_id": shop.id,
+                "since": first.plus_millis(-FOLLOW_UP_LOOKBACK_MS).millis(),
+            }),
+        )
+        .org(shop.org_id)
+        .at(self.store.now().plus_millis(FOLLOW_UP_DELAY_MS))
+        .unique(storesync_store::job_keys::poll_follow_up(shop.id));
+        self.store.enqueue(&follow_up).await?;
         let lag = self.store.now().millis() - first.millis();
         metrics::histogram!("storesync_intake_lag_seconds", "marketplace" => marketplace.as_str())
             .record(lag.max(0) as f64 / 1000.0);
@@ -357,7 +373,25 @@ pub struct PollHandler(pub Intake);
 #[derive(serde::Deserialize)]
 struct PollPayload {
     shop_id: ShopId,
+    /// A follow-up poll (ms since the epoch): orders changed since then,
+    /// only those not in our books yet, and the poll cursor stays.
+    #[serde(default)]
+    since: Option<i64>,
 }
+
+/// How soon after a shop's pushes were booked a follow-up poll looks for
+/// orders whose push never came; while pushes keep arriving, one poll per
+/// shop at most this often.
+const FOLLOW_UP_DELAY_MS: i64 = 4_000;
+
+/// A follow-up poll leaves out orders changed this recently: their pushes
+/// may still be on their way or waiting in the inbox, and booking them
+/// from the poll would only race their intake.
+const FOLLOW_UP_GRACE_MS: i64 = 2_000;
+
+/// How far before the first of those pushes it looks: a lost push's order
+/// was placed between the pushes that did arrive.
+const FOLLOW_UP_LOOKBACK_MS: i64 = 10_000;
 
 #[async_trait::async_trait]
 impl JobHandler for PollHandler {
@@ -368,7 +402,14 @@ impl JobHandler for PollHandler {
             .ok_or_else(|| JobError::Permanent("poll job without organization".into()))?;
         let p: PollPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-        intake.poll_shop(org, p.shop_id).await
+        match p.since {
+            Some(since) => {
+                intake
+                    .poll_unseen(org, p.shop_id, Timestamp::from_millis(since))
+                    .await
+            }
+            None => intake.poll_shop(org, p.shop_id).await,
+        }
     }
 }
 
@@ -409,6 +450,65 @@ impl Intake {
             .set_orders_polled_until(&session.shop, now)
             .await?;
         Ok(())
+    }
+}
+
+impl Intake {
+    /// A follow-up poll: book the shop's orders changed since `since` that
+    /// are not in our books at all (their push was lost). Orders we have are
+    /// left to their pushes and the scheduled poll, whose cursor this does
+    /// not move.
+    pub async fn poll_unseen(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        since: Timestamp,
+    ) -> Result<(), JobError> {
+        let mut session = ShopSession::open(&self.store, &self.channels, org, shop).await?;
+        if session.shop.status != ShopStatus::Active {
+            return Ok(());
+        }
+        let until = self.store.now().plus_millis(-FOLLOW_UP_GRACE_MS);
+        if since >= until {
+            return Ok(());
+        }
+        let range = TimeRange::new(since, until);
+        let changed = with_refresh(
+            &mut session,
+            &self.store,
+            &self.locks,
+            "changed_orders",
+            |channel, creds| async move { channel.changed_orders(&creds, range).await },
+        )
+        .await?;
+        let ids: Vec<String> = changed
+            .iter()
+            .map(|c| c.order_id.as_str().to_owned())
+            .collect();
+        let unseen: std::collections::HashSet<String> = self
+            .store
+            .unknown_orders(org, shop, session.shop.marketplace, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        let mut to_fetch = Vec::new();
+        let mut detailed = Vec::new();
+        for c in changed
+            .into_iter()
+            .filter(|c| unseen.contains(c.order_id.as_str()))
+        {
+            match c.detail {
+                Some(order) => detailed.push(order),
+                None => to_fetch.push(c.order_id),
+            }
+        }
+        tracing::info!(shop = %shop, orders = unseen.len(), "follow-up poll found orders whose push never came");
+        self.ingest(&session.shop, &detailed, Via::Poll).await?;
+        self.fetch_and_ingest(&mut session, to_fetch, Via::Poll)
+            .await
     }
 }
 

@@ -191,6 +191,39 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// Of these marketplace order ids of `shop`, the ones not in our books.
+    pub async fn unknown_orders(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        marketplace: Marketplace,
+        external_ids: &[String],
+    ) -> Result<Vec<String>> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in external_ids.chunks(200) {
+            let list = crate::catalog::placeholders(4, chunk.len());
+            let sql = format!(
+                "SELECT external_id FROM orders WHERE org_id = $1 AND channel = $2 AND shop_key = $3 \
+                 AND external_id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(org.to_string())
+                .bind(marketplace.as_str())
+                .bind(shop.to_string());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                known.insert(r.text("external_id")?);
+            }
+        }
+        Ok(external_ids
+            .iter()
+            .filter(|id| !known.contains(*id))
+            .cloned()
+            .collect())
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn ingest_in(
         &self,

@@ -34,6 +34,12 @@ pub fn poll(shop: ShopId) -> String {
     format!("{}:{shop}", kind::POLL)
 }
 
+/// One follow-up poll per shop at a time (see the engine's intake): a key
+/// of its own, so the scheduled poll does not swallow it.
+pub fn poll_follow_up(shop: ShopId) -> String {
+    format!("{}:{shop}:follow-up", kind::POLL)
+}
+
 /// One stock push per shop at a time.
 pub fn push(shop: ShopId) -> String {
     format!("{}:{shop}", kind::PUSH)
@@ -85,6 +91,10 @@ mod tests {
         let shop = ShopId::new();
         assert_eq!(poll(shop), format!("orders.poll:{shop}"));
         assert_eq!(push(shop), format!("stock.push:{shop}"));
+        assert_eq!(
+            poll_follow_up(shop),
+            format!("orders.poll:{shop}:follow-up")
+        );
         assert_eq!(push_replan(shop), format!("stock.push:{shop}:replan"));
         assert_eq!(
             drain_webhooks(Marketplace::TikTokShop),

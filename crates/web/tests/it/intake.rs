@@ -180,6 +180,39 @@ backend_test! {
 }
 
 backend_test! {
+    async fn an_order_whose_push_was_lost_is_found_by_the_follow_up_poll(store) {
+        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
+        let order = |q: i64| serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": q }] })).unwrap();
+        sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
+        sb.place_order(view.shop_id, &order(1)).unwrap();
+        let sb2 = sb.clone();
+        wait_for("the webhook to be acknowledged", move || sb2.deliveries().iter().any(|d| d.status == Some(200))).await;
+        drain(&worker).await;
+        // Booking the push queued a narrow poll of this shop for shortly after.
+        let queued = store.list_jobs(owner.org, Some(storesync_store::jobs::JobStatus::Queued), &Default::default()).await.unwrap();
+        let follow_up: Vec<_> = queued.items.iter().filter(|j| j.kind == POLL_JOB && j.payload.get("since").is_some()).collect();
+        assert_eq!(follow_up.len(), 1, "{queued:?}");
+        assert!(follow_up[0].run_at > store.now(), "not due at once: {:?}", follow_up[0]);
+
+        // The next sale's push is lost; no scheduled poll runs here.
+        sb.set_faults(FaultConfig { webhooks: WebhookFaults { drop_rate: 1.0, ..Default::default() }, ..Default::default() });
+        let lost = sb.place_order(view.shop_id, &order(3)).unwrap();
+        tokio::time::sleep(Duration::from_millis(4_100)).await;
+        drain(&worker).await;
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
+        let ids: Vec<&str> = orders.body["items"].as_array().unwrap().iter().map(|o| o["external_id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 2, "{}", orders.body);
+        assert!(ids.contains(&lost.order_id.to_string().as_str()), "{}", orders.body);
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["reserved"], 4, "each order booked once");
+        assert_eq!(store.intake_counts(owner.org).await.unwrap(), (2, 1), "the lost one counts as missed by webhooks");
+        // The scheduled poll's cursor is its own: the follow-up did not move it.
+        let polled = store.orders_polled_until(&store.shop(owner.org, shop.id).await.unwrap()).await.unwrap();
+        assert_eq!(polled, None);
+        sandbox.shutdown().await;
+    }
+}
+
+backend_test! {
     async fn a_burst_of_deliveries_is_fetched_in_batches_and_booked_once(store) {
         let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
         // 8 buyers each take one unit while StoreSync is not draining: 8
