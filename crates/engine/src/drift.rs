@@ -54,11 +54,8 @@ struct Payload {
 #[async_trait::async_trait]
 impl JobHandler for DriftHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("drift job without organization".into()))?;
-        let p: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let p: Payload = crate::worker::job_payload(job)?;
         let report = check_shop(&self.0, org, p.shop_id).await?;
         if report.drifted > 0 || report.missing > 0 {
             tracing::warn!(shop = %p.shop_id, ?report, "channel stock drifted; corrected");

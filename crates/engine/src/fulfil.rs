@@ -70,9 +70,7 @@ pub struct FulfilHandler {
 #[async_trait::async_trait]
 impl JobHandler for FulfilHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("order job without organization".into()))?;
+        let org = crate::worker::job_org(job)?;
         let bad = |e: serde_json::Error| JobError::Permanent(format!("bad payload: {e}"));
         if job.kind == CANCEL_JOB {
             let p: CancelPayload = serde_json::from_value(job.payload.clone()).map_err(bad)?;

@@ -31,11 +31,8 @@ struct Payload {
 #[async_trait::async_trait]
 impl JobHandler for ImportHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("import job without organization".into()))?;
-        let payload: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let payload: Payload = crate::worker::job_payload(job)?;
         let options = payload.options.unwrap_or_default();
         let mut session =
             ShopSession::open(&self.store, &self.channels, org, payload.shop_id).await?;

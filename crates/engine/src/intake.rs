@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use storesync_channels::{ExtOrderId, Order, TimeRange, WebhookEventKind};
+use storesync_channels::{ChangedOrder, ExtOrderId, Order, TimeRange, WebhookEventKind};
 use storesync_domain::ids::{OrgId, ShopId};
 use storesync_domain::{Currency, Marketplace, Money, Timestamp};
 use storesync_store::ingest::{IngestLine, IngestOrder, Via};
@@ -179,8 +179,7 @@ struct WebhookPayload {
 impl JobHandler for WebhookHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let intake = &self.0;
-        let p: WebhookPayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let p: WebhookPayload = crate::worker::job_payload(job)?;
         let marketplace = match (p.marketplace, p.webhook_id) {
             (Some(m), _) => m,
             (None, Some(id)) => intake.store.webhook(id).await?.marketplace,
@@ -397,11 +396,8 @@ const FOLLOW_UP_LOOKBACK_MS: i64 = 10_000;
 impl JobHandler for PollHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let intake = &self.0;
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("poll job without organization".into()))?;
-        let p: PollPayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let p: PollPayload = crate::worker::job_payload(job)?;
         match p.since {
             Some(since) => {
                 intake
@@ -424,27 +420,10 @@ impl Intake {
             Some(t) => t.plus_millis(-ms(intake.poll_overlap)),
             None => now.plus_millis(-ms(intake.first_poll_lookback)),
         };
-        let range = TimeRange::new(since, now);
-        let changed = with_refresh(
-            &mut session,
-            &intake.store,
-            &intake.locks,
-            "changed_orders",
-            |channel, creds| async move { channel.changed_orders(&creds, range).await },
-        )
-        .await?;
-        let mut to_fetch = Vec::new();
-        let mut detailed = Vec::new();
-        for c in changed {
-            match c.detail {
-                Some(order) => detailed.push(order),
-                None => to_fetch.push(c.order_id),
-            }
-        }
-        intake.ingest(&session.shop, &detailed, Via::Poll).await?;
-        intake
-            .fetch_and_ingest(&mut session, to_fetch, Via::Poll)
+        let changed = intake
+            .changed_orders(&mut session, TimeRange::new(since, now))
             .await?;
+        intake.book_polled(&mut session, changed).await?;
         intake
             .store
             .set_orders_polled_until(&session.shop, now)
@@ -472,15 +451,9 @@ impl Intake {
         if since >= until {
             return Ok(());
         }
-        let range = TimeRange::new(since, until);
-        let changed = with_refresh(
-            &mut session,
-            &self.store,
-            &self.locks,
-            "changed_orders",
-            |channel, creds| async move { channel.changed_orders(&creds, range).await },
-        )
-        .await?;
+        let changed = self
+            .changed_orders(&mut session, TimeRange::new(since, until))
+            .await?;
         let ids: Vec<String> = changed
             .iter()
             .map(|c| c.order_id.as_str().to_owned())
@@ -494,21 +467,48 @@ impl Intake {
         if unseen.is_empty() {
             return Ok(());
         }
-        let mut to_fetch = Vec::new();
-        let mut detailed = Vec::new();
-        for c in changed
+        tracing::info!(shop = %shop, orders = unseen.len(), "follow-up poll found orders whose push never came");
+        let changed = changed
             .into_iter()
             .filter(|c| unseen.contains(c.order_id.as_str()))
-        {
+            .collect();
+        self.book_polled(&mut session, changed).await
+    }
+
+    /// The shop's orders changed within `range`, as the marketplace lists
+    /// them.
+    async fn changed_orders(
+        &self,
+        session: &mut ShopSession,
+        range: TimeRange,
+    ) -> Result<Vec<ChangedOrder>, JobError> {
+        with_refresh(
+            session,
+            &self.store,
+            &self.locks,
+            "changed_orders",
+            |channel, creds| async move { channel.changed_orders(&creds, range).await },
+        )
+        .await
+    }
+
+    /// Book listed orders: those the list already details at once, the
+    /// others fetched in the marketplace's largest detail calls.
+    async fn book_polled(
+        &self,
+        session: &mut ShopSession,
+        changed: Vec<ChangedOrder>,
+    ) -> Result<(), JobError> {
+        let mut to_fetch = Vec::new();
+        let mut detailed = Vec::new();
+        for c in changed {
             match c.detail {
                 Some(order) => detailed.push(order),
                 None => to_fetch.push(c.order_id),
             }
         }
-        tracing::info!(shop = %shop, orders = unseen.len(), "follow-up poll found orders whose push never came");
         self.ingest(&session.shop, &detailed, Via::Poll).await?;
-        self.fetch_and_ingest(&mut session, to_fetch, Via::Poll)
-            .await
+        self.fetch_and_ingest(session, to_fetch, Via::Poll).await
     }
 }
 

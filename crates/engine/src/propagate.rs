@@ -127,11 +127,8 @@ struct HoldEnded {
 #[async_trait::async_trait]
 impl JobHandler for HoldEndedHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("hold job without organization".into()))?;
-        let p: HoldEnded = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let p: HoldEnded = crate::worker::job_payload(job)?;
         self.store.mark_variants_dirty(org, &[p.variant_id]).await?;
         Ok(())
     }
@@ -145,11 +142,8 @@ struct Payload {
 #[async_trait::async_trait]
 impl JobHandler for PushHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("push job without organization".into()))?;
-        let p: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let p: Payload = crate::worker::job_payload(job)?;
         // One push per shop across all instances: pushes must not overtake
         // each other, or an older number could land last.
         let lease_ms = 60_000;

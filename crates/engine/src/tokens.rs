@@ -60,11 +60,8 @@ struct Payload {
 #[async_trait::async_trait]
 impl JobHandler for RefreshHandler {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .ok_or_else(|| JobError::Permanent("refresh job without organization".into()))?;
-        let p: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let org = crate::worker::job_org(job)?;
+        let p: Payload = crate::worker::job_payload(job)?;
         let mut session = ShopSession::open(&self.store, &self.channels, org, p.shop_id).await?;
         session.refresh(&self.store, &self.locks).await
     }

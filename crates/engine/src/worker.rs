@@ -31,6 +31,20 @@ pub enum JobError {
     Defer { reason: String, after: Duration },
 }
 
+/// The organization a job works for; a job of a per-organization kind
+/// without one is refused for good.
+pub fn job_org(job: &Job) -> Result<storesync_domain::ids::OrgId, JobError> {
+    job.org_id
+        .ok_or_else(|| JobError::Permanent(format!("{} job without organization", job.kind)))
+}
+
+/// A job's payload as its handler expects it; one it cannot read is
+/// refused for good (a retry would read it no better).
+pub fn job_payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))
+}
+
 impl JobError {
     pub fn retry(message: impl Into<String>) -> Self {
         JobError::Retry {
