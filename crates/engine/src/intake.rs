@@ -451,6 +451,23 @@ impl Intake {
         if since >= until {
             return Ok(());
         }
+        // Deliveries of this shop still waiting in the inbox may name the
+        // very orders this would find: booked from here they would count as
+        // missed by webhooks. The intake catches up first.
+        if self
+            .store
+            .pending_webhooks(
+                session.shop.marketplace,
+                &session.shop.external_shop_id,
+                until,
+            )
+            .await?
+        {
+            return Err(JobError::Defer {
+                reason: "the shop's pushes are still being booked".into(),
+                after: Duration::from_millis(FOLLOW_UP_GRACE_MS as u64),
+            });
+        }
         let changed = self
             .changed_orders(&mut session, TimeRange::new(since, until))
             .await?;
