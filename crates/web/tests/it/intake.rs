@@ -52,6 +52,7 @@ struct Env {
     owner: Tenant,
     shop: storesync_store::shops::Shop,
     worker: Worker,
+    intake: storesync_engine::intake::Intake,
 }
 
 async fn shopee_env(store: storesync_store::Store) -> Env {
@@ -111,7 +112,8 @@ async fn shopee_env(store: storesync_store::Store) -> Env {
         )
         .await
         .unwrap();
-    let worker = engine(&store, channels.clone()).worker().clone();
+    let engine = engine(&store, channels.clone());
+    let (worker, intake) = (engine.worker().clone(), engine.intake().clone());
     store
         .enqueue(&NewJob::new(IMPORT_JOB, json!({ "shop_id": shop.id })).org(owner.org))
         .await
@@ -126,12 +128,13 @@ async fn shopee_env(store: storesync_store::Store) -> Env {
         owner,
         shop,
         worker,
+        intake,
     }
 }
 
 backend_test! {
     async fn orders_arrive_by_webhook_once_and_by_polling_when_the_webhook_is_lost(store) {
-        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, .. } = shopee_env(store.clone()).await;
         assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["on_hand"], 10);
         let shops = test.get(&owner, "/api/v1/shops").await;
         assert_eq!(shops.body[0]["authorization_ends_soon"], true, "authorization ends in 2 days: {}", shops.body);
@@ -181,7 +184,7 @@ backend_test! {
 
 backend_test! {
     async fn an_order_whose_push_was_lost_is_found_by_the_follow_up_poll(store) {
-        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, .. } = shopee_env(store.clone()).await;
         let order = |q: i64| serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": q }] })).unwrap();
         sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
         sb.place_order(view.shop_id, &order(1)).unwrap();
@@ -213,8 +216,32 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_follow_up_poll_waits_for_the_shops_pushes_still_in_the_inbox(store) {
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, intake } = shopee_env(store.clone()).await;
+        sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
+        sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 2 }] })).unwrap()).unwrap();
+        let sb2 = sb.clone();
+        wait_for("the webhook to be acknowledged", move || sb2.deliveries().iter().any(|d| d.status == Some(200))).await;
+        // The push is stored, not booked yet, and older than the poll's grace.
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        let since = store.now().plus_millis(-10_000);
+        let waited = intake.poll_unseen(owner.org, shop.id, since).await;
+        assert!(matches!(waited, Err(storesync_engine::JobError::Defer { .. })), "{waited:?}");
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
+        assert!(orders.body["items"].as_array().unwrap().is_empty(), "nothing booked from the poll: {}", orders.body);
+        // Once the intake caught up, the poll finds nothing new to book.
+        drain(&worker).await;
+        intake.poll_unseen(owner.org, shop.id, since).await.unwrap();
+        let orders = test.get(&owner, "/api/v1/orders?channel=shopee").await;
+        assert_eq!(orders.body["items"].as_array().unwrap().len(), 1, "{}", orders.body);
+        assert_eq!(store.intake_counts(owner.org).await.unwrap(), (1, 0), "its push was not lost");
+        sandbox.shutdown().await;
+    }
+}
+
+backend_test! {
     async fn a_burst_of_deliveries_is_fetched_in_batches_and_booked_once(store) {
-        let Env { sandbox, sb, view, base, test, owner, shop, worker } = shopee_env(store.clone()).await;
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, .. } = shopee_env(store.clone()).await;
         // 8 buyers each take one unit while StoreSync is not draining: 8
         // deliveries wait in the inbox.
         sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
