@@ -50,26 +50,23 @@ pub const PACE_WINDOW_MS: i64 = 5_000;
 const HIGH_SQL: &str = "(COALESCE(l.last_pushed_qty, l.channel_stock) + \
      CASE WHEN l.held_until > $4 THEN l.held_back ELSE 0 END)";
 
-/// Units a second from the units sold in the last second and in the last
+/// Units a second from a row of sales (`last_second`, `first_in_second`,
+/// `last_window`, `orders`): from the units sold in the last second and in the last
 /// [`PACE_WINDOW_MS`]: the more of the two rates, so a burst counts at once.
 /// The last second's units are spread over the time since the first of
 /// them (at least [`PACE_MIN_SPAN_MS`]), not over a whole second: when a
 /// storm began a third of a second ago, its units came in a third of a
 /// second.
-fn pace_of(
-    last_second: i64,
-    last_window: i64,
-    first_in_second: Option<i64>,
-    orders: i64,
-    now: i64,
-) -> f64 {
-    if orders < 2 {
+fn pace_of(row: &sqlx::any::AnyRow, now: i64) -> Result<f64> {
+    if row.int("orders")? < 2 {
         // One order, of however many units, is a sale, not a pace.
-        return 0.0;
+        return Ok(0.0);
     }
-    let window = last_window as f64 * 1000.0 / PACE_WINDOW_MS as f64;
-    let span = first_in_second.map_or(1_000, |first| (now - first).clamp(PACE_MIN_SPAN_MS, 1_000));
-    (last_second as f64 * 1000.0 / span as f64).max(window)
+    let window = row.int("last_window")? as f64 * 1000.0 / PACE_WINDOW_MS as f64;
+    let span = row
+        .opt_int("first_in_second")?
+        .map_or(1_000, |first| (now - first).clamp(PACE_MIN_SPAN_MS, 1_000));
+    Ok((row.int("last_second")? as f64 * 1000.0 / span as f64).max(window))
 }
 
 /// The shortest time the last second's sales are spread over: a pair of
@@ -461,16 +458,7 @@ impl Store {
             let Some(shop_key) = r.opt_text("shop_key")? else {
                 continue;
             };
-            rates.insert(
-                (r.text("variant_id")?, shop_key),
-                pace_of(
-                    r.int("last_second")?,
-                    r.int("last_window")?,
-                    r.opt_int("first_in_second")?,
-                    r.int("orders")?,
-                    now,
-                ),
-            );
+            rates.insert((r.text("variant_id")?, shop_key), pace_of(&r, now)?);
         }
         Ok(rates)
     }
@@ -504,16 +492,7 @@ impl Store {
             let Some(shop_key) = r.opt_text("shop_key")? else {
                 continue;
             };
-            rates.insert(
-                shop_key,
-                pace_of(
-                    r.int("last_second")?,
-                    r.int("last_window")?,
-                    r.opt_int("first_in_second")?,
-                    r.int("orders")?,
-                    now,
-                ),
-            );
+            rates.insert(shop_key, pace_of(&r, now)?);
         }
         Ok(rates)
     }

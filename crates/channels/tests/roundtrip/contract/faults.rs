@@ -116,10 +116,8 @@ pub async fn rate_limit_is_rate_limited_per_shop_and_api<H: Harness>() {
     list().await.unwrap();
 }
 
-/// With the sandbox's default per-shop limit on (on real time here), a burst
-/// sent through the client's pacer is never refused; more calls than a
-/// per-second limit allows take at least a second.
-pub async fn paced_bursts_stay_within_the_default_rate_limit<H: Harness>() {
+/// A sandbox with its default limits, and a client of it, on real time.
+async fn real_time_sandbox<H: Harness>() -> (SandboxServer, H::Client) {
     let server = SandboxServer::start(SandboxConfig::new(H::SANDBOX))
         .await
         .unwrap();
@@ -129,6 +127,14 @@ pub async fn paced_bursts_stay_within_the_default_rate_limit<H: Harness>() {
         Arc::new(SystemClock),
         HttpSettings::default(),
     );
+    (server, client)
+}
+
+/// With the sandbox's default per-shop limit on (on real time here), a burst
+/// sent through the client's pacer is never refused; more calls than a
+/// per-second limit allows take at least a second.
+pub async fn paced_bursts_stay_within_the_default_rate_limit<H: Harness>() {
+    let (server, client) = real_time_sandbox::<H>().await;
     let view = server
         .sandbox()
         .create_shop(&CreateShop {
@@ -161,15 +167,7 @@ pub async fn paced_bursts_stay_within_the_default_rate_limit<H: Harness>() {
 /// paced as one API, whatever ids its paths carry (TikTok Shop puts the
 /// product id in the path): no call is throttled, every update applies.
 pub async fn a_stock_update_across_many_listings_stays_within_the_default_rate_limit<H: Harness>() {
-    let server = SandboxServer::start(SandboxConfig::new(H::SANDBOX))
-        .await
-        .unwrap();
-    let client = H::client(
-        &server.base_url(),
-        H::SECRET,
-        Arc::new(SystemClock),
-        HttpSettings::default(),
-    );
+    let (server, client) = real_time_sandbox::<H>().await;
     let products: Vec<serde_json::Value> = (0..60)
         .map(|i| serde_json::json!({"name": format!("Item {i}"), "item_sku": format!("ITEM-{i}"), "price": "5.00", "stock": 9}))
         .collect();
