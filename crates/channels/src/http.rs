@@ -51,6 +51,19 @@ pub fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Client, Cha
         .map_err(|e| ChannelError::config(format!("cannot build HTTP client: {}", e.without_url())))
 }
 
+tokio::task_local! {
+    static CALL_TIMEOUT: Duration;
+}
+
+/// Run `f`, whose marketplace calls each give up after `timeout` instead of
+/// the client's configured limit. For work that is better sent again than
+/// waited for: a stock push whose call hangs holds back every listing of
+/// its shop. A call given up on may still have been applied, and is
+/// reported as such.
+pub async fn with_call_timeout<F: std::future::Future>(timeout: Duration, f: F) -> F::Output {
+    CALL_TIMEOUT.scope(timeout, f).await
+}
+
 /// A marketplace's raw answer.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -66,6 +79,11 @@ pub(crate) async fn execute(
     marketplace: Marketplace,
     operation: &'static str,
 ) -> Result<Reply, ChannelError> {
+    let mut request = request;
+    if let Ok(limit) = CALL_TIMEOUT.try_with(|t| *t) {
+        let timeout = request.timeout_mut();
+        *timeout = Some(timeout.map_or(limit, |t| t.min(limit)));
+    }
     let path = request.url().path().to_owned();
     let started = Instant::now();
     let result = async {
@@ -244,5 +262,33 @@ mod tests {
             !text.contains("SECRET_TOKEN") && !text.contains("SIG"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_call_timeout_gives_up_on_a_call_that_hangs() {
+        // A listener that accepts and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let client = build_http_client(&HttpSettings::default()).unwrap();
+        let request = client.get(format!("http://{addr}/slow")).build().unwrap();
+        // Without the call timeout this waits for the client's 30 s.
+        let err = tokio::time::timeout(
+            Duration::from_secs(10),
+            with_call_timeout(
+                Duration::from_millis(200),
+                execute(&client, request, Marketplace::Shopee, "test"),
+            ),
+        )
+        .await
+        .expect("the call was given up on")
+        .unwrap_err();
+        assert!(err.may_have_applied(), "{err}");
+        held.abort();
     }
 }

@@ -28,6 +28,15 @@ use crate::ChannelError;
 
 tokio::task_local! {
     static WAITED_US: Cell<u64>;
+    static PATIENCE: Duration;
+}
+
+/// Run `f`, whose calls wait for the pacer at most `patience` each: a call
+/// that would wait longer is not sent and fails at once as throttled, with
+/// the wait as its delay. For work whose numbers age while they wait (a
+/// stock push planned now): better sent anew, planned again, than late.
+pub async fn with_patience<F: Future>(patience: Duration, f: F) -> F::Output {
+    PATIENCE.scope(patience, f).await
 }
 
 /// Run `f`, returning its output and the time its calls waited for pacing.
@@ -40,6 +49,9 @@ pub async fn measure_waits<F: Future>(f: F) -> (F::Output, Duration) {
         })
         .await
 }
+
+/// How long a throttled key is held when the marketplace names no delay.
+pub const THROTTLE_BAN: Duration = Duration::from_secs(1);
 
 /// Added to a window: a margin for clocks that count whole milliseconds.
 const MARGIN: Duration = Duration::from_millis(50);
@@ -109,6 +121,22 @@ impl Pacer {
     /// Take a slot for one call of `api` for `shop`, waiting until the key
     /// has one free; the slot is given back when the returned guard drops.
     pub async fn acquire(&self, shop: &str, api: &str) -> Slot<'_> {
+        loop {
+            // Without patience it is never refused.
+            if let Ok(slot) = self.acquire_within(shop, api, None).await {
+                return slot;
+            }
+        }
+    }
+
+    /// As [`Pacer::acquire`], but refused (with the wait it would need)
+    /// when the key has no slot free within `patience`.
+    async fn acquire_within(
+        &self,
+        shop: &str,
+        api: &str,
+        patience: Option<Duration>,
+    ) -> Result<Slot<'_>, Duration> {
         let key = (shop.to_owned(), api.to_owned());
         let mut waited = Duration::ZERO;
         loop {
@@ -141,6 +169,9 @@ impl Pacer {
                     }),
                 }
             };
+            if patience.is_some_and(|p| waited + wait > p) {
+                return Err(wait);
+            }
             tokio::time::sleep(wait).await;
             waited += wait;
         }
@@ -149,7 +180,7 @@ impl Pacer {
             // Outside `measure_waits` there is nobody to tell.
             let _ = WAITED_US.try_with(|c| c.set(c.get().saturating_add(us)));
         }
-        Slot { pacer: self, key }
+        Ok(Slot { pacer: self, key })
     }
 
     /// Run one call of `api` for `shop` (unpaced without a shop: app-level
@@ -163,11 +194,17 @@ impl Pacer {
         let Some(shop) = shop else {
             return call.await;
         };
-        let slot = self.acquire(shop, api).await;
+        let patience = PATIENCE.try_with(|p| *p).ok();
+        let slot = self
+            .acquire_within(shop, api, patience)
+            .await
+            .map_err(|wait| ChannelError::RateLimited {
+                retry_after: Some(wait),
+            })?;
         let result = call.await;
         drop(slot);
         if let Err(ChannelError::RateLimited { retry_after }) = &result {
-            self.throttled(shop, api, retry_after.unwrap_or(Duration::from_secs(1)));
+            self.throttled(shop, api, retry_after.unwrap_or(THROTTLE_BAN));
         }
         result
     }
@@ -270,5 +307,37 @@ mod tests {
         pacer.throttled("shop", "update_stock", Duration::from_millis(200));
         let (_, waited) = measure_waits(pacer.acquire("shop", "update_stock")).await;
         assert!(waited >= Duration::from_millis(190), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn an_impatient_call_is_refused_with_the_wait_instead_of_waiting() {
+        let pacer = Pacer::new(50);
+        pacer.throttled("shop", "update_stock", Duration::from_millis(400));
+        let sent = std::sync::atomic::AtomicBool::new(false);
+        let answer = with_patience(
+            Duration::from_millis(100),
+            pacer.call(Some("shop"), "update_stock", async {
+                sent.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }),
+        )
+        .await;
+        match answer {
+            Err(ChannelError::RateLimited {
+                retry_after: Some(wait),
+            }) => assert!(wait > Duration::from_millis(300), "{wait:?}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(
+            !sent.load(std::sync::atomic::Ordering::SeqCst),
+            "never sent"
+        );
+        // Another key, or a wait within the patience, goes through.
+        with_patience(
+            Duration::from_millis(100),
+            pacer.call(Some("other"), "update_stock", async { Ok(()) }),
+        )
+        .await
+        .unwrap();
     }
 }

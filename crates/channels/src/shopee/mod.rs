@@ -32,7 +32,7 @@ use crate::model::{
     UpdateOutcome, UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::money::money_to_json_number;
-use crate::pace::Pacer;
+use crate::pace::{Pacer, THROTTLE_BAN};
 use crate::window::{split_seconds, TimeRange};
 use crate::wire::unix_seconds;
 
@@ -267,7 +267,8 @@ impl ShopeeClient {
             Auth::Public => None,
         };
         // Paced before signing, so a wait cannot age the timestamp.
-        self.pacer
+        let reply = self
+            .pacer
             .call(shop.as_deref(), path, async {
                 let url = self.signed_url(path, auth, params)?;
                 let mut builder = self.http.request(method, url);
@@ -281,7 +282,16 @@ impl ShopeeClient {
                 })?;
                 execute(&self.http, request, Marketplace::Shopee, operation).await
             })
-            .await
+            .await?;
+        // A throttle comes back as an answer, not a failed request: the
+        // pacer holds the key all the same.
+        if let (Some(shop), Err(ChannelError::RateLimited { retry_after })) =
+            (shop.as_deref(), check(&reply))
+        {
+            self.pacer
+                .throttled(shop, path, retry_after.unwrap_or(THROTTLE_BAN));
+        }
+        Ok(reply)
     }
 
     /// Sends a call and decodes a successful answer as `T`.

@@ -34,7 +34,7 @@ use crate::model::{
     UpdateOutcome, UpdateResult, WebhookEvent, WebhookRequest,
 };
 use crate::money::money_to_decimal;
-use crate::pace::Pacer;
+use crate::pace::{Pacer, THROTTLE_BAN};
 use crate::window::{split_seconds, TimeRange};
 use crate::wire::unix_seconds;
 
@@ -253,7 +253,8 @@ impl TikTokClient {
         // Paced before signing, so a wait cannot age the timestamp; per
         // API, not per path — a product's id is part of some paths, and
         // TikTok counts the API.
-        self.pacer
+        let reply = self
+            .pacer
             .call(shop, operation, async {
                 let timestamp = unix_seconds(self.clock.now()).to_string();
                 let mut query: Vec<(&str, &str)> =
@@ -286,7 +287,13 @@ impl TikTokClient {
                 })?;
                 execute(&self.http, request, Marketplace::TikTokShop, operation).await
             })
-            .await
+            .await?;
+        // A throttle comes back as an answer, not a failed request: the
+        // pacer holds the key all the same.
+        if let (Some(shop), Some(ban)) = (shop, throttle_of(&reply)) {
+            self.pacer.throttled(shop, operation, ban);
+        }
+        Ok(reply)
     }
 
     /// Sends a call and returns the envelope's `data` (empty default when
@@ -445,6 +452,24 @@ fn seconds(unix: i64) -> Timestamp {
 fn to_body(value: &(impl Serialize + Sync)) -> Result<Vec<u8>, ChannelError> {
     serde_json::to_vec(value)
         .map_err(|e| ChannelError::protocol(format!("cannot encode request: {e}")))
+}
+
+/// How long the marketplace holds us back, if the answer is a throttle.
+fn throttle_of(reply: &Reply) -> Option<Duration> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        code: Option<i64>,
+    }
+    let code = serde_json::from_slice::<Head>(&reply.body)
+        .ok()
+        .and_then(|h| h.code)
+        .unwrap_or(0);
+    match map::classify_error(code, "", reply.status, reply.retry_after) {
+        ChannelError::RateLimited { retry_after } if code != 0 || !reply.status.is_success() => {
+            Some(retry_after.unwrap_or(THROTTLE_BAN))
+        }
+        _ => None,
+    }
 }
 
 /// The envelope's `data`, or the classified error.
