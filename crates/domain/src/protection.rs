@@ -117,6 +117,28 @@ pub fn hold_back(
 /// How long a push is taken to need before one was measured for its shop.
 pub const UNMEASURED_PUSH_MS: i64 = 250;
 
+/// How long a pace once seen keeps half its weight: sales are booked in
+/// bursts when a marketplace's pushes stall (retries, throttles, lost
+/// pushes found by a poll), and a SKU whose sales stopped reaching our books
+/// for a few seconds has not stopped selling.
+pub const PACE_HALF_LIFE_MS: i64 = 5_000;
+
+/// A pace measured now against the one remembered from `elapsed_ms` ago:
+/// the faster of the two, the remembered one halved every
+/// [`PACE_HALF_LIFE_MS`]. A rise is taken at once; a fall only slowly.
+pub fn remembered_pace(measured: f64, remembered: f64, elapsed_ms: i64) -> f64 {
+    let measured = if measured.is_finite() {
+        measured.max(0.0)
+    } else {
+        0.0
+    };
+    if !remembered.is_finite() || remembered <= 0.0 {
+        return measured;
+    }
+    let decayed = remembered * 0.5f64.powf(elapsed_ms.max(0) as f64 / PACE_HALF_LIFE_MS as f64);
+    measured.max(decayed)
+}
+
 /// A decaying maximum of a latency: a slower sample is taken at once (the
 /// protection must follow a slowdown now), a faster one pulls the figure
 /// down by an eighth of the gap (it must not forget a slowdown after one
@@ -188,6 +210,16 @@ mod tests {
         assert_eq!(hold_back(5, 5, 4, 50.0, 500), (4, 1));
         // Nothing selling: nothing held back.
         assert_eq!(hold_back(5, 5, 0, 0.0, 500), (5, 0));
+    }
+
+    #[test]
+    fn a_pace_is_remembered_through_a_stall_and_forgotten_slowly() {
+        assert_eq!(remembered_pace(12.0, 8.0, 0), 12.0, "a rise at once");
+        assert_eq!(remembered_pace(0.0, 40.0, 0), 40.0);
+        assert_eq!(remembered_pace(0.0, 40.0, PACE_HALF_LIFE_MS), 20.0);
+        assert_eq!(remembered_pace(0.0, 40.0, 4 * PACE_HALF_LIFE_MS), 2.5);
+        assert_eq!(remembered_pace(3.0, 0.0, 100), 3.0);
+        assert_eq!(remembered_pace(f64::NAN, f64::NAN, 100), 0.0);
     }
 
     #[test]

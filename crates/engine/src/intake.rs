@@ -459,6 +459,7 @@ impl Intake {
             .pending_webhooks(
                 session.shop.marketplace,
                 &session.shop.external_shop_id,
+                Timestamp::from_millis(0),
                 until,
             )
             .await?

@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use storesync_channels::http::with_call_timeout;
+use storesync_channels::pace::with_patience;
 use storesync_channels::{
     ExtVariantId, FailureReason, ListingId, ListingQuery, StockUpdate, UpdateOutcome, WarehouseId,
 };
@@ -91,6 +93,24 @@ const HELD_BACK_MIN_MS: i64 = 250;
 /// unless the marketplace named a delay.
 const CALL_FAILED_RETRY: Duration = Duration::from_millis(200);
 
+/// The longest a push's calls wait for the marketplace's rate: a call that
+/// would wait longer is left for the next push, planned with the numbers of
+/// then (a number planned now and sent seconds later is stale).
+const PUSH_PATIENCE: Duration = Duration::from_millis(150);
+
+/// How long a stock call may take before it is given up on (and its
+/// listings sent again): several times the shop's measured push time, at
+/// least [`STOCK_CALL_TIMEOUT_MIN`]. One hung call must not hold every other
+/// listing of its shop for the HTTP client's whole limit; a call given up
+/// on is in doubt, and a number sent again is absolute, so it is safe.
+fn stock_call_timeout(push_latency_ms: Option<i64>) -> Duration {
+    let measured = Duration::from_millis(u64::try_from(push_latency_ms.unwrap_or(0)).unwrap_or(0));
+    (measured * 4).clamp(STOCK_CALL_TIMEOUT_MIN, STOCK_CALL_TIMEOUT_MAX)
+}
+
+const STOCK_CALL_TIMEOUT_MIN: Duration = Duration::from_millis(750);
+const STOCK_CALL_TIMEOUT_MAX: Duration = Duration::from_secs(10);
+
 /// When a push plans again after its plan moved under it or a read-back
 /// failed.
 const REPLAN_MS: i64 = 50;
@@ -103,13 +123,20 @@ struct ReadBack {
     read: HashSet<ListingRowId>,
 }
 
-/// How long a push waits for webhooks received before it was queued.
+/// How long a raise waits for webhooks received before its push was queued
+/// (counted from their receipt).
 const PENDING_WEBHOOK_WAIT_MS: i64 = 5_000;
 
+/// When a push whose raises waited for pending webhooks plans again.
+const BEHIND_RETRY_MS: i64 = 100;
+
 /// Where a listing's push goes in a shop's batch: lowerings (a target below what the channel
-/// shows) before raises, and within each the listings closest to selling out first.
-fn send_order(target: i64, shown: i64) -> (bool, i64) {
-    (target > shown, target)
+/// shows) before raises; among lowerings the listings showing the most units that are not
+/// theirs first (each is a unit two buyers can take), then the closest to selling out.
+fn send_order(target: i64, shown: i64) -> (bool, i64, i64) {
+    let lowering = target < shown;
+    let excess = if lowering { shown - target } else { 0 };
+    (!lowering, -excess, target)
 }
 
 /// Units a push held back are free again: every shop's push plans the
@@ -237,7 +264,13 @@ impl PushHandler {
                 "list_listings",
                 |channel, creds| {
                     let cursor = cursor.clone();
-                    async move { channel.list_listings(&creds, &query, cursor.as_ref()).await }
+                    async move {
+                        with_patience(
+                            PUSH_PATIENCE,
+                            channel.list_listings(&creds, &query, cursor.as_ref()),
+                        )
+                        .await
+                    }
                 },
             )
             .await;
@@ -305,26 +338,21 @@ impl PushHandler {
             });
         };
         let mut session = ShopSession::open(&self.store, &self.channels, org, p.shop_id).await?;
-        // Orders the marketplace already announced must land first: a value
-        // computed before them would re-inflate stock a buyer just took.
-        // The wait is bounded: a delivery whose processing is stuck must not
-        // hold the shop's stock back for ever.
-        let waited = self.store.now().millis() - job.created_at.millis();
-        if waited < PENDING_WEBHOOK_WAIT_MS
-            && self
-                .store
-                .pending_webhooks(
-                    session.shop.marketplace,
-                    &session.shop.external_shop_id,
-                    job.created_at,
-                )
-                .await?
-        {
-            return Err(JobError::Defer {
-                reason: "waiting for pending webhooks to be ingested".into(),
-                after: Duration::from_millis(100),
-            });
-        }
+        // Orders the marketplace already announced must land before a raise:
+        // a value computed before them would re-inflate stock a buyer just
+        // took. Lowerings go out at once all the same — whatever those
+        // orders took, showing less sooner is never worse — and the wait is
+        // bounded by the deliveries' age: one whose processing is stuck must
+        // not hold the shop's stock back for ever.
+        let behind = self
+            .store
+            .pending_webhooks(
+                session.shop.marketplace,
+                &session.shop.external_shop_id,
+                self.store.now().plus_millis(-PENDING_WEBHOOK_WAIT_MS),
+                job.created_at,
+            )
+            .await?;
         let planned_at = self.store.now();
         let mut plan = self.store.push_plan(org, p.shop_id).await?;
         let dry_run = session.shop.settings.dry_run;
@@ -334,10 +362,12 @@ impl PushHandler {
             plan = self.store.push_plan(org, p.shop_id).await?;
         }
         let ReadBack { in_flight, read } = read_back;
+        let plan_len = plan.len();
         let mut due = Vec::new();
         let mut claimed = Vec::new();
         let mut replan = false;
         let mut unread_skipped = false;
+        let mut raise_waits = false;
         let mut ahead = HashMap::new();
         let mut holds = HashMap::new();
         let most = i64::from(session.channel.capabilities().max_stock_quantity);
@@ -359,6 +389,10 @@ impl PushHandler {
             else {
                 continue;
             };
+            if behind && quantity > item.shown {
+                raise_waits = true;
+                continue;
+            }
             item.target = quantity;
             item.why.push_str(&note);
             if unseen > 0 {
@@ -382,24 +416,37 @@ impl PushHandler {
             }
             due.push(item);
         }
-        if replan || unread_skipped {
+        if replan || unread_skipped || raise_waits {
             // Something moved between the plan and the claim: plan again;
             // a failed read-back (throttled, timed out) is tried again a
-            // little later.
+            // little later, and so are raises waiting for the intake.
             let key = storesync_store::job_keys::push_replan(p.shop_id);
             let ms = if unread_skipped {
                 i64::try_from(CALL_FAILED_RETRY.as_millis()).unwrap_or(200)
+            } else if raise_waits {
+                BEHIND_RETRY_MS
             } else {
                 REPLAN_MS
             };
             self.push_again(org, p.shop_id, ms, key).await?;
         }
+        tracing::debug!(
+            shop = %p.shop_id,
+            behind,
+            planned = plan_len,
+            read = read.len(),
+            due = due.len(),
+            unread_skipped,
+            raise_waits,
+            replan,
+            "push planned"
+        );
         if due.is_empty() {
             return Ok(());
         }
         // The marketplace takes a limited number of calls a second, so order matters: lowerings
         // before raises (a lowering is what keeps a unit from being sold twice, a raise can
-        // wait), and among them the listings closest to selling out first.
+        // wait), the most over-shown first (see `send_order`).
         due.sort_by_key(|i| send_order(i.target, i.shown));
         if session.shop.settings.dry_run {
             // Onboarding: show the seller what would happen, change nothing.
@@ -420,6 +467,7 @@ impl PushHandler {
                 quantity: session.channel.capabilities().stock_quantity(i.target),
             })
             .collect();
+        let call_timeout = stock_call_timeout(due.iter().map(|i| i.push_latency_ms).max());
         // Whether a failed request may have changed the channel (a timeout,
         // a server error) or certainly did not (a throttle, a refusal).
         let may_have_applied = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -432,7 +480,11 @@ impl PushHandler {
                 let updates = updates.clone();
                 let may_have_applied = Arc::clone(&may_have_applied);
                 async move {
-                    let answer = channel.update_stock(&creds, &updates).await;
+                    let answer = with_call_timeout(
+                        call_timeout,
+                        with_patience(PUSH_PATIENCE, channel.update_stock(&creds, &updates)),
+                    )
+                    .await;
                     if let Err(e) = &answer {
                         may_have_applied
                             .store(e.may_have_applied(), std::sync::atomic::Ordering::Relaxed);
@@ -456,10 +508,21 @@ impl PushHandler {
                 // back. Timed out or failed on the marketplace's side, the
                 // raises may be showing: they stay counted until the channel
                 // is read back.
-                if !may_have_applied.load(std::sync::atomic::Ordering::Relaxed) {
+                let unchanged = !may_have_applied.load(std::sync::atomic::Ordering::Relaxed);
+                if unchanged {
                     for item in &claimed {
                         self.store.release_raise(org, item).await?;
                     }
+                }
+                tracing::debug!(shop = %p.shop_id, sent = due.len(), error = %e, "push failed");
+                if let (true, JobError::Retry { after, .. }) = (unchanged, &e) {
+                    // Throttled (or failed without changing anything): plan
+                    // again once the shop may be called, with the numbers of
+                    // then.
+                    let after = after.unwrap_or(CALL_FAILED_RETRY);
+                    let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+                    let key = storesync_store::job_keys::push_replan(p.shop_id);
+                    return self.push_again(org, p.shop_id, ms, key).await;
                 }
                 self.check_later(org, p.shop_id).await?;
                 return Err(e);
@@ -535,6 +598,14 @@ impl PushHandler {
                 }
             }
         }
+        tracing::debug!(
+            shop = %p.shop_id,
+            sent = due.len(),
+            applied = results.iter().filter(|r| matches!(r.outcome, UpdateOutcome::Applied)).count(),
+            retry_ms = again_after.map(|a| a.as_millis() as u64),
+            took_ms = self.store.now().millis() - planned_at.millis(),
+            "push sent"
+        );
         if in_doubt {
             self.check_later(org, p.shop_id).await?;
         }
@@ -562,13 +633,24 @@ mod tests {
     use super::send_order;
 
     #[test]
-    fn lowerings_go_first_and_the_scarcest_before_the_rest() {
+    fn a_stock_call_is_given_up_on_after_a_few_of_its_shops_push_times() {
+        use super::{stock_call_timeout, STOCK_CALL_TIMEOUT_MAX, STOCK_CALL_TIMEOUT_MIN};
+        use std::time::Duration;
+        assert_eq!(stock_call_timeout(None), STOCK_CALL_TIMEOUT_MIN);
+        assert_eq!(stock_call_timeout(Some(100)), STOCK_CALL_TIMEOUT_MIN);
+        assert_eq!(stock_call_timeout(Some(500)), Duration::from_secs(2));
+        assert_eq!(stock_call_timeout(Some(60_000)), STOCK_CALL_TIMEOUT_MAX);
+        assert_eq!(stock_call_timeout(Some(-5)), STOCK_CALL_TIMEOUT_MIN);
+    }
+
+    #[test]
+    fn lowerings_go_first_the_most_overshown_before_the_rest() {
         // (target, shown)
-        let mut pushes = vec![(9, 4), (7, 12), (1, 3), (5, 5), (0, 2), (3, 1)];
+        let mut pushes = vec![(9, 4), (7, 12), (1, 3), (5, 5), (0, 2), (3, 1), (6, 20)];
         pushes.sort_by_key(|&(target, shown)| send_order(target, shown));
         assert_eq!(
             pushes,
-            vec![(0, 2), (1, 3), (5, 5), (7, 12), (3, 1), (9, 4)]
+            vec![(6, 20), (7, 12), (0, 2), (1, 3), (3, 1), (5, 5), (9, 4)]
         );
     }
 }

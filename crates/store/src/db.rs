@@ -83,6 +83,9 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     /// Encrypts secrets (shop tokens) on their way into the database.
     pub(crate) keys: Arc<KeyRing>,
+    /// Sale paces seen lately by this process (see
+    /// [`crate::propagation::PaceMemory`]).
+    pub(crate) paces: Arc<crate::propagation::PaceMemory>,
 }
 
 pub(crate) type Tx = Transaction<'static, Any>;
@@ -150,6 +153,7 @@ impl Store {
             // A throwaway key until the installation's is given: secrets
             // written with it are unreadable after a restart, never plain.
             keys: Arc::new(KeyRing::generate()),
+            paces: Arc::default(),
         })
     }
 

@@ -47,17 +47,22 @@ backend_test! {
         store.record_webhook(Marketplace::Shopee, "a", "{}", Some("11")).await.unwrap();
         clock.advance_millis(10);
         let now = clock.now();
-        assert!(store.pending_webhooks(Marketplace::Shopee, "11", now).await.unwrap());
-        assert!(!store.pending_webhooks(Marketplace::Shopee, "22", now).await.unwrap(), "another shop's delivery");
-        assert!(!store.pending_webhooks(Marketplace::TikTokShop, "11", now).await.unwrap());
+        let since = now.plus_millis(-1_000);
+        assert!(store.pending_webhooks(Marketplace::Shopee, "11", since, now).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "22", since, now).await.unwrap(), "another shop's delivery");
+        assert!(!store.pending_webhooks(Marketplace::TikTokShop, "11", since, now).await.unwrap());
         // Received after the push was queued: does not hold it back.
-        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", now.plus_millis(-20)).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", since, now.plus_millis(-20)).await.unwrap());
         // A delivery naming no shop holds every shop's push.
         store.record_webhook(Marketplace::Shopee, "b", "{}", None).await.unwrap();
         clock.advance_millis(10);
-        assert!(store.pending_webhooks(Marketplace::Shopee, "22", clock.now()).await.unwrap());
+        assert!(store.pending_webhooks(Marketplace::Shopee, "22", since, clock.now()).await.unwrap());
         let all: Vec<_> = store.claim_webhooks(Marketplace::Shopee, 10, 60_000).await.unwrap().iter().map(|e| e.id).collect();
         store.mark_webhooks_processed(&all).await.unwrap();
-        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", clock.now()).await.unwrap());
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", since, clock.now()).await.unwrap());
+        // Deliveries older than the window no longer hold anything back.
+        store.record_webhook(Marketplace::Shopee, "c", "{}", Some("11")).await.unwrap();
+        clock.advance_millis(10);
+        assert!(!store.pending_webhooks(Marketplace::Shopee, "11", clock.now(), clock.now()).await.unwrap());
     }
 }
