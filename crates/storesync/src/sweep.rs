@@ -49,6 +49,17 @@ pub const FULL: &[Cell] = &[
         faults: true,
         ..cell(20, 5, 50.0, 40)
     },
+    // Deep stock under faults: every SKU starts shown in full everywhere,
+    // and the split must land through throttles, errors, hung calls and
+    // lost pushes.
+    Cell {
+        faults: true,
+        ..cell(1, 60, 50.0, 40)
+    },
+    Cell {
+        faults: true,
+        ..cell(20, 20, 100.0, 40)
+    },
 ];
 
 /// A handful of the hardest shapes, quick enough to run often.
