@@ -86,6 +86,8 @@ pub struct Store {
     /// Sale paces seen lately by this process (see
     /// [`crate::propagation::PaceMemory`]).
     pub(crate) paces: Arc<crate::propagation::PaceMemory>,
+    /// API rate-limit counts of this process (see [`crate::api_limits`]).
+    pub(crate) api_hits: Arc<crate::api_limits::ApiHits>,
 }
 
 pub(crate) type Tx = Transaction<'static, Any>;
@@ -154,6 +156,7 @@ impl Store {
             // written with it are unreadable after a restart, never plain.
             keys: Arc::new(KeyRing::generate()),
             paces: Arc::default(),
+            api_hits: Arc::default(),
         })
     }
 

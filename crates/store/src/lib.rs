@@ -8,6 +8,7 @@
 //! writes its audit row in the same transaction as the change.
 
 pub mod accounts;
+pub mod api_limits;
 mod audit;
 mod catalog;
 pub mod dashboard;

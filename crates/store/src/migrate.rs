@@ -153,6 +153,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0023_held_back.sql"),
         postgres: include_str!("../migrations/0023_held_back.sql"),
     },
+    Step {
+        version: 24,
+        description: "API rate limits",
+        sqlite: include_str!("../migrations/0024_api_limits.sql"),
+        postgres: include_str!("../migrations/0024_api_limits.sql"),
+    },
 ];
 
 /// The last schema step of this build.

@@ -76,8 +76,11 @@ fn pace_of(row: &sqlx::any::AnyRow, now: i64) -> Result<f64> {
 #[derive(Debug, Default)]
 pub struct PaceMemory {
     /// Organization → shop → (pace, when it was planned with).
-    seen: std::sync::Mutex<HashMap<String, HashMap<String, (f64, i64)>>>,
+    seen: std::sync::Mutex<HashMap<String, ShopPaces>>,
 }
+
+/// Shop → (pace, when it was planned with).
+type ShopPaces = HashMap<String, (f64, i64)>;
 
 impl PaceMemory {
     /// The paces to plan with for the shops of `org`, given those measured

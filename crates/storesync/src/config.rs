@@ -60,6 +60,11 @@ pub struct FileConfig {
     /// Bearer token that may read `/metrics` (without one, only clients on
     /// this machine may).
     pub metrics_token: Option<String>,
+    /// `[api_limits]`: requests a minute per token in each route group
+    /// (`products_per_minute`, `orders_per_minute`, `sync_per_minute`,
+    /// `other_per_minute`), `address_factor` for a client address, and
+    /// `enabled = false` to turn them off.
+    pub api_limits: Option<storesync_web::api_limits::ApiLimits>,
     pub shopee: Option<ShopeeFile>,
     pub tiktok: Option<TikTokFile>,
     pub lazada: Option<LazadaFile>,
@@ -182,6 +187,8 @@ pub struct Config {
     pub drift_interval_secs: u64,
     /// Bearer token that may read `/metrics`.
     pub metrics_token: Option<storesync_crypto::Secret<String>>,
+    /// Rate limits on the API.
+    pub api_limits: storesync_web::api_limits::ApiLimits,
 }
 
 /// The SMTP relay and sender address.
@@ -376,6 +383,7 @@ impl Config {
             .map(storesync_crypto::Secret::new);
         Ok(Config {
             metrics_token,
+            api_limits: file.api_limits.unwrap_or_default(),
             mail,
             allow_signup,
             trust_forwarded_for,

@@ -93,6 +93,7 @@ pub async fn start_with(
         allow_signup: config.allow_signup,
         trust_forwarded_for: config.trust_forwarded_for,
         metrics_token: config.metrics_token.clone(),
+        api_limits: config.api_limits,
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web)

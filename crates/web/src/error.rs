@@ -44,6 +44,12 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("too many attempts; try again later")]
     TooManyRequests,
+    #[error("rate limit of {limit} requests a minute reached for the {group} API; retry after {retry_after_secs} s")]
+    RateLimited {
+        group: &'static str,
+        limit: i64,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -79,6 +85,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => ("forbidden", S::FORBIDDEN),
             ApiError::NotFound(_) => ("not_found", S::NOT_FOUND),
             ApiError::TooManyRequests => ("too_many_requests", S::TOO_MANY_REQUESTS),
+            ApiError::RateLimited { .. } => ("rate_limited", S::TOO_MANY_REQUESTS),
             ApiError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
             ApiError::Internal(_) => ("internal", S::INTERNAL_SERVER_ERROR),
             ApiError::Http(s) => {
@@ -118,6 +125,13 @@ impl ApiError {
                 Some(json!({ "fields": v.0 }))
             }
             ApiError::Store(StoreError::InsufficientStock(s)) => Some(json!({ "shortages": s })),
+            ApiError::RateLimited {
+                group,
+                limit,
+                retry_after_secs,
+            } => Some(
+                json!({ "group": group, "limit_per_minute": limit, "retry_after_secs": retry_after_secs }),
+            ),
             _ => None,
         }
     }
@@ -188,6 +202,15 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
             );
         }
         response

@@ -176,6 +176,20 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth
     Ok(session.user)
 }
 
+/// A hash of the caller's credential — its bearer token or its session
+/// cookie — whether or not it is valid, to count its requests by.
+pub(crate) fn credential(parts: &Parts) -> Option<String> {
+    let raw = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+        Some(auth) => auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned()),
+        None => session_cookie(parts),
+    }?;
+    Some(hash_token(&raw))
+}
+
 /// The session id from the `Cookie` header, if any.
 pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
     cookie(parts, SESSION_COOKIE)

@@ -7,6 +7,7 @@
 //! crate never writes SQL.
 
 pub mod api;
+pub mod api_limits;
 pub mod connect_binding;
 pub mod error;
 pub mod extract;
@@ -63,6 +64,8 @@ pub struct WebConfig {
     /// Bearer token that may read `/metrics`; without one only clients on
     /// this machine may (see [`metrics`]).
     pub metrics_token: Option<storesync_crypto::Secret<String>>,
+    /// Rate limits on the API (see [`api_limits`]).
+    pub api_limits: api_limits::ApiLimits,
 }
 
 impl Default for WebConfig {
@@ -76,6 +79,7 @@ impl Default for WebConfig {
             allow_signup: false,
             trust_forwarded_for: false,
             metrics_token: None,
+            api_limits: api_limits::ApiLimits::default(),
         }
     }
 }
@@ -157,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::scrape))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api_limits::enforce,
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

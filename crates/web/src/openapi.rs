@@ -87,7 +87,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "StoreSync API", "version": "1",
-                  "description": "Errors are {\"error\":{\"code\",\"message\",\"details\"?}}. Authenticate with `Authorization: Bearer <token>` or the session cookie (plus `X-CSRF-Token` on changes)." },
+                  "description": "Errors are {\"error\":{\"code\",\"message\",\"details\"?}}. Authenticate with `Authorization: Bearer <token>` or the session cookie (plus `X-CSRF-Token` on changes). Requests are rate-limited per token and per client address in each route group (products, orders, sync, other; per minute): over a limit the answer is 429 `rate_limited` with `Retry-After`." },
         "servers": [{ "url": "/" }],
         "paths": paths,
         "components": {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api;
+mod api_limits;
 mod auth;
 mod bad_input;
 mod connect;
