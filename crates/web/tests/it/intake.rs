@@ -53,6 +53,7 @@ struct Env {
     shop: storesync_store::shops::Shop,
     worker: Worker,
     intake: storesync_engine::intake::Intake,
+    channels: Arc<ChannelRegistry>,
 }
 
 async fn shopee_env(store: storesync_store::Store) -> Env {
@@ -129,6 +130,7 @@ async fn shopee_env(store: storesync_store::Store) -> Env {
         shop,
         worker,
         intake,
+        channels,
     }
 }
 
@@ -217,7 +219,7 @@ backend_test! {
 
 backend_test! {
     async fn a_follow_up_poll_waits_for_the_shops_pushes_still_in_the_inbox(store) {
-        let Env { sandbox, sb, view, base, test, owner, shop, worker, intake } = shopee_env(store.clone()).await;
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, intake, .. } = shopee_env(store.clone()).await;
         sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
         sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 2 }] })).unwrap()).unwrap();
         let sb2 = sb.clone();
@@ -264,6 +266,84 @@ backend_test! {
         assert_eq!(details, 1, "{}", calls.body);
         let dead = test.get(&owner, "/api/v1/jobs?status=dead").await;
         assert!(dead.body["items"].as_array().unwrap().is_empty(), "{}", dead.body);
+        sandbox.shutdown().await;
+    }
+}
+
+/// What the Shopee sandbox shows of KAOS-M.
+fn shown(sb: &storesync_sandbox::Sandbox, shop: u64) -> i64 {
+    let listings = serde_json::to_value(sb.listings(shop).unwrap()).unwrap();
+    listings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["seller_sku"] == "KAOS-M")
+        .unwrap()["total_stock"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The shop's push, run now as the worker would run it.
+async fn push_now(
+    store: &storesync_store::Store,
+    channels: &Arc<ChannelRegistry>,
+    org: storesync_domain::ids::OrgId,
+    shop: storesync_domain::ids::ShopId,
+) {
+    use storesync_engine::JobHandler;
+    let now = store.now();
+    let job = storesync_store::jobs::Job {
+        id: storesync_domain::Id::new(),
+        kind: storesync_engine::propagate::PUSH_JOB.into(),
+        org_id: Some(org),
+        payload: json!({ "shop_id": shop }),
+        status: storesync_store::jobs::JobStatus::Running,
+        run_at: now,
+        attempts: 1,
+        max_attempts: 5,
+        last_error: None,
+        locked_by: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let handler = storesync_engine::propagate::PushHandler::new(
+        store.clone(),
+        channels.clone(),
+        Arc::default(),
+    );
+    handler.run(&job).await.unwrap();
+}
+
+backend_test! {
+    async fn a_push_lowers_at_once_while_the_shops_pushes_wait_but_raises_only_after(store) {
+        let Env { sandbox, sb, view, base, test, owner, shop, worker, channels, .. } = shopee_env(store.clone()).await;
+        assert_eq!(shown(&sb, view.shop_id), 10);
+        // A buyer takes 2; the push is stored, not booked yet.
+        sb.set_push_url(Some(format!("{base}/webhooks/shopee")));
+        sb.place_order(view.shop_id, &serde_json::from_value::<PlaceOrder>(json!({ "lines": [{ "seller_sku": "KAOS-M", "quantity": 2 }] })).unwrap()).unwrap();
+        let sb2 = sb.clone();
+        wait_for("the webhook to be acknowledged", move || sb2.deliveries().iter().any(|d| d.status == Some(200))).await;
+        assert_eq!(store.unprocessed_webhooks().await.unwrap(), 1);
+        assert_eq!(shown(&sb, view.shop_id), 8);
+        // Five are found damaged: the books say 5, the shop shows 8. The
+        // lowering goes out although the sale is not booked yet.
+        let r = test.post(&owner, "/api/v1/inventory/adjustments", json!({ "sku": "KAOS-M", "delta": -5, "reason": "damaged" })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        push_now(&store, &channels, owner.org, shop.id).await;
+        assert_eq!(shown(&sb, view.shop_id), 5, "lowered while the delivery waits");
+        // A delivery of 20: a raise waits for the sale to be booked — sent
+        // now it would show the 2 sold units again.
+        let r = test.post(&owner, "/api/v1/inventory/adjustments", json!({ "sku": "KAOS-M", "delta": 20, "reason": "delivery" })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        push_now(&store, &channels, owner.org, shop.id).await;
+        assert_eq!(shown(&sb, view.shop_id), 5, "the raise waits");
+        assert_eq!(store.unprocessed_webhooks().await.unwrap(), 1);
+        // Once the sale is booked, the raise goes out with it counted.
+        drain(&worker).await;
+        store.drain_dirty(500).await.unwrap();
+        drain(&worker).await;
+        assert_eq!(test.get(&owner, "/api/v1/inventory?sku=KAOS-M").await.body["totals"]["available"], 23);
+        assert_eq!(shown(&sb, view.shop_id), 23);
         sandbox.shutdown().await;
     }
 }
