@@ -90,3 +90,20 @@ backend_test! {
         assert!(stalled.body["problems"][0].as_str().unwrap().contains("no worker is taking them"), "{}", stalled.body);
     }
 }
+
+backend_test! {
+    async fn readiness_names_a_schema_this_build_does_not_expect(store) {
+        let app = TestApp::start(store.clone()).await;
+        let expected = storesync_store::operations::expected_schema_version();
+        // The database is one step behind this build (a new binary started
+        // before `storesync migrate`).
+        storesync_store::testing::execute(&store, &format!("DELETE FROM _sqlx_migrations WHERE version = {expected}")).await;
+        let behind = app.call(None, Method::GET, "/readyz", None).await;
+        assert_eq!(behind.status, StatusCode::SERVICE_UNAVAILABLE, "{}", behind.body);
+        let problem = behind.body["problems"][0].as_str().unwrap();
+        assert!(problem.contains(&format!("at step {}, this build expects {expected}", expected - 1)), "{problem}");
+        assert!(problem.contains("storesync migrate"), "{problem}");
+        // The process itself is up.
+        assert_eq!(app.call(None, Method::GET, "/healthz", None).await.status, StatusCode::OK);
+    }
+}
