@@ -150,6 +150,38 @@ pub(crate) async fn mark_dirty(
     Ok(())
 }
 
+/// Lock the variant a listing sells before the listing itself: a booking
+/// locks the variant (its stock, its dirty mark) and then the listing that
+/// sold it, so a transaction that changes a listing and then marks its
+/// variant must take them in that order too, or the two deadlock on
+/// PostgreSQL (found in storms: a second of lock waits before the database
+/// broke the cycle, with every push of the organization stalled behind it).
+async fn lock_variant_of_listing(
+    tx: &mut Tx,
+    backend: crate::Backend,
+    org: OrgId,
+    shop: ShopId,
+    external_listing_id: &str,
+    external_variant_id: &str,
+) -> Result<()> {
+    if backend == crate::Backend::Sqlite {
+        // One writer: nothing to order.
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "SELECT v.id FROM variants v JOIN listings l ON l.org_id = v.org_id AND l.variant_id = v.id \
+         WHERE l.org_id = $1 AND l.shop_id = $2 AND l.external_listing_id = $3 AND l.external_variant_id = $4{}",
+        backend.for_update_of("v")
+    ))
+    .bind(org.to_string())
+    .bind(shop.to_string())
+    .bind(external_listing_id)
+    .bind(external_variant_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// One listing's next push.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushItem {
@@ -851,6 +883,15 @@ impl Store {
         seen: i64,
     ) -> Result<Settled> {
         let mut tx = self.begin().await?;
+        lock_variant_of_listing(
+            &mut tx,
+            self.backend,
+            org,
+            shop,
+            external_listing_id,
+            external_variant_id,
+        )
+        .await?;
         let sql = format!(
             "SELECT id, variant_id, channel_stock, last_pushed_qty FROM listings WHERE org_id = $1 AND shop_id = $2 \
              AND external_listing_id = $3 AND external_variant_id = $4{}",
@@ -913,6 +954,15 @@ impl Store {
     ) -> Result<Option<Drift>> {
         let now = self.now();
         let mut tx = self.begin().await?;
+        lock_variant_of_listing(
+            &mut tx,
+            self.backend,
+            org,
+            shop,
+            external_listing_id,
+            external_variant_id,
+        )
+        .await?;
         let row = sqlx::query(
             "SELECT id, variant_id, COALESCE(last_pushed_qty, channel_stock) AS believed FROM listings \
              WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4",
@@ -994,8 +1044,13 @@ impl Store {
     /// share given up frees units for the other listings).
     pub async fn mark_variants_dirty(&self, org: OrgId, variants: &[VariantId]) -> Result<()> {
         let now = self.now();
+        // In one order, whoever marks them: two transactions marking the
+        // same variants in opposite orders deadlock on PostgreSQL.
+        let mut variants = variants.to_vec();
+        variants.sort_unstable_by_key(|v| v.to_string());
+        variants.dedup();
         let mut tx = self.begin().await?;
-        for v in variants {
+        for v in &variants {
             mark_dirty(&mut tx, org, *v, now).await?;
         }
         tx.commit().await?;

@@ -416,6 +416,12 @@ pub async fn storm(
         // stock: the trail to the push that let it happen.
         let all = snapshots.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let every = std::env::var("STORESYNC_STORM_TRACE").is_ok_and(|v| v == "all");
+        // Times below are from this instant, to line them up with the log.
+        let names: Vec<&str> = shops.iter().map(|(_, _, m)| *m).collect();
+        eprintln!(
+            "storm began at {} (UTC); columns: {names:?}",
+            started_at.to_rfc3339()
+        );
         for (sku, n) in &sold {
             if *n <= physical && !every {
                 continue;

@@ -599,3 +599,47 @@ backend_test! {
         assert_eq!(item(store.push_plan(org, one).await.unwrap()).shown, 4);
     }
 }
+
+backend_test! {
+    async fn bookings_and_read_backs_of_one_listing_never_deadlock(store) {
+        // A booking locks the variant, then the listing that sold; a
+        // read-back that finds drift changed the listing, then marked the
+        // variant: on PostgreSQL the two waited a second for the database
+        // to break the cycle, stalling every push behind them.
+        let (org, shop) = one_listing(&store, 9).await;
+        let deadlocks = || async {
+            if store.backend() != storesync_store::Backend::Postgres {
+                return 0;
+            }
+            // The counters reach the view once the backends flush them.
+            storesync_store::testing::execute(&store, "SELECT pg_sleep(1.2)").await;
+            storesync_store::testing::query_texts(&store, "SELECT CAST(deadlocks AS TEXT) FROM pg_stat_database WHERE datname = current_database()")
+                .await[0].as_deref().unwrap_or("0").parse::<i64>().unwrap()
+        };
+        let before = deadlocks().await;
+        let store = std::sync::Arc::new(store.clone());
+        for round in 0..4 {
+            let mut tasks = Vec::new();
+            for i in 0..6 {
+                let s = std::sync::Arc::clone(&store);
+                tasks.push(tokio::spawn(async move {
+                    let mut o = mp_order(&format!("DL-{round}-{i}"), OrderStatus::ReadyToShip, vec![line("100", "A", 1)]);
+                    o.placed_at = s.now();
+                    s.ingest_order(org, shop, Marketplace::Shopee, &o, Via::Webhook, &actor()).await.map(|_| ())
+                }));
+                let s = std::sync::Arc::clone(&store);
+                tasks.push(tokio::spawn(async move {
+                    s.note_channel_stock(org, shop, "100", "0", 20 + i, None).await.map(|_| ())
+                }));
+                let s = std::sync::Arc::clone(&store);
+                tasks.push(tokio::spawn(async move {
+                    s.settle_listing(org, shop, "100", "0", i).await.map(|_| ())
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        }
+        assert_eq!(deadlocks().await, before, "no deadlock between bookings and read-backs");
+    }
+}
