@@ -150,38 +150,6 @@ pub(crate) async fn mark_dirty(
     Ok(())
 }
 
-/// Lock the variant a listing sells before the listing itself: a booking
-/// locks the variant (its stock, its dirty mark) and then the listing that
-/// sold it, so a transaction that changes a listing and then marks its
-/// variant must take them in that order too, or the two deadlock on
-/// PostgreSQL (found in storms: a second of lock waits before the database
-/// broke the cycle, with every push of the organization stalled behind it).
-async fn lock_variant_of_listing(
-    tx: &mut Tx,
-    backend: crate::Backend,
-    org: OrgId,
-    shop: ShopId,
-    external_listing_id: &str,
-    external_variant_id: &str,
-) -> Result<()> {
-    if backend == crate::Backend::Sqlite {
-        // One writer: nothing to order.
-        return Ok(());
-    }
-    sqlx::query(&format!(
-        "SELECT v.id FROM variants v JOIN listings l ON l.org_id = v.org_id AND l.variant_id = v.id \
-         WHERE l.org_id = $1 AND l.shop_id = $2 AND l.external_listing_id = $3 AND l.external_variant_id = $4{}",
-        backend.for_update_of("v")
-    ))
-    .bind(org.to_string())
-    .bind(shop.to_string())
-    .bind(external_listing_id)
-    .bind(external_variant_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// One listing's next push.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushItem {
@@ -869,6 +837,36 @@ impl Store {
         Ok(())
     }
 
+    /// A transaction about to change a listing and mark its variant, with
+    /// the variant locked first. A booking locks the variant (its stock, its
+    /// dirty mark) and then the listing that sold it; a transaction taking
+    /// them the other way round deadlocks with it on PostgreSQL (found in
+    /// storms: a second of lock waits before the database broke the cycle,
+    /// with every push of the organization stalled behind it).
+    async fn begin_at_listing(
+        &self,
+        org: OrgId,
+        shop: ShopId,
+        external_listing_id: &str,
+        external_variant_id: &str,
+    ) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query(&format!(
+                "SELECT v.id FROM variants v JOIN listings l ON l.org_id = v.org_id AND l.variant_id = v.id \
+                 WHERE l.org_id = $1 AND l.shop_id = $2 AND l.external_listing_id = $3 AND l.external_variant_id = $4{}",
+                self.backend.for_update_of("v")
+            ))
+            .bind(org.to_string())
+            .bind(shop.to_string())
+            .bind(external_listing_id)
+            .bind(external_variant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        }
+        Ok(tx)
+    }
+
     /// A listing in doubt (a sale may have been overwritten by our last
     /// push), or about to be lowered, was read back and shows `seen`. When
     /// that is what we believe it shows after its sales, the doubt is
@@ -882,16 +880,9 @@ impl Store {
         external_variant_id: &str,
         seen: i64,
     ) -> Result<Settled> {
-        let mut tx = self.begin().await?;
-        lock_variant_of_listing(
-            &mut tx,
-            self.backend,
-            org,
-            shop,
-            external_listing_id,
-            external_variant_id,
-        )
-        .await?;
+        let mut tx = self
+            .begin_at_listing(org, shop, external_listing_id, external_variant_id)
+            .await?;
         let sql = format!(
             "SELECT id, variant_id, channel_stock, last_pushed_qty FROM listings WHERE org_id = $1 AND shop_id = $2 \
              AND external_listing_id = $3 AND external_variant_id = $4{}",
@@ -953,16 +944,9 @@ impl Store {
         reserved: Option<i64>,
     ) -> Result<Option<Drift>> {
         let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_variant_of_listing(
-            &mut tx,
-            self.backend,
-            org,
-            shop,
-            external_listing_id,
-            external_variant_id,
-        )
-        .await?;
+        let mut tx = self
+            .begin_at_listing(org, shop, external_listing_id, external_variant_id)
+            .await?;
         let row = sqlx::query(
             "SELECT id, variant_id, COALESCE(last_pushed_qty, channel_stock) AS believed FROM listings \
              WHERE org_id = $1 AND shop_id = $2 AND external_listing_id = $3 AND external_variant_id = $4",
