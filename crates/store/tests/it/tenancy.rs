@@ -88,3 +88,60 @@ backend_test! {
         assert!(store.session("h2", idle).await.unwrap().is_none(), "an expired session is deleted, not just hidden");
     }
 }
+
+/// Tables with an `org_id` whose primary key does not lead with it, and
+/// why: each is looked up by something other than an organization first.
+const NOT_KEYED_BY_ORGANIZATION: &[(&str, &str)] = &[
+    (
+        "jobs",
+        "one queue claimed across organizations; system jobs have none",
+    ),
+    (
+        "webhook_inbox",
+        "a delivery is stored before its shop, and so its organization, is known",
+    ),
+    (
+        "sessions",
+        "found by the cookie's hash before the organization is known",
+    ),
+    (
+        "oauth_states",
+        "found by the callback's state before the organization is known",
+    ),
+];
+
+backend_test! {
+    async fn every_tenant_table_leads_its_primary_key_with_org_id(store) {
+        // (table, first primary-key column), for every table with an org_id.
+        let sql = match store.backend() {
+            storesync_store::Backend::Sqlite => "SELECT m.name || ' ' || COALESCE((SELECT p.name FROM pragma_table_info(m.name) p WHERE p.pk = 1), '-') \
+                FROM sqlite_master m WHERE m.type = 'table' \
+                AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'org_id') ORDER BY m.name",
+            storesync_store::Backend::Postgres => "SELECT c.relname || ' ' || COALESCE((SELECT a.attname FROM pg_index i \
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] \
+                WHERE i.indrelid = c.oid AND i.indisprimary), '-') \
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                WHERE n.nspname = current_schema() AND c.relkind = 'r' \
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped) \
+                ORDER BY c.relname",
+        };
+        let rows = storesync_store::testing::query_texts(&store, sql).await;
+        let tables: Vec<(String, String)> = rows.into_iter().flatten().map(|r| {
+            let (t, pk) = r.split_once(' ').unwrap();
+            (t.to_owned(), pk.to_owned())
+        }).collect();
+        assert!(tables.len() > 20, "{tables:?}");
+        let exceptions: Vec<&str> = NOT_KEYED_BY_ORGANIZATION.iter().map(|(t, _)| *t).collect();
+        for (table, first) in &tables {
+            if exceptions.contains(&table.as_str()) {
+                continue;
+            }
+            assert_eq!(first, "org_id", "{table}: a tenant table leads its primary key with org_id");
+        }
+        // Each exception still exists and is still one.
+        for t in exceptions {
+            let found = tables.iter().find(|(name, _)| name == t).unwrap_or_else(|| panic!("{t} is gone: drop it from the exceptions"));
+            assert_ne!(found.1, "org_id", "{t} is keyed by organization now: drop it from the exceptions");
+        }
+    }
+}
