@@ -17,6 +17,7 @@ use storesync_channels::{ListingQuery, ListingStatus, PageCursor};
 use storesync_domain::ids::{OrgId, ShopId};
 use storesync_store::job_keys;
 use storesync_store::jobs::{Job, NewJob};
+use storesync_store::leases::ShopLease;
 
 use crate::intake::Intake;
 use crate::shop::{with_refresh, ShopSession};
@@ -73,14 +74,17 @@ pub async fn check_shop(
     let store = &intake.store;
     // No push may land between our read and our record of it.
     let owner = format!("drift-{}", storesync_domain::Id::<()>::new());
-    if !store.lease_shop_push(org, shop, &owner, 120_000).await? {
+    if !store
+        .lease_shop(org, shop, ShopLease::Push, &owner, 120_000)
+        .await?
+    {
         return Err(JobError::Defer {
             reason: "a push to this shop is in flight".into(),
             after: Duration::from_millis(500),
         });
     }
     let result = read_back(intake, org, shop).await;
-    if let Err(e) = store.release_shop_push(org, shop, &owner).await {
+    if let Err(e) = store.release_shop(org, shop, ShopLease::Push, &owner).await {
         tracing::warn!(error = %e, "could not release a push lease; it expires by itself");
     }
     result

@@ -14,6 +14,7 @@ use storesync_channels::{
 use storesync_domain::ids::ShopId;
 use storesync_domain::planner::{decide_send, needs_read_back, SendDecision};
 use storesync_store::jobs::Job;
+use storesync_store::leases::ShopLease;
 use storesync_store::listings::ListingRowId;
 use storesync_store::propagation::{PushItem, Settled};
 use storesync_store::Store;
@@ -176,7 +177,7 @@ impl JobHandler for PushHandler {
         let lease_ms = 60_000;
         if !self
             .store
-            .lease_shop_push(org, p.shop_id, &self.owner, lease_ms)
+            .lease_shop(org, p.shop_id, ShopLease::Push, &self.owner, lease_ms)
             .await?
         {
             return Err(JobError::Defer {
@@ -187,7 +188,7 @@ impl JobHandler for PushHandler {
         let result = self.push(job, org, p.shop_id).await;
         if let Err(e) = self
             .store
-            .release_shop_push(org, p.shop_id, &self.owner)
+            .release_shop(org, p.shop_id, ShopLease::Push, &self.owner)
             .await
         {
             tracing::warn!(error = %e, "could not release a push lease; it expires by itself");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use storesync_channels::{Channel, ChannelError, ExtShopId, ShopCredentials, ShopRef};
 use storesync_domain::ids::{OrgId, ShopId};
+use storesync_store::leases::ShopLease;
 use storesync_store::shops::{Shop, ShopStatus, ShopTokens};
 use storesync_store::webhooks::ApiCall;
 use storesync_store::{Actor, Store};
@@ -15,11 +16,31 @@ use crate::connect::ChannelRegistry;
 use crate::worker::JobError;
 
 /// Serializes token refreshes: two concurrent refreshes of a Shopee shop
-/// would burn its single-use refresh token and lose the shop.
-#[derive(Debug, Default)]
+/// would burn its single-use refresh token and lose the shop. In this
+/// process by a lock per shop; across processes by the shop's refresh lease
+/// in the database ([`ShopLease::TokenRefresh`]), held under this name.
+#[derive(Debug)]
 pub struct RefreshLocks {
     locks: std::sync::Mutex<std::collections::HashMap<ShopId, Arc<Mutex<()>>>>,
+    owner: String,
 }
+
+impl Default for RefreshLocks {
+    fn default() -> Self {
+        RefreshLocks {
+            locks: std::sync::Mutex::default(),
+            owner: format!("refresh-{}", storesync_domain::Id::<()>::new()),
+        }
+    }
+}
+
+/// How long a refresh lease lasts: longer than a refresh call takes, short
+/// enough that a process that died holding it does not hold the shop up.
+const REFRESH_LEASE_MS: i64 = 30_000;
+
+/// How long a refresh waits for another process's refresh of the same shop
+/// before its job is tried again later.
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl RefreshLocks {
     fn lock_for(&self, shop: ShopId) -> Arc<Mutex<()>> {
@@ -104,13 +125,59 @@ impl ShopSession {
     pub async fn refresh(&mut self, store: &Store, locks: &RefreshLocks) -> Result<(), JobError> {
         let lock = locks.lock_for(self.shop.id);
         let _guard = lock.lock().await;
-        let org = self.shop.org_id;
-        // Another job may have refreshed while we waited for the lock.
-        let current = store.shop_tokens(org, self.shop.id).await?;
-        if current.access_token.expose() != self.creds.access_token.expose() {
-            self.creds.access_token = current.access_token;
-            return Ok(());
+        let (org, id) = (self.shop.org_id, self.shop.id);
+        let waited_since = std::time::Instant::now();
+        let current = loop {
+            // Another job, here or in another process, may have refreshed
+            // while we waited.
+            let current = store.shop_tokens(org, id).await?;
+            if current.access_token.expose() != self.creds.access_token.expose() {
+                self.creds.access_token = current.access_token;
+                return Ok(());
+            }
+            if store
+                .lease_shop(
+                    org,
+                    id,
+                    ShopLease::TokenRefresh,
+                    &locks.owner,
+                    REFRESH_LEASE_MS,
+                )
+                .await?
+            {
+                // Read once more under the lease: a refresh that ended just
+                // before it was taken has changed the pair.
+                let current = store.shop_tokens(org, id).await?;
+                if current.access_token.expose() != self.creds.access_token.expose() {
+                    self.creds.access_token = current.access_token;
+                    store
+                        .release_shop(org, id, ShopLease::TokenRefresh, &locks.owner)
+                        .await?;
+                    return Ok(());
+                }
+                break current;
+            }
+            if waited_since.elapsed() > REFRESH_WAIT {
+                return Err(JobError::Retry {
+                    message: "another process is refreshing this shop's tokens".into(),
+                    after: Some(std::time::Duration::from_secs(1)),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let refreshed = self.refresh_with(store, current).await;
+        if let Err(e) = store
+            .release_shop(org, id, ShopLease::TokenRefresh, &locks.owner)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release a refresh lease; it expires by itself");
         }
+        refreshed
+    }
+
+    /// Refresh with the stored pair `current` (under the refresh lease).
+    async fn refresh_with(&mut self, store: &Store, current: ShopTokens) -> Result<(), JobError> {
+        let org = self.shop.org_id;
         match self
             .channel
             .refresh_token(&self.creds.shop, &current.refresh_token)

@@ -19,6 +19,7 @@ pub mod ingest;
 mod inventory;
 pub mod job_keys;
 pub mod jobs;
+pub mod leases;
 pub mod listings;
 mod migrate;
 pub mod operations;

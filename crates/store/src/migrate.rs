@@ -159,6 +159,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/0024_api_limits.sql"),
         postgres: include_str!("../migrations/0024_api_limits.sql"),
     },
+    Step {
+        version: 25,
+        description: "token refresh lease",
+        sqlite: include_str!("../migrations/0025_refresh_lease.sql"),
+        postgres: include_str!("../migrations/0025_refresh_lease.sql"),
+    },
 ];
 
 /// The last schema step of this build.

@@ -737,44 +737,6 @@ impl Store {
             .collect()
     }
 
-    /// Take the shop's push lease for `ms` (or extend it when `owner`
-    /// already holds it). `false` when another instance is pushing.
-    pub async fn lease_shop_push(
-        &self,
-        org: OrgId,
-        shop: ShopId,
-        owner: &str,
-        ms: i64,
-    ) -> Result<bool> {
-        let now = self.now();
-        let n = sqlx::query(
-            "UPDATE shops SET push_lease_owner = $3, push_lease_until = $4 WHERE org_id = $1 AND id = $2 \
-             AND (push_lease_until IS NULL OR push_lease_until < $5 OR push_lease_owner = $3)",
-        )
-        .bind(org.to_string())
-        .bind(shop.to_string())
-        .bind(owner)
-        .bind(now.plus_millis(ms).millis())
-        .bind(now.millis())
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
-    pub async fn release_shop_push(&self, org: OrgId, shop: ShopId, owner: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE shops SET push_lease_owner = NULL, push_lease_until = NULL \
-             WHERE org_id = $1 AND id = $2 AND push_lease_owner = $3",
-        )
-        .bind(org.to_string())
-        .bind(shop.to_string())
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
     /// Before sending a raise of a split share: record `to` as what the
     /// listing shows, provided the listing still shows `from` and all the
     /// variant's listings together still show `total` (what the plan that
