@@ -3,8 +3,10 @@
 //! and the client's pacer keeps a burst under the sandbox's default limit.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
+use storesync_channels::pace::with_patience;
 use storesync_channels::{
     Channel, ChannelError, HttpSettings, ListingQuery, Secret, ShopCredentials, StockUpdate,
     TimeRange, UpdateOutcome,
@@ -114,6 +116,38 @@ pub async fn rate_limit_is_rate_limited_per_shop_and_api<H: Harness>() {
     // A new second starts afresh.
     env.advance_secs(1);
     list().await.unwrap();
+}
+
+/// A throttle answer holds that API of that shop in the client's pacer:
+/// the next call waits out the ban instead of going straight back into the
+/// limit (Shopee and TikTok Shop answer a throttle rather than fail the
+/// request, which the pacer once did not notice).
+pub async fn a_throttle_answer_holds_the_api_in_the_pacer<H: Harness>() {
+    let env = Env::<H>::start().await;
+    let (_, creds, _) = env.shop(json!({"name": "Shop", "products": []}));
+    env.sb().set_faults(FaultConfig {
+        rate_limit_qps: Some(1),
+        ..FaultConfig::default()
+    });
+    let query = ListingQuery::default();
+    let list = || env.client.list_listings(&creds, &query, None);
+    list().await.unwrap();
+    let refused = list().await.unwrap_err();
+    assert!(
+        matches!(refused, ChannelError::RateLimited { .. }),
+        "{refused:?}"
+    );
+    // The marketplace would take the call again (a new second on its
+    // clock), but the client's pacer still holds the API for the ban (real
+    // time): unwilling to wait it out, the call is refused before it is sent.
+    env.advance_secs(1);
+    let held = with_patience(Duration::from_millis(50), list()).await;
+    match held {
+        Err(ChannelError::RateLimited {
+            retry_after: Some(wait),
+        }) => assert!(wait > Duration::from_millis(50), "{wait:?}"),
+        other => panic!("expected the pacer to hold the call, got {other:?}"),
+    }
 }
 
 /// A sandbox with its default limits, and a client of it, on real time.

@@ -54,6 +54,7 @@ macro_rules! contract_suite {
             run!(stock::a_throttled_call_of_a_stock_update_keeps_what_the_other_calls_applied);
             run!(faults::server_errors_and_timeouts_are_transient);
             run!(faults::rate_limit_is_rate_limited_per_shop_and_api);
+            run!(faults::a_throttle_answer_holds_the_api_in_the_pacer);
             run!(orders::ship_by_pickup_reports_the_tracking_number_the_sandbox_assigned);
             run!(orders::seller_cancel_puts_stock_back_and_a_shipped_order_cannot_be_cancelled);
             run!(webhooks::genuine_pushes_verify_and_tampered_wrongly_signed_or_unsigned_ones_are_rejected);
