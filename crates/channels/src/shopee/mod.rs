@@ -267,8 +267,7 @@ impl ShopeeClient {
             Auth::Public => None,
         };
         // Paced before signing, so a wait cannot age the timestamp.
-        let reply = self
-            .pacer
+        self.pacer
             .call(shop.as_deref(), path, async {
                 let url = self.signed_url(path, auth, params)?;
                 let mut builder = self.http.request(method, url);
@@ -282,16 +281,24 @@ impl ShopeeClient {
                 })?;
                 execute(&self.http, request, Marketplace::Shopee, operation).await
             })
-            .await?;
-        // A throttle comes back as an answer, not a failed request: the
-        // pacer holds the key all the same.
-        if let (Some(shop), Err(ChannelError::RateLimited { retry_after })) =
-            (shop.as_deref(), check(&reply))
+            .await
+    }
+
+    /// [`check`]'s verdict on an answer to a call of `path`. A throttle
+    /// comes back as an answer, not a failed request: the pacer is told, so
+    /// it holds the key all the same.
+    fn checked(&self, auth: Auth<'_>, path: &str, reply: &Reply) -> Result<(), ChannelError> {
+        let verdict = check(reply);
+        if let (Auth::Shop { shop_id, .. }, Err(ChannelError::RateLimited { retry_after })) =
+            (auth, &verdict)
         {
-            self.pacer
-                .throttled(shop, path, retry_after.unwrap_or(THROTTLE_BAN));
+            self.pacer.throttled(
+                &shop_id.to_string(),
+                path,
+                retry_after.unwrap_or(THROTTLE_BAN),
+            );
         }
-        Ok(reply)
+        verdict
     }
 
     /// Sends a call and decodes a successful answer as `T`.
@@ -308,7 +315,7 @@ impl ShopeeClient {
         let reply = self
             .send(operation, method, path, auth, params, body)
             .await?;
-        check(&reply)?;
+        self.checked(auth, path, &reply)?;
         decode(operation, &reply)
     }
 
@@ -388,7 +395,7 @@ impl ShopeeClient {
             .await?;
         let answer: Option<wire::Wrapped<wire::UpdateResponse>> =
             serde_json::from_slice(&reply.body).ok();
-        match check(&reply) {
+        match self.checked(auth, path, &reply) {
             Ok(()) => {
                 let answer = answer.ok_or_else(|| {
                     ChannelError::protocol(format!("{operation}: unreadable answer"))

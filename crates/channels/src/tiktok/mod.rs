@@ -454,8 +454,13 @@ fn to_body(value: &(impl Serialize + Sync)) -> Result<Vec<u8>, ChannelError> {
         .map_err(|e| ChannelError::protocol(format!("cannot encode request: {e}")))
 }
 
-/// How long the marketplace holds us back, if the answer is a throttle.
+/// How long the marketplace holds us back, if the answer is a throttle
+/// (HTTP 429 with code 36009002). A successful answer is not read here: it
+/// is read once, by whoever decodes it.
 fn throttle_of(reply: &Reply) -> Option<Duration> {
+    if reply.status.is_success() {
+        return None;
+    }
     #[derive(serde::Deserialize)]
     struct Head {
         code: Option<i64>,
@@ -465,9 +470,7 @@ fn throttle_of(reply: &Reply) -> Option<Duration> {
         .and_then(|h| h.code)
         .unwrap_or(0);
     match map::classify_error(code, "", reply.status, reply.retry_after) {
-        ChannelError::RateLimited { retry_after } if code != 0 || !reply.status.is_success() => {
-            Some(retry_after.unwrap_or(THROTTLE_BAN))
-        }
+        ChannelError::RateLimited { retry_after } => Some(retry_after.unwrap_or(THROTTLE_BAN)),
         _ => None,
     }
 }
