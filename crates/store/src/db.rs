@@ -84,8 +84,8 @@ pub struct Store {
     /// Encrypts secrets (shop tokens) on their way into the database.
     pub(crate) keys: Arc<KeyRing>,
     /// Sale paces seen lately by this process (see
-    /// [`crate::propagation::PaceMemory`]).
-    pub(crate) paces: Arc<crate::propagation::PaceMemory>,
+    /// [`crate::pace::PaceMemory`]).
+    pub(crate) paces: Arc<crate::pace::PaceMemory>,
     /// API rate-limit counts of this process (see [`crate::api_limits`]).
     pub(crate) api_hits: Arc<crate::api_limits::ApiHits>,
 }

@@ -24,6 +24,7 @@ pub mod listings;
 mod migrate;
 pub mod operations;
 mod orders;
+mod pace;
 mod page;
 pub mod propagation;
 mod requests;
